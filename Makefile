@@ -1,0 +1,55 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi:app
+# The model ships inside a package; the hub must never be asked for it.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test browser-deps db seed bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned: anything unpinned would fetch a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+instance:
+	mkdir -p instance
+
+db: install instance
+	$(BIN)/flask db upgrade
+
+seed: db
+	$(BIN)/flask coknow seed --if-empty
+
+run: seed
+	$(BIN)/flask coknow serve --host $(HOST) --port $(PORT)
+
+# Debian's chromium drives the browser tests; browsers cannot be downloaded here.
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else echo "chromium is missing: install Debian's chromium package to run browser tests"; fi; \
+	fi
+
+test: install browser-deps
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/index_bench.py
+	$(BIN)/python bench/bot_bench.py
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,85 @@
+"""CoKnow web application: create_app wires config, extensions and blueprints."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask, request
+from flask_login import current_user
+
+from community.config import PROJECT_ROOT, ConfigError, load_config
+from community.extensions import babel, csrf, db, login_manager, migrate, socketio
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def _select_locale() -> str | None:
+    from flask import current_app
+
+    supported = current_app.config["COKNOW_LOCALES"]
+    asked = request.args.get("lang")
+    if asked in supported:
+        return asked
+    if current_user.is_authenticated and current_user.locale in supported:
+        return current_user.locale
+    return request.accept_languages.best_match(supported)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; config overrides the environment (tests pass their own)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    instance_dir = (config or {}).get("COKNOW_INSTANCE_DIR")
+    app.config.update(load_config(instance_dir=instance_dir))
+    if config:
+        app.config.update(config)
+
+    import community.models  # noqa: F401  (every table on the metadata before migrations look)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    socketio.init_app(
+        app,
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        async_mode="threading",
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+    )
+
+    with app.app_context():
+        from community.database import configure_engine
+
+        configure_engine(db.engine)
+
+    from community import errors, navigation
+    from community.cli import register_cli
+
+    errors.register(app)
+    navigation.register(app)
+    register_cli(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from community.api import create_api
+    from community.auth import bp as auth_bp
+    from community.beta import bp as beta_bp
+    from community.customers import bp as customers_bp
+    from community.forum import bp as forum_bp
+    from community.ideas import bp as ideas_bp
+    from community.insights import bp as insights_bp
+    from community.kb import bp as kb_bp
+    from community.main import bp as main_bp
+    from bot import bp as chat_bp
+
+    for bp in (main_bp, auth_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp, chat_bp):
+        app.register_blueprint(bp)
+    create_api(app)

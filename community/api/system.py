@@ -1,0 +1,43 @@
+"""API endpoints about the service itself and the signed-in account."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+blp = Blueprint("api_system", __name__, description="Service status and the current account")
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    version = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    email = fields.Email()
+    display_name = fields.String()
+    role = fields.Function(lambda u: u.role.value)
+    initials = fields.String()
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self):
+        """Report that the service is up."""
+        return {"status": "ok", "version": "v1"}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    @blp.alt_response(401, description="Not signed in")
+    def get(self):
+        """The signed-in account."""
+        from flask import abort
+
+        if not current_user.is_authenticated:
+            abort(401, description="Sign in to see your account.")
+        return current_user

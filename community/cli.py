@@ -1,0 +1,66 @@
+"""`flask coknow …` commands: create-admin, seed, serve, and feature commands."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from community.errors import DomainError
+from community.extensions import db
+
+coknow = AppGroup("coknow", help="CoKnow administration commands.")
+
+
+@coknow.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", "display_name", prompt="Display name", default="Admin")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_admin(email: str, display_name: str, password: str) -> None:
+    """Create an admin account, or make an existing account admin."""
+    from community.auth.services import register_user
+    from community.models import Role, find_user_by_email
+
+    existing = find_user_by_email(email)
+    if existing is not None:
+        existing.role = Role.admin
+        db.session.commit()
+        click.echo(f"{existing.email} is now an admin.")
+        return
+    try:
+        user = register_user(email, display_name, password, role=Role.admin)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {details}".strip()) from None
+    click.echo(f"Created admin {user.email}.")
+
+
+@coknow.command("seed")
+@click.option("--if-empty", is_flag=True, help="Skip quickly when demo data already exists.")
+def seed(if_empty: bool) -> None:
+    """Create the demo company's staff, customers and content (idempotent)."""
+    from community.seed import has_demo_data, seed_demo
+
+    if if_empty and has_demo_data():
+        click.echo("Demo data already present.")
+        return
+    report = seed_demo(progress=click.echo)
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@coknow.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Serve the site with Socket.IO (development server, threads)."""
+    from community.extensions import socketio
+
+    click.echo(f"CoKnow on http://{host}:{port}/")
+    socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True)
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command group to app."""
+    app.cli.add_command(coknow)

@@ -1,0 +1,100 @@
+"""Settings read from the environment, validated once at start-up."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it and how to fix it."""
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """Read the instance's secret key, generating it once so sessions survive restarts."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    key = secrets.token_hex(32)
+    tmp = path.with_suffix(".tmp")
+    # Only the owner may read the key: it signs every session cookie.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    os.replace(tmp, path)
+    return key
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None = None) -> dict[str, Any]:
+    """Build the Flask config from environment variables, raising ConfigError on bad values."""
+    env = os.environ if env is None else env
+    instance_dir = Path(env.get("COKNOW_INSTANCE_DIR") or instance_dir or DEFAULT_INSTANCE)
+    instance_dir.mkdir(parents=True, exist_ok=True)
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'coknow.db'}"
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError(
+            f"DATABASE_URL is not a database URL: {database_url!r} "
+            "(expected e.g. postgresql+psycopg://user@host/db or sqlite:///path.db)"
+        ) from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"DATABASE_URL must point to SQLite or PostgreSQL, got {url.get_backend_name()!r}")
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+
+    queue = env.get("SOCKETIO_MESSAGE_QUEUE") or None
+    if queue is not None and not queue.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"SOCKETIO_MESSAGE_QUEUE must be a redis:// URL, got {queue!r}")
+
+    secret = env.get("SECRET_KEY") or _secret_key(instance_dir)
+    if len(secret) < 16:
+        raise ConfigError("SECRET_KEY must be at least 16 characters long")
+
+    index_dir = Path(env.get("COKNOW_INDEX_DIR") or instance_dir / "index")
+
+    return {
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SOCKETIO_MESSAGE_QUEUE": queue,
+        "COKNOW_INDEX_DIR": str(index_dir),
+        "COKNOW_INSTANCE_DIR": str(instance_dir),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("COKNOW_SECURE_COOKIES", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "MAX_CONTENT_LENGTH": _int(env, "COKNOW_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+        "BABEL_DEFAULT_LOCALE": env.get("COKNOW_DEFAULT_LOCALE", "en"),
+        "COKNOW_LOCALES": ["en", "zh"],
+        "COKNOW_SITE_NAME": env.get("COKNOW_SITE_NAME", "CoKnow"),
+        "API_TITLE": "CoKnow API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

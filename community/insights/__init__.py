@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("insights", __name__, url_prefix="/insights")
+
+from community.insights import views  # noqa: E402,F401

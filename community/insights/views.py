@@ -1,0 +1,17 @@
+from flask_babel import gettext as _
+
+from community.access import staff_required
+from community.insights import bp
+from community.placeholder import coming_soon
+
+
+@bp.get("/")
+@staff_required
+def index():
+    return coming_soon(_("Insights"), _("Themes, trends, duplicates and the knowledge scorecard mined from the community."))
+
+
+@bp.get("/gaps")
+@staff_required
+def gaps():
+    return coming_soon(_("Knowledge gaps"), _("Questions the bot could not answer, grouped and ranked by demand."))

@@ -1,0 +1,54 @@
+"""The one way user and staff text becomes HTML: Markdown, then an allow-list sanitizer."""
+from __future__ import annotations
+
+import html
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+# Raw HTML in Markdown is allowed through the parser (imported articles carry
+# some) because nh3 removes anything outside the allow-list afterwards.
+_md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable("table").enable(
+    "strikethrough"
+)
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "details", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "img", "kbd", "li", "mark", "ol", "p", "pre", "s", "strong", "sub", "summary", "sup", "table",
+    "tbody", "td", "th", "thead", "tr", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "th": {"align"},
+    "td": {"align"},
+    "code": {"class"},
+    "ol": {"start"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def sanitize_html(html: str) -> Markup:
+    """Strip everything outside the allow-list; links get rel=nofollow noopener."""
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener noreferrer ugc",
+        strip_comments=True,
+    )
+    return Markup(clean)
+
+
+def render_markdown(text: str) -> Markup:
+    """Render Markdown to safe HTML."""
+    return sanitize_html(_md.render(text or ""))
+
+
+def plain_text(text: str) -> str:
+    """Markdown to plain text (search snippets, notifications, e-mail)."""
+    stripped = nh3.clean(_md.render(text or ""), tags=set())
+    return re.sub(r"\s+", " ", html.unescape(stripped)).strip()

@@ -1,0 +1,52 @@
+"""Demo data for a fictional product company, Tidepool Labs (idempotent)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from community.extensions import db
+from community.models import Role, User
+
+SEED_DIR = Path(__file__).resolve().parent / "seed_data"
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, n: int = 1) -> None:
+        self.created[kind] = self.created.get(kind, 0) + n
+
+    def summary(self) -> str:
+        if not any(self.created.values()):
+            return "Demo data already up to date; nothing created."
+        return "Created " + ", ".join(f"{n} {kind}" for kind, n in self.created.items() if n) + "."
+
+
+def _load_json(name: str):
+    return json.loads((SEED_DIR / name).read_text(encoding="utf-8"))
+
+
+def has_demo_data() -> bool:
+    """True when the demo staff account exists (the seed's first step)."""
+    people = _load_json("people.json")
+    email = people["staff"][0]["email"]
+    return db.session.scalar(db.select(User.id).where(User.email == email)) is not None
+
+
+def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
+    """Create whatever of the demo data is missing; existing rows are left as they are."""
+    from community.auth.services import ensure_user
+
+    report = SeedReport()
+    people = _load_json("people.json")
+    for person in people["staff"]:
+        _, created = ensure_user(person["email"], person["display_name"], person["password"], Role.staff)
+        report.add("staff", int(created))
+    for person in people["customers"]:
+        _, created = ensure_user(person["email"], person["display_name"], person["password"], Role.customer)
+        report.add("customers", int(created))
+    progress("Accounts ready.")
+    return report

@@ -1,0 +1,189 @@
+"""Shared fixtures: a migrated database per backend, an app per test, clients and factories.
+
+Every test that uses `app` runs once on SQLite and, when TEST_DATABASE_URL is
+set (make test sets it), once more on PostgreSQL in a fresh schema.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Iterator
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from community import create_app
+from community.extensions import db
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _pg_available(url: str) -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return None
+    except Exception as exc:  # any connection failure means "not available"
+        return str(exc).splitlines()[0]
+    finally:
+        engine.dispose()
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "COKNOW_INSTANCE_DIR": str(instance), "TESTING": True})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request, tmp_path_factory) -> Iterator[str]:
+    """A migrated, empty database URL for one backend, shared by the session."""
+    instance = tmp_path_factory.mktemp("instance")
+    if request.param == "sqlite":
+        url = f"sqlite:///{instance / 'test.db'}"
+        _migrate(url, instance)
+        yield url
+        return
+    reason = _pg_available(PG_URL)
+    if reason:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL is required (REQUIRE_SERVICES=1) but unreachable: {reason}")
+        pytest.skip(f"PostgreSQL unreachable: {reason}")
+    schema = f"coknow_test_{secrets.token_hex(4)}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    url_s = url.render_as_string(hide_password=False)
+    try:
+        _migrate(url_s, instance)
+        yield url_s
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _empty_all_tables() -> None:
+    """Remove every row so the next test starts from a migrated, empty database."""
+    tables = [t for t in db.metadata.sorted_tables]
+    names = set(inspect(db.engine).get_table_names())
+    tables = [t for t in tables if t.name in names]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            joined = ", ".join(f'"{t.name}"' for t in tables)
+            if joined:
+                conn.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    """A fresh app on the session's database, emptied after the test."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database,
+            "COKNOW_INSTANCE_DIR": str(tmp_path),
+            "COKNOW_INDEX_DIR": str(tmp_path / "index"),
+        }
+    )
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def backend(database) -> str:
+    """The backend the current test runs on."""
+    return make_url(database).get_backend_name()
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token of client's session, read from a page as a browser would."""
+    page = client.get(path)
+    match = CSRF_META.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class Auth:
+    """Log a test client in and out through the real forms."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def login(self, email: str, password: str = "correct horse battery"):
+        token = csrf_token(self.client, "/login")
+        return self.client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client)})
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def create_user(app):
+    """Factory: create_user(email=..., role=...) commits and returns a user."""
+    from community.auth.services import register_user
+    from community.models import Role
+
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, display_name: str | None = None, role: Role | str = Role.customer,
+             password: str = "correct horse battery"):
+        n = next(counter)
+        user = register_user(
+            email or f"user{n}@example.com", display_name or f"User {n}", password, role=Role(role)
+        )
+        db.session.commit()
+        return user
+
+    return make
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests exercise the UI, not the database: once, on SQLite, is enough.
+    keep, drop = [], []
+    for item in items:
+        if item.get_closest_marker("browser") and "[postgresql" in item.nodeid:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
