@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_login import current_user
 
 from community.config import PROJECT_ROOT, ConfigError, load_config
@@ -15,6 +15,8 @@ __all__ = ["ConfigError", "create_app"]
 def _select_locale() -> str | None:
     from flask import current_app
 
+    if not has_request_context():  # CLI and background work use the default locale
+        return None
     supported = current_app.config["COKNOW_LOCALES"]
     asked = request.args.get("lang")
     if asked in supported:
