@@ -28,7 +28,7 @@ instance:
 	mkdir -p instance
 
 db: install instance
-	$(BIN)/flask db upgrade
+	$(BIN)/flask db upgrade heads
 
 seed: db
 	$(BIN)/flask coknow seed --if-empty

@@ -80,8 +80,17 @@ def _register_blueprints(app: Flask) -> None:
     from community.insights import bp as insights_bp
     from community.kb import bp as kb_bp
     from community.main import bp as main_bp
+    from community.notifications import bp as notifications_bp
     from bot import bp as chat_bp
 
-    for bp in (main_bp, auth_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp, chat_bp):
+    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp, chat_bp):
         app.register_blueprint(bp)
     create_api(app)
+    _register_socket_namespaces()
+
+
+def _register_socket_namespaces() -> None:
+    # init_app builds a new Socket.IO server each time, so namespaces attach per app.
+    from community.notifications.events import register as register_live
+
+    register_live(socketio)

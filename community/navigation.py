@@ -48,7 +48,13 @@ def register(app: Flask) -> None:
         is_staff = current_user.is_authenticated and current_user.is_staff
         items = [item for item in NAVIGATION if is_staff or not item.staff_only]
         current = request.endpoint or ""
+        unread = 0
+        if current_user.is_authenticated:
+            from community.notifications.services import unread_count
+
+            unread = unread_count(current_user.id)
         return {
+            "unread_notifications": unread,
             "get_locale": get_locale,
             "nav_items": items,
             "nav_current": current.split(".")[0],

@@ -12,7 +12,10 @@ _KEY = "coknow_after_commit"
 
 
 def after_commit(callback: Callable[[], None], session: Session | None = None) -> None:
-    """Run callback after the current transaction commits; drop it on rollback."""
+    """Run callback after the current transaction commits; drop it on rollback.
+
+    The committing session cannot run SQL inside the callback: read with fresh_session().
+    """
     if session is None:
         from community.extensions import db
 
@@ -33,3 +36,10 @@ def _run_callbacks(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_callbacks(session: Session) -> None:
     session.info.pop(_KEY, None)
+
+
+def fresh_session() -> Session:
+    """A short-lived session on the app's engine, for reads inside after-commit callbacks."""
+    from community.extensions import db
+
+    return Session(db.engine)

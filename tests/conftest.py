@@ -44,7 +44,7 @@ def _migrate(url: str, instance: Path) -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "COKNOW_INSTANCE_DIR": str(instance), "TESTING": True})
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         db.engine.dispose()
 
 

@@ -11,6 +11,26 @@
     });
   }
   window.CoKnow = window.CoKnow || {};
+  // One shared connection for live updates; features subscribe with CoKnow.live().
+  var liveSocket = null;
+  window.CoKnow.live = function () {
+    if (!liveSocket && window.io) {
+      liveSocket = window.io("/live", { transports: ["websocket", "polling"] });
+    }
+    return liveSocket;
+  };
+  if (document.body.dataset.signedIn === "1") {
+    document.addEventListener("DOMContentLoaded", function () {
+      var socket = window.CoKnow.live();
+      var badge = document.querySelector(".bell-count");
+      if (!socket || !badge) { return; }
+      socket.on("notification", function (data) {
+        badge.textContent = String(data.unread);
+        badge.dataset.unread = String(data.unread);
+        badge.hidden = !data.unread;
+      });
+    });
+  }
   window.CoKnow.csrfToken = function () {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.getAttribute("content") : "";
