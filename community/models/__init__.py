@@ -1,11 +1,58 @@
 """All models, imported here so Alembic and the app see every table."""
 from community.models.base import Timestamped, utcnow
+from community.models.forum import (
+    Flag,
+    FlagStatus,
+    ForumCategory,
+    PostKind,
+    PostRevision,
+    Reply,
+    ReplyLike,
+    Tag,
+    Thread,
+    ThreadRead,
+)
+from community.models.idea import (
+    CLOSED_STATUSES,
+    ChangelogEntry,
+    CommentRevision,
+    ContentReview,
+    Idea,
+    IdeaComment,
+    IdeaFollower,
+    IdeaStatus,
+    IdeaStatusChange,
+    Vote,
+    changelog_ideas,
+)
+from community.models.index import index_entries
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification
 from community.models.user import Role, User, find_user_by_email
 
 __all__ = [
+    "CLOSED_STATUSES",
+    "ChangelogEntry",
+    "CommentRevision",
+    "ContentReview",
+    "Idea",
+    "IdeaComment",
+    "IdeaFollower",
+    "IdeaStatus",
+    "IdeaStatusChange",
+    "Vote",
+    "changelog_ideas",
     "Article",
+    "Flag",
+    "FlagStatus",
+    "ForumCategory",
+    "PostKind",
+    "PostRevision",
+    "Reply",
+    "ReplyLike",
+    "Tag",
+    "Thread",
+    "ThreadRead",
     "ArticleSource",
     "ArticleStatus",
     "KbCategory",
@@ -14,5 +61,6 @@ __all__ = [
     "Timestamped",
     "User",
     "find_user_by_email",
+    "index_entries",
     "utcnow",
 ]

@@ -1,0 +1,6 @@
+"""The index entries table: the database copy of every searchable passage and its vector."""
+from knowledge_index.sync import define_entries_table
+
+from community.extensions import db
+
+index_entries = define_entries_table(db.metadata)

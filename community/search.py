@@ -1,0 +1,224 @@
+"""The app's one adapter to knowledge_index: index content, search it, find similar documents.
+
+Each app (process) keeps one IndexCache, loaded from its snapshot in COKNOW_INDEX_DIR on first
+use and caught up with the index_entries table: at once after this process commits a change,
+otherwise at most every COKNOW_INDEX_SYNC_SECONDS. Content writes go through index_document /
+remove_document inside the content's own transaction, so the table never disagrees with content.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from flask import Flask, current_app
+from knowledge_index.chunking import HEADING_SEP, article_passages
+from knowledge_index.embedder import get_embedder
+from knowledge_index.search import Hit
+from knowledge_index.sync import IndexCache, remove_source, upsert_source
+
+from community.extensions import db
+from community.models import index_entries
+from community.realtime import after_commit
+
+log = logging.getLogger(__name__)
+
+# Cosine above which two short texts are offered as "the same thing" (ideas, threads, gaps).
+# Measured on same-intent vs different-intent question pairs of the development sets (bench/RESULTS.md).
+DUPLICATE_THRESHOLD = 0.72
+SOURCE_TYPES = ("article", "thread", "answer", "idea", "beta_issue")
+_EXT = "coknow_index"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    source_type: str
+    source_id: str
+    title: str
+    text: str
+    heading_path: list[str]
+    score: float
+    span: tuple[int, int] | None
+    meta: dict[str, Any]
+    dense_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class DocumentMatch:
+    source_type: str
+    source_id: str
+    title: str
+    score: float
+    text: str
+    meta: dict[str, Any]
+
+
+class _AppIndex:
+    """One app's cache plus the bookkeeping of when it last caught up."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.cache: IndexCache | None = None
+        self.dirty = True
+        self.last_sync = 0.0
+        self.applied_since_save = 0
+
+    def get(self) -> IndexCache:
+        if self.cache is None:
+            with self.lock:
+                if self.cache is None:
+                    self.cache = self._load()
+        return self.cache
+
+    def _load(self) -> IndexCache:
+        directory = self.app.config["COKNOW_INDEX_DIR"]
+        try:
+            cache = IndexCache.load(directory, index_entries, get_embedder())
+        except Exception:  # an unreadable or foreign snapshot is only a cache: rebuild instead
+            log.warning("index snapshot in %s unusable; rebuilding from the database", directory, exc_info=True)
+            cache = IndexCache(index_entries, get_embedder())
+            with db.engine.connect() as conn:
+                cache.rebuild(conn)
+        return cache
+
+    def catch_up(self, force: bool = False) -> None:
+        cache = self.get()
+        interval = float(self.app.config.get("COKNOW_INDEX_SYNC_SECONDS", 2.0))
+        now = time.monotonic()
+        if not (force or self.dirty or now - self.last_sync >= interval):
+            return
+        self.dirty = False
+        self.last_sync = now
+        # A separate connection: the request's session may hold an older snapshot (SQLite).
+        with db.engine.connect() as conn:
+            result = cache.sync(conn)
+        self.applied_since_save += result.upserted + result.removed
+
+
+def _state(app: Flask | None = None) -> _AppIndex:
+    app = app or current_app._get_current_object()
+    state = app.extensions.get(_EXT)
+    if state is None:
+        state = app.extensions.setdefault(_EXT, _AppIndex(app))
+    return state
+
+
+def get_cache(sync: bool = True) -> IndexCache:
+    """This process's index, caught up with committed changes."""
+    state = _state()
+    if sync:
+        state.catch_up()
+    return state.get()
+
+
+def _mark_dirty() -> None:
+    state = _state()
+    after_commit(lambda: setattr(state, "dirty", True))
+
+
+def index_document(
+    source_type: str,
+    source_id: int | str,
+    *,
+    title: str,
+    body: str,
+    fmt: str = "markdown",
+    questions: Sequence[str] = (),
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Write a document's passages to the index table in the caller's transaction (no commit)."""
+    embedder = get_embedder()
+    passages = article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens)
+    upsert_source(
+        db.session.connection(), index_entries, source_type, str(source_id), passages,
+        {k: v for k, v in (meta or {}).items() if v is not None}, embedder, title=title,
+    )
+    _mark_dirty()
+
+
+def remove_document(source_type: str, source_id: int | str) -> None:
+    """Remove a document's passages from the index table in the caller's transaction."""
+    if remove_source(db.session.connection(), index_entries, source_type, str(source_id)):
+        _mark_dirty()
+
+
+def _filters(source_types: Iterable[str] | None, filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    merged: dict[str, Any] = dict(filters or {})
+    if source_types is not None:
+        merged["source_type"] = set(source_types)
+    return merged or None
+
+
+def _to_hit(hit: Hit) -> SearchHit:
+    path = hit.heading_path.split(HEADING_SEP) if hit.heading_path else []
+    return SearchHit(hit.source_type, hit.source_id, hit.title, hit.text, path, float(hit.score),
+                     tuple(hit.span) if hit.span else None, dict(hit.meta), float(hit.dense_score))
+
+
+def search(
+    query: str, k: int = 10, *, source_types: Iterable[str] | None = None, filters: dict[str, Any] | None = None
+) -> list[SearchHit]:
+    """Hybrid (dense + BM25) search over passages; best first."""
+    if not query.strip():
+        return []
+    return [_to_hit(h) for h in get_cache().search(query, k, _filters(source_types, filters))]
+
+
+def search_documents(
+    query: str, k: int = 10, *, source_types: Iterable[str] | None = None, filters: dict[str, Any] | None = None
+) -> list[SearchHit]:
+    """Like search, but one hit per document (its best passage)."""
+    seen: set[tuple[str, str]] = set()
+    out: list[SearchHit] = []
+    for hit in search(query, k * 4, source_types=source_types, filters=filters):
+        key = (hit.source_type, hit.source_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+        if len(out) == k:
+            break
+    return out
+
+
+def similar(
+    text: str,
+    *,
+    source_types: Iterable[str],
+    k: int = 5,
+    exclude: Iterable[tuple[str, str]] = (),
+    min_score: float | None = None,
+    filters: dict[str, Any] | None = None,
+) -> list[DocumentMatch]:
+    """Documents whose passages mean the same as text, by dense cosine; one match per document."""
+    if not text.strip():
+        return []
+    skip = {(t, str(i)) for t, i in exclude}
+    best: dict[tuple[str, str], DocumentMatch] = {}
+    for hit in get_cache().candidates(text, max(k * 8, 40), _filters(source_types, filters)):
+        key = (hit.source_type, hit.source_id)
+        score = float(hit.dense_score)
+        if key in skip or (min_score is not None and score < min_score):
+            continue
+        if key not in best or score > best[key].score:
+            best[key] = DocumentMatch(hit.source_type, hit.source_id, hit.title, score, hit.text, dict(hit.meta))
+    return sorted(best.values(), key=lambda m: -m.score)[:k]
+
+
+def save_snapshot(app: Flask | None = None) -> None:
+    """Write this process's cache to COKNOW_INDEX_DIR so the next start loads instead of rebuilding."""
+    state = _state(app)
+    cache = state.get()
+    state.catch_up(force=True)
+    cache.save(state.app.config["COKNOW_INDEX_DIR"])
+    state.applied_since_save = 0
+
+
+def rebuild(app: Flask | None = None) -> int:
+    """Rebuild this process's cache from the table; returns the number of live passages."""
+    state = _state(app)
+    cache = state.get()
+    with db.engine.connect() as conn:
+        return cache.rebuild(conn)
