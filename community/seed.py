@@ -49,4 +49,25 @@ def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
         _, created = ensure_user(person["email"], person["display_name"], person["password"], Role.customer)
         report.add("customers", int(created))
     progress("Accounts ready.")
+    _seed_help_center(report, progress)
     return report
+
+
+def _seed_help_center(report: SeedReport, progress: Callable[[str], None]) -> None:
+    from community.kb.services import ImportReport, ensure_category, import_document
+
+    for cat in _load_json("categories.json"):
+        ensure_category(cat["slug"], cat["name"], cat.get("description", ""), cat.get("position", 0))
+    imported = ImportReport()
+    lines = (SEED_DIR / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        if not line.strip():
+            continue
+        doc = json.loads(line)
+        # The article id doubles as its slug: the seed articles link to each other by it.
+        import_document(
+            f"seed:{doc['id']}", doc["title"], doc["body"], questions=doc.get("questions", []),
+            category_slug=doc.get("category"), slug=doc["id"], report=imported,
+        )
+    report.add("help-center articles", imported.created)
+    progress(f"Help center: {imported.summary()}.")

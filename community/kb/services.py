@@ -226,6 +226,7 @@ def import_document(
     questions: Sequence[str] = (),
     body_format: str = "markdown",
     category_slug: str | None = None,
+    slug: str | None = None,
     report: ImportReport,
 ) -> Article | None:
     """Create or update one imported article by its external id; unchanged records are left alone."""
@@ -238,7 +239,7 @@ def import_document(
         report.created += 1
         return create_article(
             title_clean, body_clean, questions=qs, category=category, status=ArticleStatus.published,
-            source=ArticleSource.imported, external_id=external_id, body_format=body_format,
+            source=ArticleSource.imported, external_id=external_id, body_format=body_format, slug=slug,
         )
     if article.content_hash == digest:
         report.unchanged += 1
