@@ -1,0 +1,151 @@
+"""Hybrid ranking: dense candidates and BM25 candidates fused; hits carry the best-matching span."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .chunking import sentence_spans
+from .lexical import LexicalIndex, tokenize, top_of
+from .store import VectorStore
+
+FUSION_METHODS = ("dense", "rrf", "wrrf", "minmax", "zscore", "tiebreak")
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How dense and lexical scores combine; see bench/RESULTS.md for the measured choice."""
+
+    method: str = "zscore"
+    lexical_weight: float = 0.1
+    rrf_k: int = 60
+
+    def __post_init__(self) -> None:
+        if self.method not in FUSION_METHODS:
+            raise ValueError(f"unknown fusion {self.method!r}; choose one of {FUSION_METHODS}")
+
+
+# Measured on hwu64 and clinc150_val (bench/fusion_eval.py): the only variant that never lost to dense.
+DEFAULT_FUSION = Fusion()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage."""
+
+    id: int
+    source_type: str
+    source_id: str
+    chunk_key: str
+    title: str
+    heading_path: str
+    text: str
+    meta: Mapping[str, Any]
+    score: float
+    dense_score: float
+    lexical_score: float
+    span: tuple[int, int] = field(default=(0, 0))  # best-matching sentence, offsets into text
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(-x, kind="stable")
+    ranks = np.empty(len(x), np.float64)
+    ranks[order] = np.arange(1, len(x) + 1)
+    return ranks
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(x.min()), float(x.max())
+    return np.zeros_like(x) if hi - lo < 1e-12 else (x - lo) / (hi - lo)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return np.zeros_like(x) if sd < 1e-12 else (x - x.mean()) / sd
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, fusion: Fusion = DEFAULT_FUSION) -> np.ndarray:
+    """Fused scores of candidates given their dense (cosine) and BM25 scores."""
+    d = np.asarray(dense, np.float64)
+    lex = np.asarray(lexical, np.float64)
+    w = fusion.lexical_weight
+    if fusion.method == "dense" or not len(d):
+        return d
+    if fusion.method == "rrf":
+        return 1.0 / (fusion.rrf_k + _ranks(d)) + 1.0 / (fusion.rrf_k + _ranks(lex))
+    if fusion.method == "wrrf":
+        return (1 - w) / (fusion.rrf_k + _ranks(d)) + w / (fusion.rrf_k + _ranks(lex))
+    if fusion.method == "minmax":
+        return (1 - w) * _minmax(d) + w * _minmax(lex)
+    if fusion.method == "zscore":
+        return (1 - w) * _z(d) + w * _z(lex)
+    # "tiebreak": lexical only reorders passages whose cosines are within ~0.01.
+    return d + 0.01 * _minmax(lex)
+
+
+def candidate_scores(
+    store: VectorStore,
+    lexical: LexicalIndex | None,
+    qvec: np.ndarray,
+    query: str | None,
+    n: int,
+    allowed: np.ndarray | None = None,
+    use_lexical: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, dense scores, lexical scores) of the union of dense top-n and BM25 top-n."""
+    d, i = store.search(qvec.reshape(1, -1), n, allowed=allowed)
+    keep = i[0] >= 0
+    dense_ids, dense_sc = i[0][keep], d[0][keep]
+    if lexical is None or query is None or not use_lexical:
+        return dense_ids, dense_sc, np.zeros(len(dense_ids), np.float32)
+    full = lexical.scores(query)
+    lex_ids, _ = top_of(full, n, allowed)
+    extra = np.setdiff1d(lex_ids, dense_ids, assume_unique=False)
+    # Passages only BM25 found need a dense score too; stored vectors give it exactly (flat) or nearly (SQ8).
+    extra = extra[[e in store for e in extra.tolist()]] if len(extra) else extra
+    ids = np.concatenate([dense_ids, extra])
+    dense_all = np.concatenate([dense_sc, store.vectors(extra) @ qvec.astype(np.float32) if len(extra) else np.zeros(0, np.float32)])
+    return ids, dense_all.astype(np.float32), lexical.scores_for(full, ids)
+
+
+def rank(
+    store: VectorStore,
+    lexical: LexicalIndex | None,
+    qvec: np.ndarray,
+    query: str | None,
+    k: int,
+    fusion: Fusion = DEFAULT_FUSION,
+    allowed: np.ndarray | None = None,
+    depth: int = 50,
+) -> list[tuple[int, float, float, float]]:
+    """Top-k (id, fused, dense, lexical) after fusing over max(depth, 3k) candidates per list."""
+    n = max(depth, 3 * k)
+    ids, dense, lex = candidate_scores(store, lexical, qvec, query, n, allowed, fusion.method != "dense")
+    if not len(ids):
+        return []
+    fused = fuse(dense, lex, fusion)
+    order = np.argsort(-fused, kind="stable")[:k]
+    return [(int(ids[j]), float(fused[j]), float(dense[j]), float(lex[j])) for j in order]
+
+
+def best_span(query: str, text: str) -> tuple[int, int]:
+    """Offsets of the sentence of text sharing the most query words (first sentence if none)."""
+    spans = sentence_spans(text)
+    if not spans:
+        return (0, len(text))
+    qtok = set(tokenize(query))
+    best, best_score = spans[0], 0.0
+    if qtok:
+        for s, e in spans:
+            toks = tokenize(text[s:e])
+            if not toks:
+                continue
+            overlap = len(qtok.intersection(toks))
+            # Prefer dense overlap: a long sentence matching once should not beat a short exact one.
+            score = overlap + overlap / len(toks)
+            if score > best_score:
+                best, best_score = (s, e), score
+    return best

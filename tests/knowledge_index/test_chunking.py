@@ -1,0 +1,109 @@
+"""Chunking: heading paths, the token window, stable keys and per-section hashes."""
+
+from __future__ import annotations
+
+from knowledge_index.chunking import (
+    article_passages,
+    chunk_document,
+    content_hash,
+    embed_input,
+    estimate_tokens,
+    question_key,
+)
+from knowledge_index.embedder import Embedder
+
+DOC = """---
+title: Billing
+---
+# Billing
+
+How we charge you.
+
+## Refunds
+
+Refunds are paid within 30 days of a request. Contact support with your order number.
+
+### Partial refunds
+
+Partial refunds apply to annual plans.
+
+## Invoices
+
+Invoices are emailed on the first of each month.
+"""
+
+
+def test_heading_paths_and_keys() -> None:
+    passages = chunk_document(DOC, "markdown", title="Billing")
+    assert [p.heading for p in passages] == [
+        "Billing",
+        "Billing › Refunds",
+        "Billing › Refunds › Partial refunds",
+        "Billing › Invoices",
+    ]
+    assert [p.chunk_key for p in passages] == [
+        "billing#0",
+        "billing/refunds#0",
+        "billing/refunds/partial-refunds#0",
+        "billing/invoices#0",
+    ]
+    # The title is not repeated when the first heading equals it.
+    assert embed_input("Billing", passages[1]).startswith("Billing › Refunds\n")
+
+
+def test_window_limit_with_model_tokenizer(embedder: Embedder) -> None:
+    para = " ".join(f"Sentence {i} explains the refund policy for customers in detail." for i in range(120))
+    body = f"# Policy\n\n{para}\n\nShort closing paragraph."
+    passages = chunk_document(body, title="Refund policy", count_tokens=embedder.count_tokens)
+    assert len(passages) > 3
+    for p in passages:
+        assert embedder.count_tokens(embed_input("Refund policy", p)) <= embedder.max_tokens
+    assert [p.chunk_key for p in passages] == [f"policy#{i}" for i in range(len(passages))]
+
+
+def test_estimate_is_conservative(embedder: Embedder) -> None:
+    samples = [
+        "Refunds are paid within 30 days; contact support@example.com for help.",
+        "我想要退款，请问怎么办理？需要多长时间？",
+        "Internationalization-related misconfigurations happen.",
+    ]
+    for s in samples:
+        assert estimate_tokens(s) >= embedder.count_tokens(s)
+
+
+def test_editing_one_section_changes_one_hash() -> None:
+    before = chunk_document(DOC, title="Billing")
+    after = chunk_document(DOC.replace("first of each month", "last day of each month"), title="Billing")
+    h_before = {p.chunk_key: content_hash(embed_input("Billing", p)) for p in before}
+    h_after = {p.chunk_key: content_hash(embed_input("Billing", p)) for p in after}
+    assert h_before.keys() == h_after.keys()
+    assert [k for k in h_before if h_before[k] != h_after[k]] == ["billing/invoices#0"]
+
+
+def test_inserting_a_section_keeps_other_keys() -> None:
+    edited = DOC.replace("## Invoices", "## Taxes\n\nVAT is included.\n\n## Invoices")
+    before = {p.chunk_key: p.text for p in chunk_document(DOC)}
+    after = {p.chunk_key: p.text for p in chunk_document(edited)}
+    assert set(after) - set(before) == {"billing/taxes#0"}
+    assert all(after[k] == v for k, v in before.items())
+
+
+def test_html_and_text() -> None:
+    html = """<html><head><title>Help</title><style>p{}</style></head><body>
+    <h1>Account</h1><p>Manage your account.</p><h2>Password</h2><p>Reset it from <a href="/x">settings</a>.</p>
+    <script>var x = 1;</script></body></html>"""
+    passages = chunk_document(html, "html")
+    assert [(p.heading, p.text) for p in passages] == [
+        ("Account", "Manage your account."),
+        ("Account › Password", "Reset it from settings."),
+    ]
+    text = chunk_document("First paragraph.\n\nSecond paragraph.", "text")
+    assert [(p.chunk_key, p.text) for p in text] == [("#0", "First paragraph.\n\nSecond paragraph.")]
+
+
+def test_article_passages_questions_keyed_by_text() -> None:
+    a = article_passages("Reset password", "", questions=["How do I reset my password?", "forgot password"])
+    b = article_passages("Reset password", "", questions=["forgot password", "How do I reset my password?"])
+    assert {p.chunk_key for p in a} == {p.chunk_key for p in b}
+    assert a[0].chunk_key == "title"
+    assert question_key("Forgot  Password") == question_key("forgot password")
