@@ -47,6 +47,9 @@ def seed(if_empty: bool) -> None:
         return
     report = seed_demo(progress=click.echo)
     db.session.commit()
+    from community import search
+
+    search.save_snapshot()
     click.echo(report.summary())
 
 
@@ -63,4 +66,7 @@ def serve(host: str, port: int) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command group to app."""
+    from community.kb.cli import kb_cli
+
+    coknow.add_command(kb_cli)
     app.cli.add_command(coknow)

@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from flask import Flask, current_app
-from knowledge_index.chunking import HEADING_SEP, article_passages
-from knowledge_index.embedder import get_embedder
+from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input
+from knowledge_index.embedder import Embedder, get_embedder
 from knowledge_index.search import Hit
 from knowledge_index.sync import IndexCache, remove_source, upsert_source
 
@@ -114,6 +118,50 @@ def get_cache(sync: bool = True) -> IndexCache:
     return state.get()
 
 
+_precomputed: ContextVar[dict[str, np.ndarray] | None] = ContextVar("coknow_precomputed", default=None)
+
+
+class _PrecomputedEmbedder:
+    """The process embedder, answering from vectors a batch already computed."""
+
+    def __init__(self, inner: Embedder, vectors: dict[str, np.ndarray]) -> None:
+        self._inner = inner
+        self._vectors = vectors
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self._inner.encode(missing, **kwargs)))
+        return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, self._inner.dim), np.float32)
+
+
+@contextmanager
+def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]]) -> Iterator[None]:
+    """Embed the passages of many (title, body, format, questions) documents in one model call,
+    for the index_document calls made inside the block (bulk imports)."""
+    embedder = get_embedder()
+    inputs: list[str] = []
+    for title, body, fmt, questions in documents:
+        for passage in article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens):
+            inputs.append(embed_input(title, passage))
+    unique = list(dict.fromkeys(inputs))
+    vectors = dict(zip(unique, embedder.encode(unique))) if unique else {}
+    token = _precomputed.set(vectors)
+    try:
+        yield
+    finally:
+        _precomputed.reset(token)
+
+
+def _embedder() -> Embedder:
+    embedder = get_embedder()
+    vectors = _precomputed.get()
+    return embedder if vectors is None else _PrecomputedEmbedder(embedder, vectors)  # type: ignore[return-value]
+
+
 def _mark_dirty() -> None:
     state = _state()
     after_commit(lambda: setattr(state, "dirty", True))
@@ -130,7 +178,7 @@ def index_document(
     meta: dict[str, Any] | None = None,
 ) -> None:
     """Write a document's passages to the index table in the caller's transaction (no commit)."""
-    embedder = get_embedder()
+    embedder = _embedder()
     passages = article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens)
     upsert_source(
         db.session.connection(), index_entries, source_type, str(source_id), passages,

@@ -54,20 +54,13 @@ def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
 
 
 def _seed_help_center(report: SeedReport, progress: Callable[[str], None]) -> None:
-    from community.kb.services import ImportReport, ensure_category, import_document
+    from community.kb.importing import import_records
+    from community.kb.services import ensure_category
+    from knowledge_index.importers import read_jsonl
 
     for cat in _load_json("categories.json"):
         ensure_category(cat["slug"], cat["name"], cat.get("description", ""), cat.get("position", 0))
-    imported = ImportReport()
-    lines = (SEED_DIR / "articles.jsonl").read_text(encoding="utf-8").splitlines()
-    for line in lines:
-        if not line.strip():
-            continue
-        doc = json.loads(line)
-        # The article id doubles as its slug: the seed articles link to each other by it.
-        import_document(
-            f"seed:{doc['id']}", doc["title"], doc["body"], questions=doc.get("questions", []),
-            category_slug=doc.get("category"), slug=doc["id"], report=imported,
-        )
+    # The article ids double as slugs: the seed articles link to each other by them.
+    imported = import_records(read_jsonl(SEED_DIR / "articles.jsonl"), prefix="seed", id_as_slug=True, commit=False)
     report.add("help-center articles", imported.created)
     progress(f"Help center: {imported.summary()}.")
