@@ -26,11 +26,35 @@ from community.models.idea import (
     changelog_ideas,
 )
 from community.models.index import index_entries
+from community.models.idea import (
+    CLOSED_STATUSES,
+    ChangelogEntry,
+    CommentRevision,
+    ContentReview,
+    Idea,
+    IdeaComment,
+    IdeaFollower,
+    IdeaStatus,
+    IdeaStatusChange,
+    Vote,
+    changelog_ideas,
+)
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification
 from community.models.user import Role, User, find_user_by_email
 
 __all__ = [
+    "CLOSED_STATUSES",
+    "ChangelogEntry",
+    "CommentRevision",
+    "ContentReview",
+    "Idea",
+    "IdeaComment",
+    "IdeaFollower",
+    "IdeaStatus",
+    "IdeaStatusChange",
+    "Vote",
+    "changelog_ideas",
     "CLOSED_STATUSES",
     "ChangelogEntry",
     "CommentRevision",
