@@ -1,9 +1,408 @@
+"""Forum pages: thread lists, threads, writing, answers, moderation, search and the Markdown preview."""
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
-from community.forum import bp
-from community.placeholder import coming_soon
+from community.access import staff_required
+from community.errors import DomainError
+from community.extensions import db
+from community.forum import bp, services
+from community.forum.forms import CategoryForm, EditThreadForm, FlagForm, ReplyForm, ThreadForm
+from community.markup import render_markdown
+from community.models import Article, Flag, ForumCategory, PostKind
+
+SEARCH_TYPES = {"thread": ("thread",), "answer": ("answer",), "idea": ("idea",), "article": ("article",)}
+
+
+@bp.app_template_filter("forum_markdown")
+def forum_markdown(text: str):
+    """Posts render through the site's one sanitizer."""
+    return render_markdown(text)
+
+
+def _show(error: DomainError, form) -> None:
+    for name, messages in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)
+    flash(error.message, "error")
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _sort_arg() -> str:
+    sort = request.args.get("sort", "latest")
+    return sort if sort in services.SORTS else "latest"
 
 
 @bp.get("/")
 def index():
-    return coming_soon(_("Forum"), _("Ask the community, answer others and find threads that solved your problem."))
+    page = services.list_threads(current_user, tag=request.args.get("tag") or None, sort=_sort_arg(), page=_page_arg())
+    return render_template("forum/index.html", categories=services.visible_categories(current_user), listing=page,
+                           category=None, tag=request.args.get("tag"))
+
+
+@bp.get("/c/<slug>")
+def category(slug: str):
+    cat = services.get_category_or_404(slug, current_user)
+    page = services.list_threads(current_user, category=cat, tag=request.args.get("tag") or None,
+                                 sort=_sort_arg(), page=_page_arg())
+    return render_template("forum/index.html", categories=services.visible_categories(current_user), listing=page,
+                           category=cat, description=render_markdown(cat.description), tag=request.args.get("tag"))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_thread():
+    form = ThreadForm()
+    categories = services.visible_categories(current_user)
+    form.category.choices = [(c.slug, c.name) for c in categories]
+    if request.method == "GET" and request.args.get("category"):
+        form.category.data = request.args["category"]
+    if form.validate_on_submit():
+        try:
+            cat = services.get_category_or_404(form.category.data, current_user)
+            thread = services.create_thread(current_user, cat, form.title.data, form.body.data, form.tags.data or "")
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            _show(error, form)
+            status = error.status
+        else:
+            return redirect(url_for("forum.thread", thread_id=thread.id))
+    else:
+        status = 400 if request.method == "POST" else 200
+    return render_template("forum/new.html", form=form, has_categories=bool(categories)), status
+
+
+@bp.get("/t/<int:thread_id>")
+def thread(thread_id: int):
+    thread = services.get_thread_or_404(thread_id, current_user)
+    replies = services.visible_replies(current_user, thread)
+    form = ReplyForm()
+    quote = request.args.get("quote", type=int)
+    if quote and not form.body.data:
+        quoted = next((r for r in replies if r.id == quote and not r.is_deleted and not r.hidden), None)
+        if quoted is not None:
+            name = quoted.author.display_name if quoted.author else _("Anonymous")
+            form.body.data = "\n".join("> " + line for line in quoted.body.splitlines()) + f"\n>\n> — @{services.handle_of(name)}\n\n"
+    services.count_view(thread)
+    if current_user.is_authenticated:
+        services.mark_read(current_user, thread)
+    db.session.commit()
+    return render_template(
+        "forum/thread.html", thread=thread, replies=replies, form=form,
+        liked=services.liked_ids(current_user, replies),
+        related=[(m, _hit_link(m)) for m in services.related_content(current_user, thread)],
+        categories=services.visible_categories(current_user) if current_user.is_authenticated and current_user.is_staff else [],
+        handle_of=services.handle_of,
+    )
+
+
+@bp.post("/t/<int:thread_id>/reply")
+@login_required
+def reply(thread_id: int):
+    thread = services.get_thread_or_404(thread_id, current_user)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            new = services.post_reply(current_user, thread, form.body.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 429 or error.status == 403:
+                flash(error.message, "error")
+                return render_template("errors/error.html", status=error.status, message=error.message), error.status
+            _show(error, form)
+        else:
+            return redirect(url_for("forum.thread", thread_id=thread_id, _anchor=f"reply-{new.id}"))
+    replies = services.visible_replies(current_user, thread)
+    return render_template(
+        "forum/thread.html", thread=thread, replies=replies, form=form, liked=services.liked_ids(current_user, replies),
+        related=[], categories=[], handle_of=services.handle_of,
+    ), 400
+
+
+def _act(thread_id: int, action, message: str | None = None):
+    """Run a one-click action on a thread and return to it, showing domain errors as a flash."""
+    try:
+        action()
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("forum.thread", thread_id=thread_id)), 303
+    if message:
+        flash(message, "success")
+    return redirect(url_for("forum.thread", thread_id=thread_id)), 303
+
+
+@bp.post("/t/<int:thread_id>/accept/<int:reply_id>")
+@login_required
+def accept(thread_id: int, reply_id: int):
+    thread = services.get_thread_or_404(thread_id, current_user)
+    target = services.get_reply_or_404(reply_id, current_user)
+    return _act(thread_id, lambda: services.accept_answer(current_user, thread, target), _("Answer accepted."))
+
+
+@bp.post("/t/<int:thread_id>/unaccept")
+@login_required
+def unaccept(thread_id: int):
+    thread = services.get_thread_or_404(thread_id, current_user)
+    return _act(thread_id, lambda: services.unaccept_answer(current_user, thread))
+
+
+@bp.post("/r/<int:reply_id>/like")
+@login_required
+def like(reply_id: int):
+    target = services.get_reply_or_404(reply_id, current_user)
+    try:
+        liked = services.toggle_like(current_user, target)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        if request.accept_mimetypes.best == "application/json":
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("forum.thread", thread_id=target.thread_id))
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(liked=liked, likes=target.like_count)
+    return redirect(url_for("forum.thread", thread_id=target.thread_id, _anchor=f"reply-{target.id}"))
+
+
+@bp.route("/t/<int:thread_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_thread(thread_id: int):
+    thread = services.get_thread_or_404(thread_id, current_user)
+    if not (current_user.is_staff or thread.author_id == current_user.id):
+        abort(403)
+    form = EditThreadForm(obj=thread)
+    if request.method == "GET":
+        form.tags.data = ", ".join(t.name for t in thread.tags)
+    if form.validate_on_submit():
+        try:
+            services.edit_thread(current_user, thread, form.title.data, form.body.data, form.tags.data or "")
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            _show(error, form)
+        else:
+            return redirect(url_for("forum.thread", thread_id=thread.id))
+    return render_template("forum/edit.html", form=form, thread=thread, reply=None)
+
+
+@bp.route("/r/<int:reply_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_reply(reply_id: int):
+    target = services.get_reply_or_404(reply_id, current_user)
+    if not (current_user.is_staff or target.author_id == current_user.id) or target.is_deleted:
+        abort(403)
+    form = ReplyForm(obj=target)
+    if form.validate_on_submit():
+        try:
+            services.edit_reply(current_user, target, form.body.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            _show(error, form)
+        else:
+            return redirect(url_for("forum.thread", thread_id=target.thread_id, _anchor=f"reply-{target.id}"))
+    return render_template("forum/edit.html", form=form, thread=target.thread, reply=target)
+
+
+@bp.get("/t/<int:thread_id>/history")
+def thread_history(thread_id: int):
+    thread = services.get_thread_or_404(thread_id, current_user)
+    return render_template("forum/history.html", thread=thread, reply=None, current=thread.body,
+                           revisions=services.revisions(PostKind.thread, thread.id), render=render_markdown)
+
+
+@bp.get("/r/<int:reply_id>/history")
+def reply_history(reply_id: int):
+    target = services.get_reply_or_404(reply_id, current_user)
+    if (target.is_deleted or target.hidden) and not (current_user.is_authenticated and current_user.is_staff):
+        abort(404)
+    return render_template("forum/history.html", thread=target.thread, reply=target, current=target.body,
+                           revisions=services.revisions(PostKind.reply, target.id), render=render_markdown)
+
+
+@bp.post("/t/<int:thread_id>/delete")
+@login_required
+def delete_thread(thread_id: int):
+    thread = services.get_thread_or_404(thread_id, current_user)
+    try:
+        services.delete_thread(current_user, thread)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("forum.thread", thread_id=thread_id))
+    flash(_("The thread is deleted."), "success")
+    return redirect(url_for("forum.index"))
+
+
+@bp.post("/r/<int:reply_id>/delete")
+@login_required
+def delete_reply(reply_id: int):
+    target = services.get_reply_or_404(reply_id, current_user)
+    return _act(target.thread_id, lambda: services.delete_reply(current_user, target), _("The reply is deleted."))
+
+
+@bp.route("/flag/<kind>/<int:post_id>", methods=["GET", "POST"])
+@login_required
+def flag(kind: str, post_id: int):
+    try:
+        post_kind = PostKind(kind)
+    except ValueError:
+        abort(404)
+    form = FlagForm()
+    if form.validate_on_submit():
+        try:
+            services.flag_post(current_user, post_kind, post_id, form.reason.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 404:
+                raise
+            _show(error, form)
+        else:
+            flash(_("Thank you. The moderators will look at this post."), "success")
+            thread_id = post_id if post_kind is PostKind.thread else services.get_reply_or_404(post_id, current_user).thread_id
+            return redirect(url_for("forum.thread", thread_id=thread_id))
+    post = services._post(post_kind, post_id)
+    if post is None or not services.can_see_thread(current_user, services._thread_of(post)):
+        abort(404)
+    return render_template("forum/flag.html", form=form, kind=post_kind.value, post=post), (400 if request.method == "POST" else 200)
+
+
+@bp.get("/flags")
+@staff_required
+def flags():
+    return render_template("forum/flags.html", queue=services.open_flags(), render=render_markdown,
+                           thread_of=services._thread_of)
+
+
+@bp.post("/flags/<int:flag_id>")
+@staff_required
+def resolve_flag(flag_id: int):
+    item = db.session.get(Flag, flag_id)
+    if item is None:
+        abort(404)
+    try:
+        services.resolve_flag(current_user, item, request.form.get("action", ""))
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("forum.flags"))
+
+
+@bp.post("/t/<int:thread_id>/moderate")
+@staff_required
+def moderate(thread_id: int):
+    thread = services.get_thread_or_404(thread_id, current_user)
+    action = request.form.get("action", "")
+    target = None
+    if action == "move":
+        target = db.session.scalar(db.select(ForumCategory).where(ForumCategory.slug == request.form.get("category", "")))
+    return _act(thread_id, lambda: services.moderate_thread(current_user, thread, action, target), _("Done."))
+
+
+@bp.post("/r/<int:reply_id>/hide")
+@staff_required
+def hide_reply(reply_id: int):
+    target = services.get_reply_or_404(reply_id, current_user)
+    hidden = request.form.get("hidden", "1") == "1"
+    return _act(target.thread_id, lambda: services.set_reply_hidden(current_user, target, hidden), _("Done."))
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@bp.route("/categories/<slug>", methods=["GET", "POST"])
+@staff_required
+def manage_categories(slug: str | None = None):
+    editing = services.get_category_or_404(slug, current_user) if slug else None
+    form = CategoryForm(obj=editing)
+    if form.validate_on_submit():
+        try:
+            services.save_category(editing, name=form.name.data, description=form.description.data or "",
+                                   staff_only=form.staff_only.data, position=form.position.data or 0)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            _show(error, form)
+        else:
+            flash(_("The category is saved."), "success")
+            return redirect(url_for("forum.manage_categories"))
+    return render_template("forum/categories.html", form=form, editing=editing,
+                           categories=services.visible_categories(current_user))
+
+
+@bp.post("/preview")
+@login_required
+def preview():
+    """The live Markdown preview: the same sanitizer as published posts (CSRF checked like any post)."""
+    text = request.form.get("body", "")
+    if len(text) > services.MAX_BODY:
+        return jsonify(error={"code": "too_large", "message": _("The text is too long."), "fields": {}}), 413
+    return jsonify(html=str(render_markdown(text)))
+
+
+@bp.get("/similar")
+def similar():
+    """Threads close to a draft title, for the 'already asked?' box on the new-thread form."""
+    text = request.args.get("q", "")[:300]
+    matches = services.hits_with_threads(current_user, services.similar_threads(current_user, text))
+    return jsonify(threads=[
+        {"title": m.title, "url": url_for("forum.thread", thread_id=int(m.source_id)),
+         "answered": m.source_type == "answer", "score": round(m.score, 3)}
+        for m in matches
+    ])
+
+
+def _hit_link(hit) -> str:
+    if hit.source_type in ("thread", "answer"):
+        anchor = f"reply-{hit.meta['reply_id']}" if hit.meta.get("reply_id") else None
+        return url_for("forum.thread", thread_id=int(hit.source_id), _anchor=anchor)
+    if hit.meta.get("url"):
+        url = str(hit.meta["url"])
+        return url if url.startswith("/") and not url.startswith("//") else "#"
+    if hit.source_type == "article":
+        article = db.session.get(Article, int(hit.source_id)) if str(hit.source_id).isdigit() else None
+        return url_for("kb.article", slug=article.slug) if article is not None else url_for("kb.index")
+    if hit.source_type == "idea":
+        return f"/ideas/{hit.source_id}"
+    return "#"
+
+
+@bp.get("/search")
+def search():
+    from community import search as index
+
+    query = request.args.get("q", "").strip()[:300]
+    kind = request.args.get("type", "")
+    cat = request.args.get("category", "")
+    types = SEARCH_TYPES.get(kind, ("thread", "answer", "idea", "article"))
+    category_filter = None
+    if cat:
+        category_filter = services.get_category_or_404(cat, current_user).slug
+        types = tuple(t for t in types if t in ("thread", "answer"))
+    results = []
+    if query:
+        hits = index.search_documents(query, 20, source_types=types,
+                                      filters=services.search_filters(current_user, category_filter))
+        seen: set[tuple[str, str]] = set()
+        for hit in services.hits_with_threads(current_user, hits):
+            # A thread and its accepted answer are one result: show whichever ranks first.
+            key = ("thread", hit.source_id) if hit.source_type in ("thread", "answer") else (hit.source_type, hit.source_id)
+            if key not in seen:
+                seen.add(key)
+                results.append((hit, _hit_link(hit)))
+    return render_template("forum/search.html", query=query, results=results, kind=kind, category=cat,
+                           categories=services.visible_categories(current_user))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_socketio import Namespace, join_room
+from flask_socketio import Namespace, join_room, leave_room
 
 from community.notifications.services import LIVE_NAMESPACE, unread_count, user_room
 
@@ -20,6 +20,26 @@ class LiveNamespace(Namespace):
         if not current_user.is_authenticated:
             return {"unread": 0}
         return {"unread": unread_count(current_user.id)}
+
+    def on_watch_thread(self, data=None):
+        """Join the thread's room for live replies, only if the viewer may see the thread."""
+        from community.forum.events import thread_room, watch_thread
+
+        thread_id = (data or {}).get("thread_id") if isinstance(data, dict) else None
+        if not watch_thread(current_user, thread_id):
+            return {"ok": False}
+        join_room(thread_room(int(thread_id)))
+        return {"ok": True}
+
+    def on_unwatch_thread(self, data=None):
+        from community.forum.events import thread_room
+
+        thread_id = (data or {}).get("thread_id") if isinstance(data, dict) else None
+        try:
+            leave_room(thread_room(int(thread_id)))
+        except (TypeError, ValueError):
+            return {"ok": False}
+        return {"ok": True}
 
 
 def register(socketio) -> None:
