@@ -187,3 +187,21 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # CI must show that both databases really ran, not just that nothing failed.
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            params = nodeid.rpartition("[")[2].rstrip("]").split("-") if nodeid.endswith("]") else []
+            for name in BACKENDS:
+                if name in params:
+                    counts.setdefault(name, {}).setdefault(outcome, 0)
+                    counts[name][outcome] += 1
+    if counts:
+        terminalreporter.section("database backends")
+        for name in BACKENDS:
+            parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.get(name, {}).items())) or "no tests"
+            terminalreporter.write_line(f"{name}: {parts}")
