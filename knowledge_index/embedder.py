@@ -75,7 +75,8 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in text, including [CLS] and [SEP]."""
         with self._lock:
-            return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+            # verbose=False: counting long texts is the point, not a reason to log a warning.
+            return len(self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: bool | None = None

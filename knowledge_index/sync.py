@@ -96,6 +96,77 @@ class UpsertResult:
     removed: int
 
 
+@dataclass(frozen=True)
+class SourceDoc:
+    """One source's passages for upsert_sources."""
+
+    source_type: str
+    source_id: str
+    passages: Sequence[Passage]
+    meta: Mapping[str, Any] | None = None
+    title: str = ""
+
+
+@dataclass
+class _Plan:
+    doc: SourceDoc
+    existing: dict[str, Any]
+    inputs: list[str]
+    hashes: list[str]
+    to_embed: list[int]
+
+
+def _plan(conn: Connection, table: sa.Table, doc: SourceDoc, embedder: Embedder) -> _Plan:
+    t = table.c
+    existing = {
+        r.chunk_key: r
+        for r in conn.execute(
+            sa.select(t.id, t.chunk_key, t.chunk_no, t.content_hash, t.deleted, t.meta, t.title, t.kind, t.model, t.dim).where(
+                t.source_type == doc.source_type, t.source_id == doc.source_id
+            )
+        )
+    }
+    _check_model(conn, table, embedder, existing.values())
+    keys = [p.chunk_key for p in doc.passages]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate chunk keys in {doc.source_type}:{doc.source_id}")
+    inputs = [embed_input(doc.title, p) for p in doc.passages]
+    hashes = [content_hash(x) for x in inputs]
+    to_embed = [
+        n for n, p in enumerate(doc.passages)
+        if (r := existing.get(p.chunk_key)) is None or r.deleted or r.content_hash != hashes[n]
+    ]
+    return _Plan(doc, existing, inputs, hashes, to_embed)
+
+
+def _write(conn: Connection, table: sa.Table, plan: _Plan, vectors: np.ndarray, embedder: Embedder) -> UpsertResult:
+    t = table.c
+    doc = plan.doc
+    meta_d = dict(doc.meta or {})
+    vec_of = {n: vectors[j] for j, n in enumerate(plan.to_embed)}
+    unchanged = 0
+    for n, p in enumerate(doc.passages):
+        r = plan.existing.get(p.chunk_key)
+        values: dict[str, Any] = {
+            "chunk_no": n, "kind": p.kind, "title": doc.title, "heading_path": p.heading,
+            "text": p.text, "meta": meta_d, "deleted": False,
+        }
+        if n in vec_of:
+            values.update(vector=_vec_bytes(vec_of[n]), model=embedder.model_name, dim=embedder.dim, content_hash=plan.hashes[n])
+        elif r is not None and r.chunk_no == n and r.meta == meta_d and r.title == doc.title and r.kind == p.kind:
+            unchanged += 1
+            continue
+        values.update(seq=_next_seq(conn, table), updated_at=sa.func.now())
+        if r is None:
+            conn.execute(sa.insert(table).values(source_type=doc.source_type, source_id=doc.source_id, chunk_key=p.chunk_key, **values))
+        else:
+            conn.execute(sa.update(table).where(t.id == r.id).values(**values))
+    keys = {p.chunk_key for p in doc.passages}
+    gone = [r.id for k, r in plan.existing.items() if k not in keys and not r.deleted]
+    _tombstone(conn, table, gone)
+    return UpsertResult(embedded=len(plan.to_embed), unchanged=unchanged, removed=len(gone))
+
+
 def upsert_source(
     conn: Connection,
     table: sa.Table,
@@ -109,54 +180,47 @@ def upsert_source(
 ) -> UpsertResult:
     """Make the source's entries equal passages; embeds only changed ones; never commits."""
     embedder = embedder or get_embedder()
-    t = table.c
-    meta_d = dict(meta or {})
-    existing = {
-        r.chunk_key: r
-        for r in conn.execute(
-            sa.select(t.id, t.chunk_key, t.chunk_no, t.content_hash, t.deleted, t.meta, t.title, t.kind, t.model, t.dim).where(
-                t.source_type == source_type, t.source_id == source_id
-            )
-        )
-    }
-    _check_model(conn, table, embedder, existing.values())
-    keys = [p.chunk_key for p in passages]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"duplicate chunk keys in {source_type}:{source_id}")
-    inputs = [embed_input(title, p) for p in passages]
-    hashes = [content_hash(x) for x in inputs]
-    to_embed = [
-        n for n, p in enumerate(passages)
-        if (r := existing.get(p.chunk_key)) is None or r.deleted or r.content_hash != hashes[n]
-    ]
-    vectors = embedder.encode([inputs[n] for n in to_embed]) if to_embed else None
-    vec_of = {n: vectors[j] for j, n in enumerate(to_embed)} if vectors is not None else {}
+    plan = _plan(conn, table, SourceDoc(source_type, source_id, passages, meta, title), embedder)
+    vectors = embedder.encode([plan.inputs[n] for n in plan.to_embed])
+    return _write(conn, table, plan, vectors, embedder)
 
-    unchanged = 0
-    for n, p in enumerate(passages):
-        r = existing.get(p.chunk_key)
-        values: dict[str, Any] = {
-            "chunk_no": n,
-            "kind": p.kind,
-            "title": title,
-            "heading_path": p.heading,
-            "text": p.text,
-            "meta": meta_d,
-            "deleted": False,
-        }
-        if n in vec_of:
-            values.update(vector=_vec_bytes(vec_of[n]), model=embedder.model_name, dim=embedder.dim, content_hash=hashes[n])
-        elif r is not None and r.chunk_no == n and r.meta == meta_d and r.title == title and r.kind == p.kind:
-            unchanged += 1
-            continue
-        values.update(seq=_next_seq(conn, table), updated_at=sa.func.now())
-        if r is None:
-            conn.execute(sa.insert(table).values(source_type=source_type, source_id=source_id, chunk_key=p.chunk_key, **values))
-        else:
-            conn.execute(sa.update(table).where(t.id == r.id).values(**values))
-    gone = [r.id for k, r in existing.items() if k not in set(keys) and not r.deleted]
-    _tombstone(conn, table, gone)
-    return UpsertResult(embedded=len(to_embed), unchanged=unchanged, removed=len(gone))
+
+def upsert_sources(
+    conn: Connection,
+    table: sa.Table,
+    docs: Iterable[SourceDoc],
+    embedder: Embedder | None = None,
+    *,
+    batch_passages: int = 1024,
+    progress: bool = False,
+) -> UpsertResult:
+    """Bulk upsert_source: embeds changed passages of many sources in shared batches; never commits."""
+    embedder = embedder or get_embedder()
+    totals = [0, 0, 0]
+    pending: list[_Plan] = []
+
+    def flush() -> None:
+        texts = [p.inputs[n] for p in pending for n in p.to_embed]
+        vectors = embedder.encode(texts, progress=progress)
+        offset = 0
+        for plan in pending:
+            res = _write(conn, table, plan, vectors[offset : offset + len(plan.to_embed)], embedder)
+            offset += len(plan.to_embed)
+            totals[0] += res.embedded
+            totals[1] += res.unchanged
+            totals[2] += res.removed
+        pending.clear()
+
+    count = 0
+    for doc in docs:
+        plan = _plan(conn, table, doc, embedder)
+        pending.append(plan)
+        count += len(plan.to_embed)
+        if count >= batch_passages:
+            flush()
+            count = 0
+    flush()
+    return UpsertResult(*totals)
 
 
 def _tombstone(conn: Connection, table: sa.Table, ids: Sequence[int]) -> None:

@@ -93,3 +93,11 @@ def test_vector_paths(kb: IndexCache, embedder: Embedder) -> None:
     assert [c.dense_score for c in cands] == sorted((c.dense_score for c in cands), reverse=True)
     assert cands[0].id == dense[0].id
     assert any(c.lexical_score > 0 for c in cands)
+
+
+def test_default_fusion_switches_for_cjk_queries() -> None:
+    default = Fusion()
+    assert default.for_query("reset my password").method == "dense"
+    assert default.for_query("怎么重置密码").method == "zscore"
+    assert default.for_query("怎么重置密码").lexical_weight == 0.5
+    assert Fusion("minmax", cjk_method=None).for_query("密码").method == "minmax"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from knowledge_index.chunking import article_passages, chunk_document
 from knowledge_index.embedder import Embedder, ModelMismatchError
-from knowledge_index.sync import IndexCache, remove_source, upsert_source
+from knowledge_index.sync import IndexCache, SourceDoc, remove_source, upsert_source, upsert_sources
 
 ARTICLES = {
     "refunds": ("Refunds", "# Refunds\n\nMoney back within 30 days.\n\n## Partial\n\nAnnual plans get partial refunds."),
@@ -193,3 +193,19 @@ def test_chunk_keys_survive_round_trip(engine: sa.Engine, table: sa.Table, embed
         cache.sync(conn)
     hit = cache.search("two", 1)[0]
     assert (hit.chunk_key, hit.heading_path, hit.title, hit.meta) == ("b#0", "B", "Page", {"visibility": "public"})
+
+
+def test_bulk_upsert_matches_single(engine: sa.Engine, table: sa.Table, embedder: Embedder) -> None:
+    docs = [
+        SourceDoc("article", key, article_passages(title, body), {"lang": "en"}, title)
+        for key, (title, body) in ARTICLES.items()
+    ]
+    with engine.begin() as conn:
+        first = upsert_sources(conn, table, docs, embedder, batch_passages=3)
+    with engine.begin() as conn:
+        again = upsert_sources(conn, table, docs, embedder)
+    assert (first.embedded, again.embedded, again.unchanged) == (7, 0, 7)
+    cache = IndexCache(table, embedder)
+    with engine.connect() as conn:
+        cache.sync(conn)
+    assert _top(cache, "I forgot my password", 1) == [("password", "title")]
