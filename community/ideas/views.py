@@ -1,9 +1,395 @@
+"""Idea pages: board, submit (with live duplicate suggestions), detail, roadmap, changelog, staff tools."""
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
-from community.ideas import bp
-from community.placeholder import coming_soon
+from community.access import staff_required
+from community.errors import DomainError, wants_json
+from community.extensions import db
+from community.ideas import bp, services
+from community.ideas.forms import ChangelogForm, CommentForm, IdeaForm, MergeForm, StatusForm, VoteForForm
+from community.ideas.services import IdeaMerged
+from community.markup import render_markdown
+from community.models import Article, ContentReview, Idea, IdeaComment, IdeaStatus
+
+
+def _idea_or_404(idea_id: int) -> Idea:
+    idea = db.session.get(Idea, idea_id)
+    if idea is None:
+        abort(404)
+    return idea
+
+
+def _show(error: DomainError, form) -> None:
+    for name, messages in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)
+    flash(error.message, "error")
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _idea_json(idea: Idea, voted: bool = False) -> dict:
+    return {
+        "id": idea.id, "title": idea.title, "status": idea.status.value,
+        "status_label": services.status_label(idea.status), "votes": idea.vote_count, "voted": voted,
+        "url": url_for("ideas.detail", idea_id=idea.id),
+    }
+
+
+@bp.app_template_filter("idea_status")
+def _status_filter(status: IdeaStatus) -> str:
+    return services.status_label(status)
+
+
+@bp.app_template_global("idea_markdown")
+def _markdown(text: str):
+    return render_markdown(text)
 
 
 @bp.get("/")
 def index():
-    return coming_soon(_("Ideas"), _("Share product ideas, vote on the ones you need and follow them to release."))
+    sort = request.args.get("sort", "trending")
+    status = request.args.get("status") or None
+    try:
+        page = services.list_ideas(sort=sort, status=status, category=request.args.get("category") or None,
+                                   tag=request.args.get("tag") or None, q=request.args.get("q") or None,
+                                   page=_page_arg())
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("ideas.index"))
+    voted = services.has_voted(current_user, [i.id for i in page.items])
+    return render_template("ideas/index.html", page=page, voted=voted, sort=sort, status=status,
+                           sorts=services.SORTS, statuses=services.STATUS_ORDER, categories=services.categories(),
+                           args=request.args)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = IdeaForm()
+    if form.validate_on_submit():
+        try:
+            idea = services.submit_idea(current_user, form.title.data, form.body.data, form.category.data,
+                                        form.tags.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            _show(error, form)
+        else:
+            flash(_("Thanks! Your idea is posted; others can now vote on it."), "success")
+            return redirect(url_for("ideas.detail", idea_id=idea.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("ideas/new.html", form=form, categories=services.categories()), status
+
+
+@bp.get("/similar")
+def similar():
+    q = request.args.get("q", "")
+    matches = services.similar_ideas(q, k=5)
+    voted = services.has_voted(current_user, [i.id for i, _score in matches])
+    return jsonify({"ideas": [dict(_idea_json(i, i.id in voted), score=round(s, 3)) for i, s in matches]})
+
+
+@bp.get("/<int:idea_id>")
+def detail(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    if idea.merged_into_id is not None:
+        target = services.resolve_merged(idea)
+        flash(_("“%(title)s” was merged into this idea.", title=idea.title), "info")
+        return redirect(url_for("ideas.detail", idea_id=target.id), 301)
+    staff = current_user.is_authenticated and current_user.is_staff
+    context = {
+        "idea": idea,
+        "body": render_markdown(idea.body),
+        "voted": idea.id in services.has_voted(current_user, [idea.id]),
+        "following": services.is_following(current_user, idea),
+        "comments": services.comments(idea),
+        "timeline": services.timeline(idea),
+        "comment_form": CommentForm(),
+    }
+    if staff:
+        context.update(
+            status_form=StatusForm(status=idea.status.value),
+            vote_for_form=VoteForForm(),
+            merge_form=MergeForm(),
+            demand=services.demand(idea),
+            value=services.idea_value(idea.id),
+            votes=services.voters(idea),
+            reviews=[r for r in services.open_reviews() if r.idea_id == idea.id],
+        )
+    return render_template("ideas/detail.html", **context)
+
+
+@bp.route("/<int:idea_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    form = IdeaForm(obj=idea)
+    if request.method == "GET":
+        form.tags.data = ", ".join(idea.tags or [])
+    if form.validate_on_submit():
+        try:
+            services.edit_idea(idea, current_user, form.title.data, form.body.data, form.category.data,
+                               form.tags.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 403:
+                raise
+            _show(error, form)
+        else:
+            flash(_("The idea is updated."), "success")
+            return redirect(url_for("ideas.detail", idea_id=idea.id))
+    elif request.method == "GET" and not (current_user.is_staff or
+                                          (current_user.id == idea.author_id and idea.status is IdeaStatus.open)):
+        abort(403)
+    return render_template("ideas/edit.html", form=form, idea=idea, categories=services.categories())
+
+
+def _act(idea_id: int, action, done_message: str):
+    """Run a vote/follow action and answer JSON (fetch) or redirect back (form)."""
+    idea = _idea_or_404(idea_id)
+    try:
+        changed = action(current_user, idea)
+        db.session.commit()
+    except IdeaMerged as error:
+        db.session.rollback()
+        target = _idea_or_404(error.target_id)
+        if wants_json():
+            raise
+        flash(_("This idea was merged into “%(title)s”; vote there.", title=target.title), "info")
+        return redirect(url_for("ideas.detail", idea_id=target.id))
+    except DomainError as error:
+        db.session.rollback()
+        if wants_json():
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("ideas.detail", idea_id=idea.id))
+    if wants_json():
+        return jsonify({**_idea_json(idea, idea.id in services.has_voted(current_user, [idea.id])),
+                        "changed": changed, "following": services.is_following(current_user, idea)})
+    if changed:
+        flash(done_message, "success")
+    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/ideas")
+                    else url_for("ideas.detail", idea_id=idea.id))
+
+
+@bp.post("/<int:idea_id>/vote")
+@login_required
+def vote(idea_id: int):
+    return _act(idea_id, services.cast_vote, _("Your vote is counted."))
+
+
+@bp.post("/<int:idea_id>/unvote")
+@login_required
+def unvote(idea_id: int):
+    return _act(idea_id, services.retract_vote, _("Your vote is removed."))
+
+
+@bp.post("/<int:idea_id>/follow")
+@login_required
+def follow(idea_id: int):
+    return _act(idea_id, services.follow_idea, _("You follow this idea and will hear about every change."))
+
+
+@bp.post("/<int:idea_id>/unfollow")
+@login_required
+def unfollow(idea_id: int):
+    return _act(idea_id, services.unfollow_idea, _("You no longer follow this idea."))
+
+
+@bp.post("/<int:idea_id>/vote-for")
+@staff_required
+def vote_for(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    form = VoteForForm()
+    if not form.validate():
+        flash(_("Enter the customer's e-mail address."), "error")
+        return redirect(url_for("ideas.detail", idea_id=idea.id))
+    try:
+        customer, added = services.record_vote_for(current_user, form.email.data, idea, form.note.data)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        if added:
+            flash(_("Vote recorded for %(name)s.", name=customer.display_name), "success")
+        else:
+            flash(_("%(name)s has already voted for this idea.", name=customer.display_name), "info")
+    return redirect(url_for("ideas.detail", idea_id=idea.id))
+
+
+@bp.post("/<int:idea_id>/comments")
+@login_required
+def comment(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            posted = services.add_comment(idea, current_user, form.body.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            return redirect(url_for("ideas.detail", idea_id=idea.id) + f"#comment-{posted.id}")
+    else:
+        flash(" ".join(sum(form.errors.values(), [])) or _("Write a comment first."), "error")
+    return redirect(url_for("ideas.detail", idea_id=idea.id))
+
+
+def _comment_or_404(comment_id: int) -> IdeaComment:
+    found = db.session.get(IdeaComment, comment_id)
+    if found is None or found.deleted_at is not None:
+        abort(404)
+    return found
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_comment(comment_id: int):
+    found = _comment_or_404(comment_id)
+    if not (current_user.is_staff or current_user.id == found.author_id):
+        abort(403)
+    form = CommentForm(obj=found)
+    if form.validate_on_submit():
+        try:
+            services.edit_comment(found, current_user, form.body.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            _show(error, form)
+        else:
+            flash(_("Your comment is updated."), "success")
+            return redirect(url_for("ideas.detail", idea_id=found.idea_id) + f"#comment-{found.id}")
+    return render_template("ideas/comment_edit.html", form=form, comment=found)
+
+
+@bp.get("/comments/<int:comment_id>/history")
+def comment_history(comment_id: int):
+    found = _comment_or_404(comment_id)
+    return render_template("ideas/comment_history.html", comment=found)
+
+
+@bp.post("/comments/<int:comment_id>/delete")
+@login_required
+def delete_comment(comment_id: int):
+    found = _comment_or_404(comment_id)
+    services.delete_comment(found, current_user)
+    db.session.commit()
+    flash(_("The comment is deleted."), "info")
+    return redirect(url_for("ideas.detail", idea_id=found.idea_id))
+
+
+@bp.post("/<int:idea_id>/status")
+@staff_required
+def change_status(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    form = StatusForm()
+    if not form.validate():
+        flash(" ".join(sum(form.errors.values(), [])), "error")
+        return redirect(url_for("ideas.detail", idea_id=idea.id))
+    try:
+        services.change_status(idea, form.status.data, current_user, form.reason.data)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(_("Status changed; voters and followers are notified."), "success")
+    return redirect(url_for("ideas.detail", idea_id=idea.id))
+
+
+@bp.post("/<int:idea_id>/merge")
+@staff_required
+def merge(idea_id: int):
+    source = _idea_or_404(idea_id)
+    form = MergeForm()
+    target_id = (form.target_id.data or "").strip().lstrip("#")
+    target = db.session.get(Idea, int(target_id)) if form.validate() and target_id.isdigit() else None
+    if target is None:
+        flash(_("Enter the number of an existing idea to merge into."), "error")
+        return redirect(url_for("ideas.detail", idea_id=source.id))
+    try:
+        services.merge_ideas(source, target, current_user)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("ideas.detail", idea_id=source.id))
+    flash(_("Merged “%(source)s” into this idea.", source=source.title), "success")
+    return redirect(url_for("ideas.detail", idea_id=target.id))
+
+
+@bp.get("/duplicates")
+@staff_required
+def duplicates():
+    return render_template("ideas/duplicates.html", pairs=services.duplicate_pairs())
+
+
+@bp.get("/roadmap")
+def roadmap():
+    return render_template("ideas/roadmap.html", columns=services.roadmap())
+
+
+@bp.get("/changelog")
+def changelog():
+    return render_template("ideas/changelog.html", entries=services.changelog_entries())
+
+
+@bp.route("/changelog/new", methods=["GET", "POST"])
+@staff_required
+def new_changelog():
+    form = ChangelogForm()
+    candidates = [i for i in services.list_ideas(sort="status", per_page=100).items
+                  if i.status in (IdeaStatus.planned, IdeaStatus.in_progress, IdeaStatus.shipped)]
+    form.ideas.choices = [(i.id, f"#{i.id} {i.title} ({services.status_label(i.status)})") for i in candidates]
+    if request.method == "GET" and request.args.get("idea", "").isdigit():
+        form.ideas.data = [int(request.args["idea"])]
+    if form.validate_on_submit():
+        try:
+            entry = services.publish_changelog(current_user, form.title.data, form.body.data, form.ideas.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            _show(error, form)
+        else:
+            flash(_("Published; the voters of the delivered ideas are notified."), "success")
+            return redirect(url_for("ideas.changelog") + f"#entry-{entry.id}")
+    status = 400 if request.method == "POST" else 200
+    return render_template("ideas/changelog_new.html", form=form), status
+
+
+@bp.get("/priorities")
+@staff_required
+def priorities():
+    return render_template("ideas/priorities.html", rows=services.priorities())
+
+
+@bp.get("/reviews")
+@staff_required
+def reviews():
+    items = services.open_reviews()
+    articles = {a.id: a for a in db.session.scalars(db.select(Article).where(
+        Article.id.in_([int(r.source_id) for r in items if r.source_type == "article" and r.source_id.isdigit()])))}
+    return render_template("ideas/reviews.html", reviews=items, articles=articles)
+
+
+@bp.post("/reviews/<int:review_id>/resolve")
+@staff_required
+def resolve_review(review_id: int):
+    review = db.session.get(ContentReview, review_id)
+    if review is None:
+        abort(404)
+    services.resolve_review(review, current_user)
+    db.session.commit()
+    flash(_("Marked as reviewed."), "success")
+    return redirect(url_for("ideas.reviews"))

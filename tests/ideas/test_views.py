@@ -1,0 +1,120 @@
+"""Idea pages end to end: submit, vote, follow, comment, status, and bad input that writes nothing."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from community.extensions import db
+from community.ideas import services
+from community.models import Idea, IdeaComment, IdeaStatus, IdeaStatusChange, Notification, Vote
+from tests.conftest import csrf_token
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_board_is_public_and_lists_ideas(client, create_idea):
+    create_idea("Calendar sync with Outlook")
+    page = client.get("/ideas/")
+    assert page.status_code == 200
+    assert "Calendar sync with Outlook" in page.get_data(as_text=True)
+    assert client.get("/ideas/?sort=sideways").status_code == 302
+
+
+def test_submit_vote_follow_comment_through_pages(client, auth, create_user):
+    create_user(email="ana@example.com", display_name="Ana")
+    auth.login("ana@example.com")
+    token = csrf_token(client, "/ideas/new")
+    response = client.post("/ideas/new", data={"title": "Export boards as CSV", "body": "<script>x</script>\n\n**Please**",
+                                               "category": "Export", "tags": "csv, reports", "csrf_token": token})
+    assert response.status_code == 302
+    idea = db.session.scalar(select(Idea))
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<strong>Please</strong>" in page and "<script>" not in page
+    assert client.post(f"/ideas/{idea.id}/vote", data={"csrf_token": token}).status_code == 302
+    json_vote = client.post(f"/ideas/{idea.id}/vote", headers={"Accept": "application/json", "X-CSRFToken": token})
+    assert json_vote.get_json()["votes"] == 1 and json_vote.get_json()["voted"] is True
+    client.post(f"/ideas/{idea.id}/comments", data={"body": "More detail here", "csrf_token": token})
+    db.session.expire_all()
+    assert idea.vote_count == 1 and idea.comment_count == 1 and idea.follower_count == 1
+    assert "More detail here" in client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+
+
+def test_bad_submissions_get_clear_errors_and_write_nothing(client, auth, create_user):
+    create_user(email="ana@example.com")
+    auth.login("ana@example.com")
+    token = csrf_token(client, "/ideas/new")
+    empty = client.post("/ideas/new", data={"title": "  ", "body": "x", "csrf_token": token})
+    assert empty.status_code == 400 and "This field is required" in empty.get_data(as_text=True)
+    long_body = client.post("/ideas/new", data={"title": "Valid title", "body": "x" * 20_001, "csrf_token": token})
+    assert long_body.status_code == 400 and "At most 20000 characters" in long_body.get_data(as_text=True)
+    huge = client.post("/ideas/new", data={"title": "Valid title", "body": "x" * (10 * 1024 * 1024),
+                                           "csrf_token": token})
+    assert huge.status_code == 413 and "too large" in huge.get_data(as_text=True)
+    assert _count(Idea) == 0
+
+
+def test_vote_on_missing_idea_is_404(client, auth, create_user):
+    create_user(email="ana@example.com")
+    auth.login("ana@example.com")
+    token = csrf_token(client, "/ideas/")
+    assert client.post("/ideas/4242/vote", data={"csrf_token": token}).status_code == 404
+    json_response = client.post("/ideas/4242/vote", headers={"Accept": "application/json", "X-CSRFToken": token})
+    assert json_response.status_code == 404 and json_response.get_json()["error"]["code"] == "not_found"
+    assert _count(Vote) == 0
+
+
+def test_customer_cannot_change_status_staff_can(client, auth, create_user, create_idea, staff):
+    idea = create_idea()
+    create_user(email="cust@example.com")
+    auth.login("cust@example.com")
+    token = csrf_token(client, f"/ideas/{idea.id}")
+    assert client.post(f"/ideas/{idea.id}/status", data={"status": "planned", "csrf_token": token}).status_code == 403
+    db.session.expire_all()
+    assert idea.status is IdeaStatus.open and _count(IdeaStatusChange) == 1
+    auth.logout()
+    auth.login("staff@example.com")
+    token = csrf_token(client, f"/ideas/{idea.id}")
+    declined = client.post(f"/ideas/{idea.id}/status", data={"status": "declined", "csrf_token": token},
+                           follow_redirects=True)
+    assert "Say why the idea is declined" in declined.get_data(as_text=True)
+    client.post(f"/ideas/{idea.id}/status", data={"status": "planned", "reason": "Next quarter", "csrf_token": token})
+    db.session.expire_all()
+    assert idea.status is IdeaStatus.planned
+    page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    assert "Next quarter" in page and 'data-demand="chat_requests"' in page
+
+
+def test_comment_edit_history_and_permissions(client, auth, create_user, create_idea):
+    idea = create_idea()
+    ana = create_user(email="ana@example.com", display_name="Ana")
+    create_user(email="bob@example.com")
+    comment = services.add_comment(idea, ana, "First version")
+    db.session.commit()
+    auth.login("bob@example.com")
+    assert client.get(f"/ideas/comments/{comment.id}/edit").status_code == 403
+    auth.logout()
+    auth.login("ana@example.com")
+    token = csrf_token(client, f"/ideas/comments/{comment.id}/edit")
+    client.post(f"/ideas/comments/{comment.id}/edit", data={"body": "Second version", "csrf_token": token})
+    history = client.get(f"/ideas/comments/{comment.id}/history").get_data(as_text=True)
+    assert "First version" in history and "Second version" in history
+    assert db.session.get(IdeaComment, comment.id).edited_at is not None
+
+
+def test_merged_idea_redirects(client, create_idea, staff):
+    a, b = create_idea("Original"), create_idea("Copy")
+    services.merge_ideas(b, a, staff)
+    db.session.commit()
+    response = client.get(f"/ideas/{b.id}")
+    assert response.status_code == 301 and response.headers["Location"].endswith(f"/ideas/{a.id}")
+
+
+def test_staff_pages_are_staff_only(client, auth, create_user):
+    create_user(email="cust@example.com")
+    auth.login("cust@example.com")
+    for path in ("/ideas/duplicates", "/ideas/priorities", "/ideas/reviews", "/ideas/changelog/new"):
+        assert client.get(path).status_code == 403, path
+    assert client.get("/ideas/roadmap").status_code == 200
+    assert client.get("/ideas/changelog").status_code == 200
+    assert _count(Notification) == 0
