@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 from community.models.base import Timestamped, utcnow
+from community.models.chat import AnswerFeedback, ChatMessage, Conversation, ConversationStatus
 from community.models.forum import (
     Flag,
     FlagStatus,
@@ -12,6 +13,7 @@ from community.models.forum import (
     Thread,
     ThreadRead,
 )
+from community.models.gap import GapSource, GapStatus, GapVariant, KnowledgeGap
 from community.models.idea import (
     CLOSED_STATUSES,
     ChangelogEntry,
@@ -26,35 +28,15 @@ from community.models.idea import (
     changelog_ideas,
 )
 from community.models.index import index_entries
-from community.models.idea import (
-    CLOSED_STATUSES,
-    ChangelogEntry,
-    CommentRevision,
-    ContentReview,
-    Idea,
-    IdeaComment,
-    IdeaFollower,
-    IdeaStatus,
-    IdeaStatusChange,
-    Vote,
-    changelog_ideas,
-)
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification
 from community.models.user import Role, User, find_user_by_email
 
 __all__ = [
-    "CLOSED_STATUSES",
-    "ChangelogEntry",
-    "CommentRevision",
-    "ContentReview",
-    "Idea",
-    "IdeaComment",
-    "IdeaFollower",
-    "IdeaStatus",
-    "IdeaStatusChange",
-    "Vote",
-    "changelog_ideas",
+    "AnswerFeedback",
+    "ChatMessage",
+    "Conversation",
+    "ConversationStatus",
     "CLOSED_STATUSES",
     "ChangelogEntry",
     "CommentRevision",
@@ -68,6 +50,10 @@ __all__ = [
     "changelog_ideas",
     "Article",
     "Flag",
+    "GapSource",
+    "GapStatus",
+    "GapVariant",
+    "KnowledgeGap",
     "FlagStatus",
     "ForumCategory",
     "PostKind",

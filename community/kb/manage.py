@@ -1,0 +1,99 @@
+"""Staff pages to write, edit and publish help-center articles."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from community.access import staff_required
+from community.errors import DomainError
+from community.extensions import db
+from community.kb import bp, services
+from community.kb.forms import ArticleForm
+from community.models import Article, ArticleStatus, KbCategory
+
+
+def _category_choices() -> list[SelectChoice]:
+    cats = db.session.scalars(select(KbCategory).order_by(KbCategory.position, KbCategory.name))
+    return [SelectChoice("", _("No category"))] + [SelectChoice(c.slug, c.name) for c in cats]
+
+
+def _category(slug: str | None) -> KbCategory | None:
+    return db.session.scalar(select(KbCategory).where(KbCategory.slug == slug)) if slug else None
+
+
+def _show(error: DomainError, form: ArticleForm) -> None:
+    for name, messages in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + [str(m) for m in messages]
+    flash(error.message, "error")
+
+
+def save_article_form(form: ArticleForm, article: Article | None, gap=None) -> Article | None:
+    """Create or update from a validated form; returns None (with messages) when refused.
+
+    With a knowledge gap, the new article answers it: publishing closes the gap and tells its askers.
+    """
+    from bot.capture import close_gaps_for
+
+    questions = [q for q in (form.questions.data or "").splitlines() if q.strip()]
+    status = ArticleStatus(form.status.data)
+    try:
+        if article is None:
+            article = services.create_article(
+                form.title.data, form.body.data or "", questions=questions, category=_category(form.category.data),
+                status=status, author=current_user,
+            )
+            if gap is not None:
+                gap.article_id = article.id
+        else:
+            services.update_article(
+                article, title=form.title.data, body=form.body.data or "", questions=questions,
+                category=_category(form.category.data), status=status,
+            )
+        close_gaps_for(article, current_user)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        _show(error, form)
+        return None
+    return article
+
+
+@bp.get("/manage")
+@staff_required
+def manage():
+    articles = db.session.scalars(select(Article).order_by(Article.updated_at.desc())).all()
+    return render_template("kb/manage.html", articles=articles)
+
+
+@bp.route("/manage/new", methods=["GET", "POST"])
+@staff_required
+def new_article():
+    form = ArticleForm()
+    form.category.choices = _category_choices()
+    if form.validate_on_submit():
+        article = save_article_form(form, None)
+        if article is not None:
+            flash(_("Article saved."), "success")
+            return redirect(url_for("kb.article", slug=article.slug))
+    return render_template("kb/edit.html", form=form, article=None), 400 if request.method == "POST" else 200
+
+
+@bp.route("/manage/<int:article_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit_article(article_id: int):
+    article = db.get_or_404(Article, article_id)
+    form = ArticleForm(obj=article)
+    form.category.choices = _category_choices()
+    if request.method == "GET":
+        form.category.data = article.category.slug if article.category else ""
+        form.questions.data = "\n".join(article.questions or [])
+        form.status.data = article.status.value
+    if form.validate_on_submit():
+        saved = save_article_form(form, article)
+        if saved is not None:
+            flash(_("Article saved."), "success")
+            return redirect(url_for("kb.article", slug=saved.slug))
+    return render_template("kb/edit.html", form=form, article=article), 400 if request.method == "POST" else 200
