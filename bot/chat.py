@@ -1,0 +1,392 @@
+"""Chat rules: conversations bound to a session or an account, messages answered by the engine, thumbs.
+
+One way to do each thing: the Socket.IO namespace, the JSON API and the no-script forms all call
+these services with plain arguments. Services validate and flush; the caller commits.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, MutableMapping
+from urllib.parse import quote
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.engine import ConversationContext, Reply, answer, answer_choice
+from community import search
+from community.errors import NotFound, RateLimited, ValidationFailed
+from community.extensions import db
+from community.models import (
+    AnswerFeedback,
+    Article,
+    ChatMessage,
+    Conversation,
+    ConversationStatus,
+    User,
+    utcnow,
+)
+
+SESSION_KEY = "chat_key"
+REASONS = ("incorrect", "outdated", "incomplete", "not_my_question")
+MAX_COMMENT = 2000
+MAX_CLIENT_ID = 64
+HISTORY_LIMIT = 200
+SUGGEST_MIN_CHARS = 3
+SUGGEST_COUNT = 3
+# The forum's new-thread form; the chat links there prefilled with the unanswered question.
+FORUM_NEW_THREAD = "/forum/new"
+MAX_FORUM_TITLE = 200
+
+
+class EmptyMessage(ValidationFailed):
+    code = "empty_message"
+
+
+class MessageTooLong(ValidationFailed):
+    code = "message_too_long"
+
+
+class ChatRateLimited(RateLimited):
+    code = "rate_limited"
+
+
+@dataclass
+class Exchange:
+    """A customer message and the bot's reply to it; duplicate when a client re-sent a client_id."""
+
+    customer: ChatMessage
+    reply: ChatMessage
+    duplicate: bool = False
+
+
+def reason_labels() -> dict[str, str]:
+    """What the thumbs-down reasons are called on screen."""
+    return {
+        "incorrect": _("Incorrect"),
+        "outdated": _("Outdated"),
+        "incomplete": _("Incomplete"),
+        "not_my_question": _("Not my question"),
+    }
+
+
+def session_key(session: MutableMapping[str, Any]) -> str:
+    """The anonymous visitor's chat token, created in their (signed) session on first use."""
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str) or not key:
+        key = secrets.token_urlsafe(24)
+        session[SESSION_KEY] = key
+    return key
+
+
+def _open(query):
+    return query.where(Conversation.status != ConversationStatus.closed).order_by(
+        Conversation.last_message_at.desc(), Conversation.id.desc()
+    ).limit(1)
+
+
+def find_conversation(user: User | None, key: str | None, *, create: bool = False,
+                      lock: bool = False) -> Conversation | None:
+    """The visitor's open conversation: the account's when signed in, else the session's.
+
+    A visitor who chatted anonymously and then signs in keeps that conversation (it joins the account)
+    unless the account already has one open.
+    """
+    def fetch(query):
+        return db.session.scalar(query.with_for_update() if lock else query)
+
+    conversation = None
+    if user is not None:
+        conversation = fetch(_open(select(Conversation).where(Conversation.user_id == user.id)))
+    if conversation is None and key:
+        conversation = fetch(_open(select(Conversation).where(
+            Conversation.session_key == key, Conversation.user_id.is_(None))))
+        if conversation is not None and user is not None:
+            conversation.user_id = user.id
+            db.session.flush()
+    if conversation is None and create:
+        conversation = Conversation(user_id=user.id if user else None, session_key=key)
+        db.session.add(conversation)
+        db.session.flush()
+    return conversation
+
+
+def history(user: User | None, conversation: Conversation | None) -> list[ChatMessage]:
+    """Messages to show: a signed-in customer's across all their conversations, else this conversation's."""
+    query = select(ChatMessage).join(Conversation)
+    if user is not None:
+        query = query.where(Conversation.user_id == user.id)
+    elif conversation is not None:
+        query = query.where(ChatMessage.conversation_id == conversation.id)
+    else:
+        return []
+    newest = db.session.scalars(query.order_by(ChatMessage.id.desc()).limit(HISTORY_LIMIT)).all()
+    return list(reversed(newest))
+
+
+def check_text(text: object) -> str:
+    """The message as it will be stored, or a clear error: empty or over COKNOW_CHAT_MAX_CHARS."""
+    if not isinstance(text, str):
+        raise ValidationFailed(_("Send the message as text."), {"text": [_("Must be text.")]})
+    text = text.strip()
+    if not text:
+        raise EmptyMessage(_("Type a question before sending."), {"text": [_("The message is empty.")]})
+    limit = int(current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))
+    if len(text) > limit:
+        raise MessageTooLong(
+            _("Your message is %(n)d characters long; the limit is %(limit)d. Please shorten it.",
+              n=len(text), limit=limit),
+            {"text": [_("At most %(limit)d characters.", limit=limit)]},
+        )
+    return text
+
+
+def check_client_id(client_id: object) -> str | None:
+    """An optional idempotency token chosen by the client."""
+    if client_id is None or client_id == "":
+        return None
+    if not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID:
+        raise ValidationFailed(_("The message id is not valid."),
+                               {"client_id": [_("At most %(n)d characters.", n=MAX_CLIENT_ID)]})
+    return client_id
+
+
+def check_rate(conversation: Conversation) -> None:
+    """At most COKNOW_CHAT_RATE_PER_MINUTE customer messages a minute, counted in the database
+    so the limit holds across worker processes."""
+    limit = int(current_app.config.get("COKNOW_CHAT_RATE_PER_MINUTE", 12))
+    since = utcnow() - timedelta(minutes=1)
+    count, oldest = db.session.execute(
+        select(func.count(ChatMessage.id), func.min(ChatMessage.created_at)).where(
+            ChatMessage.conversation_id == conversation.id, ChatMessage.role == "customer",
+            ChatMessage.created_at >= since,
+        )
+    ).one()
+    if count >= limit:
+        wait = 60
+        if oldest is not None:
+            if oldest.tzinfo is None:  # SQLite returns naive UTC
+                oldest = oldest.replace(tzinfo=since.tzinfo)
+            wait = max(1, int((oldest - since).total_seconds()) + 1)
+        raise ChatRateLimited(
+            _("You're sending messages faster than %(limit)d a minute. Please wait %(n)d seconds and try again.",
+              limit=limit, n=wait)
+        )
+
+
+def conversation_context(conversation: Conversation) -> ConversationContext:
+    """What the engine needs from earlier turns, read from the stored messages."""
+    last_bot = db.session.scalar(
+        select(ChatMessage).where(
+            ChatMessage.conversation_id == conversation.id, ChatMessage.role == "bot",
+            ChatMessage.question.is_not(None),
+        ).order_by(ChatMessage.id.desc()).limit(1)
+    )
+    if last_bot is None:
+        return ConversationContext()
+    context = ConversationContext(previous_question=last_bot.question)
+    if last_bot.reply_kind == "clarify":
+        context.pending_question = last_bot.question
+        context.pending_choices = tuple(c["key"] for c in (last_bot.payload or {}).get("choices", []))
+    return context
+
+
+def _existing(conversation: Conversation, client_id: str | None) -> Exchange | None:
+    if client_id is None:
+        return None
+    customer = db.session.scalar(select(ChatMessage).where(
+        ChatMessage.conversation_id == conversation.id, ChatMessage.client_id == client_id))
+    if customer is None:
+        return None
+    reply = db.session.scalar(select(ChatMessage).where(ChatMessage.reply_to_id == customer.id)
+                              .order_by(ChatMessage.id).limit(1))
+    if reply is None:  # a half-stored exchange cannot happen (one transaction); be explicit anyway
+        raise NotFound(_("That message has no reply."))
+    return Exchange(customer, reply, duplicate=True)
+
+
+def _article_id(reply: Reply) -> int | None:
+    if reply.source is None or reply.source.source_type != "article":
+        return None
+    try:
+        article_id = int(reply.source.source_id)
+    except ValueError:
+        return None
+    # The index may lag a deletion by a moment; never point at a missing row.
+    return article_id if db.session.get(Article, article_id) is not None else None
+
+
+def _store(conversation: Conversation, text: str, client_id: str | None, reply: Reply) -> Exchange:
+    now = utcnow()
+    customer = ChatMessage(conversation_id=conversation.id, role="customer", text=text, client_id=client_id,
+                           created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(customer)
+            db.session.flush()
+    except IntegrityError:
+        # Another worker stored the same client_id between our check and our insert.
+        existing = _existing(conversation, client_id)
+        assert existing is not None
+        return existing
+    bot = ChatMessage(
+        conversation_id=conversation.id, role="bot", text=reply.text, reply_to_id=customer.id, reply_kind=reply.kind,
+        question=reply.question,
+        source_type=reply.source.source_type if reply.source else None,
+        source_id=reply.source.source_id if reply.source else None,
+        article_id=_article_id(reply), confidence=reply.confidence, payload=reply.to_dict(),
+        latency_ms=round(reply.latency_ms, 2), created_at=now,
+    )
+    db.session.add(bot)
+    conversation.last_message_at = now
+    db.session.flush()
+    return Exchange(customer, bot)
+
+
+def send_message(user: User | None, key: str | None, text: object, client_id: object = None) -> Exchange:
+    """Store the customer's message and the bot's reply (answer, clarify or abstain)."""
+    text = check_text(text)
+    client_id = check_client_id(client_id)
+    conversation = find_conversation(user, key, create=True, lock=True)
+    assert conversation is not None
+    existing = _existing(conversation, client_id)
+    if existing is not None:
+        return existing
+    check_rate(conversation)
+    reply = answer(text, conversation_context(conversation))
+    return _store(conversation, text, client_id, reply)
+
+
+def choose(user: User | None, key: str | None, choice: object, message_id: object,
+           client_id: object = None) -> Exchange:
+    """Answer a clarify's pending question with the document the customer picked."""
+    client_id = check_client_id(client_id)
+    conversation = find_conversation(user, key, lock=True)
+    clarify = _bot_message(conversation, message_id)
+    if clarify.reply_kind != "clarify":
+        raise ValidationFailed(_("That message did not offer choices."), {"message_id": [_("Not a question.")]})
+    choices = {c["key"]: c for c in (clarify.payload or {}).get("choices", [])}
+    if not isinstance(choice, str) or choice not in choices:
+        raise ValidationFailed(_("Pick one of the suggested articles."), {"choice": [_("Not one of the choices.")]})
+    assert conversation is not None
+    existing = _existing(conversation, client_id)
+    if existing is not None:
+        return existing
+    check_rate(conversation)
+    context = ConversationContext(previous_question=clarify.question, pending_question=clarify.question,
+                                  pending_choices=tuple(choices))
+    reply = answer_choice(choice, context)
+    return _store(conversation, choices[choice]["title"], client_id, reply)
+
+
+def _bot_message(conversation: Conversation | None, message_id: object) -> ChatMessage:
+    if isinstance(message_id, str) and message_id.isdigit():
+        message_id = int(message_id)
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        raise ValidationFailed(_("Say which message you mean."), {"message_id": [_("Must be a number.")]})
+    message = db.session.get(ChatMessage, message_id)
+    # Someone else's message answers exactly like a missing one.
+    if message is None or conversation is None or message.conversation_id != conversation.id or message.role != "bot":
+        raise NotFound(_("That message is not part of your conversation."))
+    return message
+
+
+def record_feedback(user: User | None, key: str | None, message_id: object, helpful: object,
+                    reason: object = None, comment: object = "") -> AnswerFeedback:
+    """Thumbs up or down on a bot answer, with a reason for a thumbs-down; a second vote replaces the first."""
+    conversation = find_conversation(user, key)
+    message = _bot_message(conversation, message_id)
+    if message.reply_kind != "answer":
+        raise ValidationFailed(_("Only answers can be rated."), {"message_id": [_("Not an answer.")]})
+    if not isinstance(helpful, bool):
+        raise ValidationFailed(_("Say whether the answer helped."), {"helpful": [_("Must be true or false.")]})
+    if reason in ("", None) or helpful:
+        reason = None
+    elif reason not in REASONS:
+        raise ValidationFailed(_("Choose one of the listed reasons."), {"reason": [_("Unknown reason.")]})
+    comment = "" if comment is None else comment
+    if not isinstance(comment, str):
+        raise ValidationFailed(_("The comment must be text."), {"comment": [_("Must be text.")]})
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise ValidationFailed(_("The comment is too long."), {"comment": [_("At most %(n)d characters.", n=MAX_COMMENT)]})
+    feedback = db.session.scalar(select(AnswerFeedback).where(AnswerFeedback.message_id == message.id))
+    if feedback is None:
+        feedback = AnswerFeedback(message_id=message.id)
+        db.session.add(feedback)
+    feedback.helpful = helpful
+    feedback.reason = reason
+    feedback.comment = comment
+    feedback.question = message.question or ""
+    feedback.article_id = message.article_id
+    feedback.user_id = user.id if user else None
+    feedback.created_at = utcnow()
+    db.session.flush()
+    return feedback
+
+
+def request_handoff(user: User | None, key: str | None) -> ChatMessage:
+    """Flag the conversation for a person from support and tell the customer plainly what happens next."""
+    conversation = find_conversation(user, key, create=True, lock=True)
+    assert conversation is not None
+    if conversation.handoff_requested_at is not None:
+        existing = db.session.scalar(select(ChatMessage).where(
+            ChatMessage.conversation_id == conversation.id, ChatMessage.reply_kind == "handoff",
+        ).order_by(ChatMessage.id.desc()).limit(1))
+        if existing is not None:
+            return existing
+    now = utcnow()
+    conversation.handoff_requested_at = now
+    conversation.status = ConversationStatus.waiting_staff
+    conversation.last_message_at = now
+    if user is not None:
+        text = _("I've asked our support team to take over. A person will reply in this conversation, "
+                 "and you'll get a notification when they do. Outside support hours this can take until "
+                 "the next working day.")
+    else:
+        text = _("I've asked our support team to take over. A person will reply in this conversation; "
+                 "come back to this chat in this browser to read it (or sign in first, and you'll also get "
+                 "a notification). Outside support hours this can take until the next working day.")
+    message = ChatMessage(conversation_id=conversation.id, role="bot", text=text, reply_kind="handoff", created_at=now)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def suggest_articles(text: object) -> list[dict[str, str]]:
+    """Help articles matching what the customer is still typing (nothing is stored)."""
+    if not isinstance(text, str):
+        return []
+    text = text.strip()[: int(current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))]
+    if len(text) < SUGGEST_MIN_CHARS:
+        return []
+    hits = search.search_documents(text, k=SUGGEST_COUNT, source_types=["article"],
+                                   filters={"visibility": "public"})
+    return [{"title": h.title, "url": h.meta.get("url", "")} for h in hits if h.meta.get("url")]
+
+
+def ask_community_url(question: str) -> str:
+    """The forum's new-thread form, prefilled with the question the bot could not answer."""
+    return f"{FORUM_NEW_THREAD}?title={quote(question[:MAX_FORUM_TITLE], safe='')}"
+
+
+def message_dict(message: ChatMessage) -> dict[str, Any]:
+    """JSON-ready form of a stored message (socket acknowledgements, history and the HTTP API)."""
+    data: dict[str, Any] = {
+        "id": message.id,
+        "role": message.role,
+        "text": message.text,
+        "kind": message.reply_kind,
+        "client_id": message.client_id,
+        "created_at": message.created_at.isoformat(),
+    }
+    if message.role == "bot":
+        data["reply"] = message.payload
+        feedback = message.feedback
+        data["feedback"] = None if feedback is None else {"helpful": feedback.helpful, "reason": feedback.reason}
+        if message.reply_kind == "abstain":
+            data["ask_community_url"] = ask_community_url(message.question or "")
+    return data
