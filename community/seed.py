@@ -50,6 +50,9 @@ def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
         report.add("customers", int(created))
     progress("Accounts ready.")
     _seed_help_center(report, progress)
+    from community.ideas.seed import seed_ideas
+
+    seed_ideas(SEED_DIR, report, progress)
     return report
 
 
