@@ -48,4 +48,6 @@ def create_api(app: Flask) -> CoKnowApi:
 
 def extra_blueprints() -> list[Blueprint]:
     """Feature API blueprints; each feature appends its import here."""
-    return []
+    from community.ideas.api import blp as ideas_blp
+
+    return [ideas_blp]
