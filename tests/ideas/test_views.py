@@ -118,3 +118,22 @@ def test_staff_pages_are_staff_only(client, auth, create_user):
     assert client.get("/ideas/roadmap").status_code == 200
     assert client.get("/ideas/changelog").status_code == 200
     assert _count(Notification) == 0
+
+
+def test_staff_pages_render(client, auth, create_user, create_idea, staff):
+    idea = create_idea("Dark mode on Android")
+    create_idea("Android app needs a dark theme")
+    customer = create_user(email="cust@example.com", display_name="Cora Customer")
+    auth.login("staff@example.com")
+    token = csrf_token(client, f"/ideas/{idea.id}")
+    recorded = client.post(f"/ideas/{idea.id}/vote-for", data={"email": "cust@example.com", "note": "From a call",
+                                                              "csrf_token": token}, follow_redirects=True)
+    assert "Vote recorded for Cora Customer" in recorded.get_data(as_text=True)
+    vote = db.session.scalar(select(Vote))
+    assert vote.user_id == customer.id and vote.recorded_by_id == staff.id and vote.note == "From a call"
+    duplicates = client.get("/ideas/duplicates").get_data(as_text=True)
+    assert "Dark mode on Android" in duplicates and "Android app needs a dark theme" in duplicates
+    priorities = client.get("/ideas/priorities").get_data(as_text=True)
+    assert "Dark mode on Android" in priorities
+    assert client.get("/ideas/reviews").status_code == 200
+    assert client.get("/ideas/changelog/new").status_code == 200
