@@ -118,7 +118,8 @@ def register(app: Flask) -> None:
         if wants_json():
             response = jsonify(error_body(status, message, _fields_from(error)))
             response.status_code = status
-            for key, value in (getattr(error, "data", None) or {}).get("headers", {}).items():
+            # webargs passes headers=None on validation errors.
+            for key, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
                 response.headers[key] = value
             return response
         return render_template("errors/error.html", status=status, message=message), status
