@@ -69,4 +69,7 @@ def register_cli(app: Flask) -> None:
     from community.kb.cli import kb_cli
 
     coknow.add_command(kb_cli)
+    from community.forum.cli import forum_cli
+
+    coknow.add_command(forum_cli)
     app.cli.add_command(coknow)

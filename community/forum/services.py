@@ -756,23 +756,33 @@ def _visibility(thread: Thread) -> str:
     return "staff" if thread.category.staff_only else "public"
 
 
+def index_documents(thread: Thread) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """What the index should hold for thread: (source type, title, body, meta) of the question and accepted answer."""
+    if thread.is_deleted or thread.hidden:
+        return []
+    meta = {"visibility": _visibility(thread), "category": thread.category.slug, "thread_id": thread.id}
+    docs = [("thread", thread.title, thread.body, meta)]
+    answer = thread.accepted_reply
+    if answer is not None and not answer.is_deleted and not answer.hidden:
+        # The question's opening is enough context for the answer; the full question is its own document.
+        question = plain_text(thread.body)
+        question = question if len(question) <= 400 else question[:400].rsplit(" ", 1)[0] + "…"
+        body = f"{question}\n\n## Accepted answer\n\n{answer.body}"
+        docs.append(("answer", thread.title, body, {**meta, "reply_id": answer.id}))
+    return docs
+
+
 def sync_index(thread: Thread) -> None:
     """Make the index match the thread: question and accepted answer indexed only while visible."""
     from community import search
 
-    public = not thread.is_deleted and not thread.hidden
-    meta = {"visibility": _visibility(thread), "category": thread.category.slug, "thread_id": thread.id}
-    if public:
-        search.index_document("thread", thread.id, title=thread.title, body=thread.body, meta=meta)
-    else:
-        search.remove_document("thread", thread.id)
-    answer = thread.accepted_reply
-    if public and answer is not None and not answer.is_deleted and not answer.hidden:
-        body = f"{thread.body}\n\n## {_('Accepted answer')}\n\n{answer.body}"
-        search.index_document("answer", thread.id, title=thread.title, body=body,
-                              meta={**meta, "reply_id": answer.id})
-    else:
-        search.remove_document("answer", thread.id)
+    docs = {kind: (title, body, meta) for kind, title, body, meta in index_documents(thread)}
+    for kind in ("thread", "answer"):
+        if kind in docs:
+            title, body, meta = docs[kind]
+            search.index_document(kind, thread.id, title=title, body=body, meta=meta)
+        else:
+            search.remove_document(kind, thread.id)
 
 
 def search_filters(viewer: Any, category: str | None = None) -> dict[str, Any]:
