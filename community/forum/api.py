@@ -1,0 +1,201 @@
+"""JSON API for forum categories, threads, replies and accepted answers (same services as the pages)."""
+from __future__ import annotations
+
+from flask import abort, jsonify
+from flask.views import MethodView
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from community.errors import _fields_from, error_body
+from community.extensions import db
+from community.forum import services
+from community.markup import render_markdown
+
+blp = Blueprint("api_forum", __name__, url_prefix="/forum", description="Forum categories, threads, replies and answers")
+
+
+class ForumAuthorSchema(Schema):
+    id = fields.Integer()
+    display_name = fields.String()
+
+
+class ForumCategorySchema(Schema):
+    slug = fields.String()
+    name = fields.String()
+    description = fields.String(metadata={"description": "Markdown"})
+    staff_only = fields.Boolean()
+
+
+class ForumReplySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    thread_id = fields.Integer(dump_only=True)
+    body = fields.Method("_body", deserialize="_load_body", required=True,
+                         metadata={"description": f"Markdown, at most {services.MAX_BODY} characters; "
+                                                  "empty for deleted or hidden replies"})
+    html = fields.Method("_html", dump_only=True, metadata={"description": "the body rendered and sanitized"})
+    author = fields.Nested(ForumAuthorSchema, dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    edited_at = fields.DateTime(dump_only=True, allow_none=True)
+    deleted = fields.Function(lambda r: r.is_deleted, dump_only=True)
+    hidden = fields.Boolean(dump_only=True)
+    like_count = fields.Integer(dump_only=True)
+    accepted = fields.Function(lambda r: r.thread.accepted_reply_id == r.id, dump_only=True)
+
+    def _shown(self, reply) -> bool:
+        return not reply.is_deleted and (not reply.hidden or services.is_staff(current_user))
+
+    def _body(self, reply) -> str:
+        return reply.body if self._shown(reply) else ""
+
+    def _html(self, reply) -> str:
+        return str(render_markdown(reply.body)) if self._shown(reply) else ""
+
+    def _load_body(self, value):
+        return value
+
+
+class ForumThreadSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    category = fields.String(required=True, load_only=True, metadata={"description": "category slug"})
+    category_slug = fields.Function(lambda t: t.category.slug, dump_only=True)
+    title = fields.String(required=True, metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
+    body = fields.String(required=True, metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
+    html = fields.Function(lambda t: str(render_markdown(t.body)), dump_only=True)
+    tags = fields.Method("_tags", deserialize="_load_tags", load_default=list)
+    author = fields.Nested(ForumAuthorSchema, dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    last_activity_at = fields.DateTime(dump_only=True)
+    edited_at = fields.DateTime(dump_only=True, allow_none=True)
+    pinned = fields.Boolean(dump_only=True)
+    locked = fields.Boolean(dump_only=True)
+    reply_count = fields.Integer(dump_only=True)
+    views = fields.Integer(dump_only=True)
+    accepted_reply_id = fields.Integer(dump_only=True, allow_none=True)
+    url = fields.Function(lambda t: services.thread_link(t), dump_only=True)
+
+    def _tags(self, thread) -> list[str]:
+        return [t.name for t in thread.tags]
+
+    def _load_tags(self, value):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise validate.ValidationError("A list of strings.")
+        return value
+
+
+class ForumThreadDetailSchema(ForumThreadSchema):
+    replies = fields.Method("_replies", dump_only=True)
+
+    def _replies(self, thread):
+        return ForumReplySchema(many=True).dump(services.visible_replies(current_user, thread))
+
+
+class ForumThreadQuerySchema(Schema):
+    sort = fields.String(load_default="latest", validate=validate.OneOf(services.SORTS))
+    category = fields.String(load_default=None, metadata={"description": "category slug"})
+    tag = fields.String(load_default=None)
+
+
+class ForumAcceptSchema(Schema):
+    reply_id = fields.Integer(required=True, allow_none=True,
+                              metadata={"description": "the reply to accept; null clears the accepted answer"})
+
+
+@blp.errorhandler(422)
+def _invalid(error):
+    # Same JSON shape as the site-wide handler (webargs passes headers=None, which it cannot iterate).
+    return jsonify(error_body(422, _("Some fields are not valid."), _fields_from(error))), 422
+
+
+def _signed_in():
+    if not current_user.is_authenticated:
+        abort(401, description=_("Sign in to do this."))
+    return current_user
+
+
+def _commit(action):
+    try:
+        result = action()
+        db.session.commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+@blp.route("/categories")
+class Categories(MethodView):
+    @blp.response(200, ForumCategorySchema(many=True))
+    def get(self):
+        """Categories you may see, in display order."""
+        return services.visible_categories(current_user)
+
+
+@blp.route("/threads")
+class Threads(MethodView):
+    @blp.arguments(ForumThreadQuerySchema, location="query")
+    @blp.response(200, ForumThreadSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """List threads (latest activity, new or top), optionally in one category or with one tag."""
+        category = services.get_category_or_404(args["category"], current_user) if args["category"] else None
+        page = services.list_threads(current_user, category=category, tag=args["tag"], sort=args["sort"],
+                                     page=pagination_parameters.page, per_page=pagination_parameters.page_size)
+        pagination_parameters.item_count = page.total
+        return page.threads
+
+    @blp.arguments(ForumThreadSchema)
+    @blp.response(201, ForumThreadDetailSchema)
+    @blp.alt_response(401, description="Not signed in")
+    @blp.alt_response(422, description="Invalid fields")
+    @blp.alt_response(429, description="Posting too fast (the message says when to try again)")
+    def post(self, data):
+        """Start a thread; people @mentioned in the body are notified."""
+        user = _signed_in()
+        category = services.get_category_or_404(data["category"], user)
+        return _commit(lambda: services.create_thread(user, category, data["title"], data["body"], data["tags"]))
+
+
+@blp.route("/threads/<int:thread_id>")
+class ThreadResource(MethodView):
+    @blp.response(200, ForumThreadDetailSchema)
+    @blp.alt_response(404, description="No such thread (or not visible to you)")
+    def get(self, thread_id):
+        """One thread with its replies (deleted replies come back without a body)."""
+        return services.get_thread_or_404(thread_id, current_user)
+
+
+@blp.route("/threads/<int:thread_id>/replies")
+class Replies(MethodView):
+    @blp.response(200, ForumReplySchema(many=True))
+    def get(self, thread_id):
+        """The thread's replies, oldest first."""
+        return services.visible_replies(current_user, services.get_thread_or_404(thread_id, current_user))
+
+    @blp.arguments(ForumReplySchema)
+    @blp.response(201, ForumReplySchema)
+    @blp.alt_response(403, description="The thread is locked")
+    @blp.alt_response(429, description="Posting too fast")
+    def post(self, data, thread_id):
+        """Reply to a thread; open pages of the thread receive it live."""
+        user = _signed_in()
+        thread = services.get_thread_or_404(thread_id, user)
+        return _commit(lambda: services.post_reply(user, thread, data["body"]))
+
+
+@blp.route("/threads/<int:thread_id>/accept")
+class Accept(MethodView):
+    @blp.arguments(ForumAcceptSchema)
+    @blp.response(200, ForumThreadSchema)
+    @blp.alt_response(403, description="Only the thread's author or staff may accept")
+    def post(self, data, thread_id):
+        """Mark a reply as the accepted answer (or clear it with null); accepting another moves the mark."""
+        user = _signed_in()
+        thread = services.get_thread_or_404(thread_id, user)
+        if data["reply_id"] is None:
+            _commit(lambda: services.unaccept_answer(user, thread))
+        else:
+            reply = services.get_reply_or_404(data["reply_id"], user)
+            _commit(lambda: services.accept_answer(user, thread, reply))
+        return thread
