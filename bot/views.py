@@ -1,9 +1,126 @@
-from flask_babel import gettext as _
+"""The chat page, its no-script forms, and the one renderer of chat messages (HTML for every client)."""
+from __future__ import annotations
 
-from bot import bp
-from community.placeholder import coming_soon
+import re
+from typing import Any, Callable
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from bot import bp, chat
+from community.errors import DomainError
+from community.extensions import db
+from community.models import ChatMessage
+
+# Markdown markers shown as-is would clutter a quoted passage; links keep their text.
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MD_MARKERS = re.compile(r"\*\*|__|`|^#{1,6}\s+", re.M)
+
+
+def _plain(segment: str) -> Markup:
+    return escape(_MD_MARKERS.sub("", _MD_LINK.sub(r"\1", segment)))
+
+
+@bp.app_template_filter("chat_passage")
+def render_passage(passage: str, highlights: Any) -> Markup:
+    """The passage with the answering sentence(s) in <mark>; every character of it escaped."""
+    passage = passage or ""
+    spans: list[tuple[int, int]] = []
+    for item in highlights or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(n, int) for n in item):
+            start, end = max(0, item[0]), min(len(passage), item[1])
+            if start < end:
+                spans.append((start, end))
+    parts: list[Markup] = []
+    pos = 0
+    for start, end in sorted(spans):
+        start = max(start, pos)
+        if start >= end:
+            continue  # overlaps a span already marked
+        parts.append(_plain(passage[pos:start]))
+        parts.append(Markup("<mark>") + _plain(passage[start:end]) + Markup("</mark>"))
+        pos = end
+    parts.append(_plain(passage[pos:]))
+    return Markup("").join(parts)
+
+
+@bp.app_template_filter("chat_url")
+def safe_url(url: Any) -> str:
+    """Only site paths and web links become hrefs (citations come from index metadata)."""
+    if isinstance(url, str) and ((url.startswith("/") and not url.startswith("//"))
+                                 or url.startswith(("https://", "http://"))):
+        return url
+    return "#"
+
+
+@bp.app_template_global("chat_community_url")
+def community_url(question: str) -> str:
+    """Where "Ask the community" goes: the forum's new-thread form with the question as its title."""
+    return chat.ask_community_url(question)
+
+
+def message_payload(message: ChatMessage) -> dict[str, Any]:
+    """A stored message as data plus its rendered HTML (the web UI inserts the HTML as is)."""
+    html = render_template("chat/_message.html", message=message, reasons=chat.reason_labels())
+    return {**chat.message_dict(message), "html": html}
+
+
+def exchange_payload(exchange: chat.Exchange) -> dict[str, Any]:
+    """The acknowledgement / response body of a sent message."""
+    return {
+        "conversation_id": exchange.customer.conversation.public_id,
+        "customer": message_payload(exchange.customer),
+        "reply": message_payload(exchange.reply),
+        "duplicate": exchange.duplicate,
+    }
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
 
 
 @bp.get("/")
 def page():
-    return coming_soon(_("Chat with support"), _("Ask the support bot; it answers from the help center and cites its sources."))
+    user, key = _user(), chat.session_key(session)
+    conversation = chat.find_conversation(user, key)
+    db.session.commit()  # an anonymous conversation may just have joined the account
+    return render_template("chat/page.html", messages=chat.history(user, conversation),
+                           reasons=chat.reason_labels(), max_chars=current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))
+
+
+def _act(action: Callable[[], object]):
+    """Run a chat service for a no-script form post, then show the conversation again."""
+    try:
+        action()
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("chat.page") + "#chat-end")
+
+
+@bp.post("/")
+def send():
+    form = request.form
+    return _act(lambda: chat.send_message(_user(), chat.session_key(session), form.get("text", ""),
+                                          form.get("client_id")))
+
+
+@bp.post("/choose")
+def choose():
+    form = request.form
+    return _act(lambda: chat.choose(_user(), chat.session_key(session), form.get("choice"), form.get("message_id")))
+
+
+@bp.post("/feedback")
+def feedback():
+    form = request.form
+    helpful = {"1": True, "0": False}.get(form.get("helpful", ""), form.get("helpful"))
+    return _act(lambda: chat.record_feedback(_user(), chat.session_key(session), form.get("message_id"), helpful,
+                                             form.get("reason"), form.get("comment", "")))
+
+
+@bp.post("/handoff")
+def handoff():
+    return _act(lambda: chat.request_handoff(_user(), chat.session_key(session)))

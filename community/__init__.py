@@ -94,3 +94,6 @@ def _register_socket_namespaces() -> None:
     from community.notifications.events import register as register_live
 
     register_live(socketio)
+    from bot.events import register as register_chat
+
+    register_chat(socketio)

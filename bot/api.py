@@ -1,0 +1,168 @@
+"""The chat over HTTP (/api/v1/chat): the same services and replies as the Socket.IO namespace,
+for clients without WebSockets. The conversation is bound to the session cookie or the account."""
+from __future__ import annotations
+
+from flask import session
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from bot import chat
+from bot.events import announce, conversation_room
+from bot.views import exchange_payload, message_payload
+from community.extensions import db
+
+blp = Blueprint("api_chat", __name__, url_prefix="/chat", description="Support chat with the bot")
+
+
+class MessageIn(Schema):
+    text = fields.String(required=True, metadata={"description": "The question, plain text"})
+    client_id = fields.String(load_default=None, allow_none=True,
+                              metadata={"description": "Idempotency token: re-sending it returns the stored reply"})
+
+
+class ChoiceIn(Schema):
+    choice = fields.String(required=True, metadata={"description": "Document key offered by a clarify reply"})
+    message_id = fields.Integer(required=True, strict=True)
+    client_id = fields.String(load_default=None, allow_none=True)
+
+
+class FeedbackIn(Schema):
+    message_id = fields.Integer(required=True, strict=True)
+    helpful = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True,
+                           metadata={"description": "incorrect, outdated, incomplete or not_my_question"})
+    comment = fields.String(load_default="")
+
+
+class SuggestIn(Schema):
+    q = fields.String(load_default="")
+
+
+class MessageOut(Schema):
+    id = fields.Integer()
+    role = fields.String()
+    text = fields.String()
+    kind = fields.String(allow_none=True)
+    client_id = fields.String(allow_none=True)
+    created_at = fields.String()
+    reply = fields.Dict(allow_none=True, metadata={"description": "The engine's reply (bot messages)"})
+    feedback = fields.Dict(allow_none=True)
+    ask_community_url = fields.String()
+    html = fields.String(metadata={"description": "The message rendered safely for the web chat"})
+
+
+class ExchangeOut(Schema):
+    conversation_id = fields.String()
+    customer = fields.Nested(MessageOut)
+    reply = fields.Nested(MessageOut)
+    duplicate = fields.Boolean()
+
+
+class HistoryOut(Schema):
+    conversation_id = fields.String(allow_none=True)
+    messages = fields.List(fields.Nested(MessageOut))
+
+
+class FeedbackOut(Schema):
+    message_id = fields.Integer()
+    helpful = fields.Boolean()
+    reason = fields.String(allow_none=True)
+
+
+class HandoffOut(Schema):
+    reply = fields.Nested(MessageOut)
+
+
+class Suggestion(Schema):
+    title = fields.String()
+    url = fields.String()
+
+
+class SuggestOut(Schema):
+    articles = fields.List(fields.Nested(Suggestion))
+
+
+def _who():
+    return (current_user if current_user.is_authenticated else None), chat.session_key(session)
+
+
+def _answered(exchange: chat.Exchange) -> tuple[dict, int]:
+    payload = exchange_payload(exchange)
+    if not exchange.duplicate:
+        announce(conversation_room(exchange.customer.conversation_id), payload)
+    db.session.commit()
+    return payload, 200 if exchange.duplicate else 201
+
+
+@blp.route("/messages")
+class Messages(MethodView):
+    @blp.arguments(MessageIn)
+    @blp.response(201, ExchangeOut)
+    @blp.alt_response(200, schema=ExchangeOut, description="The client_id was sent before: the stored reply")
+    @blp.alt_response(422, description="Empty, too long or malformed message (nothing stored)")
+    @blp.alt_response(429, description="Too many messages this minute (nothing stored)")
+    def post(self, data):
+        """Send a question; the bot answers, clarifies or says it can't."""
+        user, key = _who()
+        return _answered(chat.send_message(user, key, data["text"], data["client_id"]))
+
+    @blp.response(200, HistoryOut)
+    def get(self):
+        """The conversation so far (a signed-in customer's across devices)."""
+        user, key = _who()
+        conversation = chat.find_conversation(user, key)
+        messages = chat.history(user, conversation)
+        payload = {"conversation_id": conversation.public_id if conversation else None,
+                   "messages": [message_payload(m) for m in messages]}
+        db.session.commit()
+        return payload
+
+
+@blp.route("/choices")
+class Choices(MethodView):
+    @blp.arguments(ChoiceIn)
+    @blp.response(201, ExchangeOut)
+    @blp.alt_response(404, description="Not a message of your conversation")
+    @blp.alt_response(422, description="Not one of the offered choices")
+    def post(self, data):
+        """Pick one of a clarify reply's articles; the bot answers the pending question with it."""
+        user, key = _who()
+        return _answered(chat.choose(user, key, data["choice"], data["message_id"], data["client_id"]))
+
+
+@blp.route("/feedback")
+class Feedback(MethodView):
+    @blp.arguments(FeedbackIn)
+    @blp.response(200, FeedbackOut)
+    @blp.alt_response(404, description="Not a message of your conversation")
+    def post(self, data):
+        """Thumbs up or down on an answer (a second vote replaces the first)."""
+        user, key = _who()
+        feedback = chat.record_feedback(user, key, data["message_id"], data["helpful"], data["reason"],
+                                        data["comment"])
+        db.session.commit()
+        return {"message_id": feedback.message_id, "helpful": feedback.helpful, "reason": feedback.reason}
+
+
+@blp.route("/handoff")
+class Handoff(MethodView):
+    @blp.response(201, HandoffOut)
+    def post(self):
+        """Ask for a person from support to take over this conversation."""
+        user, key = _who()
+        message = chat.request_handoff(user, key)
+        db.session.flush()
+        payload = {"reply": message_payload(message)}
+        db.session.commit()
+        return payload
+
+
+@blp.route("/suggestions")
+class Suggestions(MethodView):
+    @blp.arguments(SuggestIn, location="query")
+    @blp.response(200, SuggestOut)
+    def get(self, args):
+        """Help articles for what the customer is still typing (nothing is stored)."""
+        return {"articles": chat.suggest_articles(args["q"])}

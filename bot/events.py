@@ -1,0 +1,144 @@
+"""Socket.IO namespace /chat: the support chat, every event answered with an acknowledgement.
+
+Handlers are thin like views: check the payload's shape, call bot.chat, commit, acknowledge
+{ok: true, ...} or {ok: false, error: {code, message, fields}} (and then nothing is stored).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from flask import request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_socketio import Namespace, emit, join_room
+
+from bot import chat
+from bot.views import exchange_payload, message_payload
+from community.errors import DomainError, ValidationFailed, error_body
+from community.extensions import db, socketio
+from community.realtime import after_commit
+
+log = logging.getLogger(__name__)
+CHAT_NAMESPACE = "/chat"
+
+
+def conversation_room(conversation_id: int) -> str:
+    """The room of every open chat window of one conversation (tabs, devices)."""
+    return f"conv:{conversation_id}"
+
+
+def announce(room: str, payload: dict[str, Any], skip_sid: str | None = None) -> None:
+    """After commit, show new messages in the conversation's other windows (tabs, devices, the launcher)."""
+    after_commit(lambda: socketio.emit("messages", payload, to=room, namespace=CHAT_NAMESPACE, skip_sid=skip_sid))
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+def _key() -> str:
+    # The socket's copy of the Flask session; the page that opened the socket already stored the key.
+    return chat.session_key(session)
+
+
+def _fail(error: DomainError) -> dict[str, Any]:
+    return {"ok": False, **error_body(error.status, error.message, error.fields, error.code)}
+
+
+def _payload(data: object, *required: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationFailed(_("Send an object with the fields %(names)s.", names=", ".join(required)))
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise ValidationFailed(_("Some fields are missing."), {name: [_("Required.")] for name in missing})
+    return data
+
+
+def _acknowledged(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Commit on success; on any error roll back and acknowledge the error instead."""
+    def run(self, data=None):
+        try:
+            result = handler(self, data)
+            db.session.commit()
+            return {"ok": True, **result}
+        except DomainError as error:
+            db.session.rollback()
+            return _fail(error)
+        except Exception:  # the client must get an answer, never a silent timeout
+            db.session.rollback()
+            log.exception("chat event %s failed", handler.__name__)
+            return {"ok": False, **error_body(500, _("Something went wrong on our side. Please try again."))}
+
+    run.__name__ = handler.__name__
+    return run
+
+
+class ChatNamespace(Namespace):
+    """The customer's side of the support chat."""
+
+    def on_connect(self, auth=None):
+        conversation = chat.find_conversation(_user(), _key())
+        db.session.commit()  # an anonymous conversation may just have joined the account
+        if conversation is not None:
+            join_room(conversation_room(conversation.id))
+
+    @_acknowledged
+    def on_history(self, data=None):
+        conversation = chat.find_conversation(_user(), _key())
+        messages = chat.history(_user(), conversation)
+        return {"conversation_id": conversation.public_id if conversation else None,
+                "messages": [message_payload(m) for m in messages]}
+
+    @_acknowledged
+    def on_message(self, data=None):
+        data = _payload(data, "text")
+        chat.check_text(data["text"])
+        chat.check_client_id(data.get("client_id"))
+        return self._answering(lambda: chat.send_message(_user(), _key(), data["text"], data.get("client_id")))
+
+    @_acknowledged
+    def on_choose(self, data=None):
+        data = _payload(data, "choice", "message_id")
+        return self._answering(lambda: chat.choose(_user(), _key(), data["choice"], data["message_id"],
+                                                   data.get("client_id")))
+
+    @_acknowledged
+    def on_feedback(self, data=None):
+        data = _payload(data, "message_id", "helpful")
+        feedback = chat.record_feedback(_user(), _key(), data["message_id"], data["helpful"],
+                                        data.get("reason"), data.get("comment", ""))
+        return {"feedback": {"message_id": feedback.message_id, "helpful": feedback.helpful,
+                             "reason": feedback.reason}}
+
+    @_acknowledged
+    def on_handoff(self, data=None):
+        message = chat.request_handoff(_user(), _key())
+        db.session.flush()
+        join_room(conversation_room(message.conversation_id))
+        return {"reply": message_payload(message)}
+
+    def on_suggest(self, data=None):
+        text = data.get("text") if isinstance(data, dict) else None
+        return {"articles": chat.suggest_articles(text)}
+
+    def _answering(self, act: Callable[[], chat.Exchange]) -> dict[str, Any]:
+        """Show the typing indicator to the conversation while the engine works."""
+        conversation = chat.find_conversation(_user(), _key())
+        room = conversation_room(conversation.id) if conversation else request.sid
+        emit("typing", {"typing": True}, to=room)
+        try:
+            exchange = act()
+        finally:
+            emit("typing", {"typing": False}, to=room)
+        room = conversation_room(exchange.customer.conversation_id)
+        join_room(room)
+        payload = exchange_payload(exchange)
+        if not exchange.duplicate:
+            announce(room, payload, skip_sid=request.sid)
+        return payload
+
+
+def register(socketio) -> None:
+    """Attach the namespace to the current Socket.IO server."""
+    socketio.on_namespace(ChatNamespace(CHAT_NAMESPACE))
