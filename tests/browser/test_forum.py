@@ -72,3 +72,98 @@ def test_thread_mention_live_reply_accept(live_server, new_page, create_user):
     expect(cleo.locator(".notification")).to_contain_text("Ana Lima mentioned you in “Sync stops after the update”")
     cleo.get_by_role("button", name=re.compile("mentioned you")).click()
     expect(cleo).to_have_url(re.compile(r"/forum/t/\d+$"))
+
+
+XSS = [
+    "<script>window.__xss=1;alert(1)</script>",
+    "<img src=x onerror=\"window.__xss=1;alert(1)\">",
+    "<svg/onload=window.__xss=1>",
+    "\"><img src=x onerror=window.__xss=1>",
+    "[click](javascript:window.__xss=1)",
+    "<a href=\"javascript:window.__xss=1\">link</a>",
+    "<iframe src=\"javascript:window.__xss=1\"></iframe>",
+    "<details open ontoggle=window.__xss=1>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=window.__xss=1>",
+    "![x](x\" onerror=\"window.__xss=1)",
+    "<a href=\"&#106;avascript:window.__xss=1\">entity</a>",
+    "<form><button formaction=javascript:window.__xss=1>b</button></form>",
+]
+PAYLOAD = "\n\n".join(XSS)
+LINE = " ".join(XSS[:4])
+
+
+def inert(page, dialogs) -> None:
+    assert page.evaluate("typeof window.__xss") == "undefined", page.url
+    assert dialogs == [], dialogs
+
+
+def watch(page) -> list[str]:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    return dialogs
+
+
+def test_xss_payloads_render_inert_everywhere(live_server, new_page, create_user):
+    create_user(email="staff@example.com", display_name="Sam Staff", role="staff")
+    create_user(email="eve@example.com", display_name="<img src=x onerror=window.__xss=1>Eve")
+    create_user(email="vic@example.com", display_name="Vic")
+
+    staff = new_page()
+    staff_dialogs = watch(staff)
+    login(staff, live_server, "staff@example.com")
+    staff.goto(live_server + "/forum/categories")
+    staff.get_by_label("Name").fill("Cat <script>window.__xss=1</script>")
+    staff.get_by_label("Description (Markdown)").fill(PAYLOAD)
+    staff.get_by_role("button", name="Save category").click()
+    expect(staff.locator(".flash-success")).to_be_visible()
+
+    eve = new_page()
+    eve_dialogs = watch(eve)
+    login(eve, live_server, "eve@example.com")
+    inert(eve, eve_dialogs)  # the display name in the page header
+    eve.goto(live_server + "/forum/new")
+    title = "Title " + LINE
+    eve.get_by_label("Title").fill(title[:200])
+    eve.get_by_label("Your question or topic (Markdown)").fill(PAYLOAD + "\n\n@Vic")
+    expect(eve.locator(".md-preview")).to_be_visible()  # the preview endpoint rendered the payloads
+    eve.wait_for_timeout(300)
+    inert(eve, eve_dialogs)
+    eve.get_by_label("Tags (comma separated, optional)").fill("<script>x</script>, \"><img src=x>")
+    eve.get_by_role("button", name="Post thread").click()
+    expect(eve.locator("h1.thread-heading")).to_contain_text("<script>window.__xss=1;alert(1)</script>")
+    thread_url = eve.url
+    inert(eve, eve_dialogs)
+    eve.get_by_label("Your reply (Markdown)").fill(PAYLOAD)
+    eve.wait_for_timeout(400)
+    eve.get_by_role("button", name="Post reply").click()
+    expect(eve.locator("#replies .reply")).to_have_count(1)
+    inert(eve, eve_dialogs)
+
+    vic = new_page()
+    vic_dialogs = watch(vic)
+    login(vic, live_server, "vic@example.com")
+    vic.goto(live_server + "/notifications/")
+    expect(vic.locator(".notification")).to_contain_text("Eve mentioned you")
+    inert(vic, vic_dialogs)
+    vic.goto(thread_url)
+    vic.get_by_role("link", name="Flag").first.click()
+    vic.get_by_label("What is wrong with this post?").fill(LINE)
+    vic.get_by_role("button", name="Send to moderators").click()
+    expect(vic.locator(".flash-success")).to_be_visible()
+    inert(vic, vic_dialogs)
+
+    for path in ["/forum/", "/forum/?sort=new", thread_url, "/forum/flags", "/forum/categories",
+                 f"/forum/search?q={'script'}", thread_url.replace("/t/", "/t/") + "/history"]:
+        staff.goto(live_server + path if path.startswith("/") else path)
+        staff.wait_for_timeout(100)
+        inert(staff, staff_dialogs)
+    staff.goto(live_server + "/forum/")
+    staff.locator(".categories a").first.click()  # the category page with its Markdown description
+    expect(staff.locator(".category-description")).to_be_visible()
+    inert(staff, staff_dialogs)
+    staff.get_by_role("link", name=re.compile("Title")).first.click()
+    # Clicking the rendered links must not run script either.
+    for link in staff.locator(".post-body a").all():
+        href = link.get_attribute("href") or ""
+        assert not href.lower().startswith("javascript"), href
+    inert(staff, staff_dialogs)
