@@ -26,6 +26,7 @@ from community.search import get_cache
 
 ReplyKind = Literal["answer", "clarify", "abstain"]
 MAX_RELATED = 3
+RELATED_MARGIN = 0.08
 # A follow-up this short ("and on Android?") is read together with the previous question.
 FOLLOW_UP_MAX_WORDS = 5
 FOLLOW_UP_CUES = re.compile(r"^(and|also|what about|how about|same for|but|or|on|for|in|with)\b", re.I)
@@ -136,10 +137,11 @@ def _answer_reply(key: str, question: str, confidence: float, ranked: Sequence[S
     kn = knowledge()
     passage, path, highlights = _best_passage(key, qvec, question)
     source = _source_ref(key, kn.meta.get(key, {}), kn.titles.get(key, ""), path)
-    floor = settings.answer_threshold - 0.15
+    # Related articles need not clear the answer bar, only come near it.
+    floor = settings.answer_threshold - RELATED_MARGIN
     related = [
         _source_ref(r.article_id, kn.meta.get(r.article_id, {}), kn.titles.get(r.article_id, ""))
-        for r in ranked if r.article_id != key and r.score >= floor
+        for r in ranked if r.article_id != key and r.similarity >= floor
     ][:MAX_RELATED]
     return Reply(
         kind="answer",
@@ -175,7 +177,7 @@ def answer(question: str, conversation: ConversationContext | None = None,
             question=resolved, confidence=decision.confidence,
             next_steps=["ask_community", "contact_staff"], ranked=[r.article_id for r in ranked],
             related=[_source_ref(r.article_id, kn.meta.get(r.article_id, {}), kn.titles.get(r.article_id, ""))
-                     for r in ranked[:MAX_RELATED] if r.score >= settings.answer_threshold - 0.1],
+                     for r in ranked[:MAX_RELATED] if r.similarity >= settings.answer_threshold - RELATED_MARGIN],
         )
     reply.latency_ms = (time.perf_counter() - started) * 1000
     return reply
@@ -190,8 +192,8 @@ def answer_choice(choice_key: str, conversation: ConversationContext,
         raise ValueError("that choice was not offered")
     question = conversation.pending_question
     ranked, qvec = _rank(question, settings)
-    score = next((r for r in ranked if r.article_id == choice_key), None)
-    confidence = 1.0 if score is None else max(0.5, score.score)
+    scored = next((r for r in ranked if r.article_id == choice_key), None)
+    confidence = scored.similarity if scored is not None else 0.0
     reply = _answer_reply(choice_key, question, confidence, ranked, qvec, settings)
     reply.latency_ms = (time.perf_counter() - started) * 1000
     return reply
