@@ -53,6 +53,9 @@ def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
     from community.ideas.seed import seed_ideas
 
     seed_ideas(SEED_DIR, report, progress)
+    from community.forum.seed import seed_forum
+
+    seed_forum(SEED_DIR, report, progress)
     return report
 
 
