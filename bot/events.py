@@ -120,7 +120,11 @@ class ChatNamespace(Namespace):
 
     def on_suggest(self, data=None):
         text = data.get("text") if isinstance(data, dict) else None
-        return {"articles": chat.suggest_articles(text)}
+        try:
+            return {"articles": chat.suggest_articles(text)}
+        except Exception:  # suggestions are a convenience: never an error in the customer's face
+            log.exception("chat suggestions failed")
+            return {"articles": []}
 
     def _answering(self, act: Callable[[], chat.Exchange]) -> dict[str, Any]:
         """Show the typing indicator to the conversation while the engine works."""
