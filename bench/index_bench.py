@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
 import sqlalchemy as sa
 
@@ -150,13 +151,16 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--real-limit", type=int, default=0, help="smoke runs: use only this many real passages")
-    parser.add_argument("--import-docs", type=int, default=1500)
+    parser.add_argument("--import-docs", type=int, default=1500, help="0 skips the import measurement")
+    parser.add_argument("--default-ef", type=int, default=0, help="efSearch for the latency figures (0: library default)")
+    parser.add_argument("--ef", nargs="+", type=int, default=[64, 128, 256], help="efSearch values to sweep")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {"cpus": os.cpu_count()}
     import torch
 
     embedder = Embedder(threads=2)
+    store_kwargs = {"ef_search": args.default_ef} if args.default_ef else {}
     log("model loaded")
 
     texts = real_passages(embedder)
@@ -173,9 +177,10 @@ def main() -> None:
     log(f"{len(real)} real passages")
     results["real_passages"] = len(real)
 
-    imp = bench_import(embedder, args.import_docs)
-    log(f"import: {imp}")
-    results["import"] = imp
+    if args.import_docs:
+        imp = bench_import(embedder, args.import_docs)
+        log(f"import: {imp}")
+        results["import"] = imp
 
     qtexts = queries()[: args.queries]
     torch.set_num_threads(1)  # queries: one thread per worker process (see embedder.default_threads)
@@ -200,7 +205,7 @@ def main() -> None:
             x, src = np.concatenate([real, extra]), np.concatenate([np.arange(len(real)), src_extra])
         ids = np.arange(1, size + 1, dtype=np.int64)
         rss0 = rss_mb()
-        store = VectorStore(x.shape[1])
+        store = VectorStore(x.shape[1], **store_kwargs)
         t0 = time.perf_counter()
         store.build(ids, x)
         r["kind"] = store.kind
@@ -225,6 +230,23 @@ def main() -> None:
         exact = exact_top(x, qv, 10) + 1
         _, got = store.search(qv, 10)
         r["recall@10"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, got)]))
+        if store.kind != "flat":
+            # Ceiling set by SQ8 codes alone: exhaustive search over the same quantized vectors.
+            sq = faiss.IndexScalarQuantizer(x.shape[1], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+            sq.train(x[:200_000])
+            sq.add(x)
+            _, got = sq.search(qv, 10)
+            r["recall@10_sq8_exhaustive"] = float(np.mean([len(set(a) & set(b + 1)) / 10 for a, b in zip(exact, got)]))
+            log(f"{size}: SQ8 exhaustive recall@10 {r['recall@10_sq8_exhaustive']:.3f}")
+            del sq
+            for ef in args.ef:
+                t0 = time.perf_counter()
+                _, got = store.search(qv, 10, ef_search=ef)
+                search_ms = 1e3 * (time.perf_counter() - t0) / len(qv)
+                rec = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, got)]))
+                r[f"recall@10_ef{ef}"] = rec
+                r[f"search_ms_ef{ef}"] = search_ms
+                log(f"{size}: efSearch {ef}: recall@10 {rec:.3f}, {search_ms:.2f} ms/query (search only)")
         lat, dense_lat = [], []
         for q, v, enc in zip(qtexts, qv, enc_t):
             t0 = time.perf_counter()
@@ -245,12 +267,14 @@ def main() -> None:
             store.save(tmp)
             r["save_s"] = time.perf_counter() - t0
             del store
+            rss_before = rss_mb()
             t0 = time.perf_counter()
             loaded = VectorStore.load(tmp)
             r["load_s"] = time.perf_counter() - t0
+            r["loaded_rss_mb"] = rss_mb() - rss_before
             r["disk_mb"] = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 2**20
             del loaded
-        log(f"{size}: saved in {r['save_s']:.1f} s, loaded in {r['load_s']:.2f} s, {r['disk_mb']:.0f} MB on disk")
+        log(f"{size}: saved in {r['save_s']:.1f} s, loaded in {r['load_s']:.2f} s (+{r['loaded_rss_mb']:.0f} MB RSS), {r['disk_mb']:.0f} MB on disk")
         results[str(size)] = r
         del lex, x
         (OUT / "index_bench.json").write_text(json.dumps(results, indent=2, default=float))

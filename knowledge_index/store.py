@@ -18,8 +18,8 @@ MERGE_THRESHOLD = 20_000
 # HNSW cannot remove: deletions are tombstones until they pass this share of the graph.
 TOMBSTONE_REBUILD_RATIO = 0.2
 HNSW_M = 32
-EF_CONSTRUCTION = 40
-EF_SEARCH = 64
+EF_CONSTRUCTION = 80
+EF_SEARCH = 128
 
 
 def _ids(ids: np.ndarray | list[int]) -> np.ndarray:
