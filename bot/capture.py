@@ -85,6 +85,17 @@ def record_gap(
     return gap
 
 
+def record_thumbs_down(question: str, *, user: User | None, conversation_id: int | None,
+                       message_id: int) -> KnowledgeGap | None:
+    """A thumbs-down on an answer is a gap too, recorded once per answer however often it is re-voted."""
+    already = db.session.scalar(select(GapVariant.id).where(
+        GapVariant.message_id == message_id, GapVariant.source == GapSource.thumbs_down))
+    if already is not None or not question.strip():
+        return None
+    return record_gap(question, GapSource.thumbs_down, user=user, conversation_id=conversation_id,
+                      message_id=message_id)
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot import capture
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from community import search
 from community.errors import NotFound, RateLimited, ValidationFailed
@@ -26,6 +27,7 @@ from community.models import (
     ChatMessage,
     Conversation,
     ConversationStatus,
+    GapSource,
     User,
     utcnow,
 )
@@ -243,6 +245,10 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
     db.session.add(bot)
     conversation.last_message_at = now
     db.session.flush()
+    if reply.kind == "abstain":
+        # The loop starts here: what the bot could not answer becomes a tracked gap.
+        capture.record_gap(reply.question, GapSource.abstain, user=conversation.user,
+                           conversation_id=conversation.id, message_id=bot.id)
     return Exchange(customer, bot)
 
 
@@ -325,6 +331,9 @@ def record_feedback(user: User | None, key: str | None, message_id: object, help
     feedback.user_id = user.id if user else None
     feedback.created_at = utcnow()
     db.session.flush()
+    if not helpful:
+        capture.record_thumbs_down(message.question or "", user=user, conversation_id=message.conversation_id,
+                                   message_id=message.id)
     return feedback
 
 

@@ -29,7 +29,9 @@ MAX_RELATED = 3
 RELATED_MARGIN = 0.08
 # A follow-up this short ("and on Android?") is read together with the previous question.
 FOLLOW_UP_MAX_WORDS = 5
-FOLLOW_UP_CUES = re.compile(r"^(and|also|what about|how about|same for|but|or|on|for|in|with)\b", re.I)
+FOLLOW_UP_CUES = re.compile(
+    r"^(and|also|what about|how about|same for|but|or|on|for|in|with|as|to|via|from|without|using|if)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,10 @@ def bot_settings() -> BotSettings:
 
 
 def expand_follow_up(question: str, context: ConversationContext | None) -> str:
-    """Read a short follow-up together with the previous question."""
+    """Read a follow-up that opens with a continuation cue ("and on Android?") with the previous question."""
     if context is None or not context.previous_question:
         return question
-    words = question.split()
-    if len(words) <= FOLLOW_UP_MAX_WORDS and (FOLLOW_UP_CUES.match(question.strip()) or len(words) <= 3):
+    if len(question.split()) <= FOLLOW_UP_MAX_WORDS and FOLLOW_UP_CUES.match(question.strip()):
         return f"{context.previous_question} {question}"
     return question
 
@@ -159,6 +160,14 @@ def answer(question: str, conversation: ConversationContext | None = None,
     resolved = expand_follow_up(question.strip(), conversation)
     ranked, qvec = _rank(resolved, settings)
     decision = decide(ranked, settings)
+    if (decision.kind == "abstain" and resolved == question.strip() and conversation is not None
+            and conversation.previous_question and len(resolved.split()) <= FOLLOW_UP_MAX_WORDS):
+        # A fragment with no cue ("on Android?") that means nothing alone: try it as a follow-up.
+        combined = f"{conversation.previous_question} {resolved}"
+        ranked_c, qvec_c = _rank(combined, settings)
+        decision_c = decide(ranked_c, settings)
+        if decision_c.kind != "abstain":
+            resolved, ranked, qvec, decision = combined, ranked_c, qvec_c, decision_c
     kn = knowledge()
     if decision.kind == "answer":
         reply = _answer_reply(decision.article_ids[0], resolved, decision.confidence, ranked, qvec, settings)

@@ -92,6 +92,8 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "BABEL_DEFAULT_LOCALE": env.get("COKNOW_DEFAULT_LOCALE", "en"),
         "COKNOW_LOCALES": ["en", "zh"],
         "COKNOW_SITE_NAME": env.get("COKNOW_SITE_NAME", "CoKnow"),
+        "COKNOW_CHAT_RATE_PER_MINUTE": _int(env, "COKNOW_CHAT_RATE_PER_MINUTE", 12, 1, 10_000),
+        "COKNOW_CHAT_MAX_CHARS": _int(env, "COKNOW_CHAT_MAX_CHARS", 1000, 10, 100_000),
         "API_TITLE": "CoKnow API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -118,48 +117,68 @@ def get_cache(sync: bool = True) -> IndexCache:
     return state.get()
 
 
-_precomputed: ContextVar[dict[str, np.ndarray] | None] = ContextVar("coknow_precomputed", default=None)
+class _EmbeddingMemo:
+    """Process-wide memo of passage embeddings by exact input text (bounded, least recently used out).
+
+    Re-imports, re-indexing an edited document and test runs on a second database
+    ask for the same texts again; the model is the costly part of indexing.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, embedder: Embedder, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            fresh = embedder.encode(missing, **kwargs)
+            with self._lock:
+                self._vectors.update(zip(missing, fresh))
+        with self._lock:
+            out = []
+            for t in texts:
+                vec = self._vectors.get(t)
+                if vec is None:  # evicted by a concurrent batch between the two steps
+                    vec = embedder.encode([t])[0]
+                    self._vectors[t] = vec
+                self._vectors.move_to_end(t)
+                out.append(vec)
+            while len(self._vectors) > self.limit:
+                self._vectors.popitem(last=False)
+        return np.stack(out) if out else np.zeros((0, embedder.dim), np.float32)
 
 
-class _PrecomputedEmbedder:
-    """The process embedder, answering from vectors a batch already computed."""
+_memo = _EmbeddingMemo()
 
-    def __init__(self, inner: Embedder, vectors: dict[str, np.ndarray]) -> None:
+
+class _MemoEmbedder:
+    """The process embedder behind the memo; everything but encode passes through."""
+
+    def __init__(self, inner: Embedder) -> None:
         self._inner = inner
-        self._vectors = vectors
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            self._vectors.update(zip(missing, self._inner.encode(missing, **kwargs)))
-        return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, self._inner.dim), np.float32)
+        return _memo.encode(self._inner, texts, **kwargs)
 
 
-@contextmanager
-def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]]) -> Iterator[None]:
+def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]]) -> None:
     """Embed the passages of many (title, body, format, questions) documents in one model call,
-    for the index_document calls made inside the block (bulk imports)."""
+    so the index_document calls that follow find them ready (bulk imports)."""
     embedder = get_embedder()
     inputs: list[str] = []
     for title, body, fmt, questions in documents:
         for passage in article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens):
             inputs.append(embed_input(title, passage))
-    unique = list(dict.fromkeys(inputs))
-    vectors = dict(zip(unique, embedder.encode(unique))) if unique else {}
-    token = _precomputed.set(vectors)
-    try:
-        yield
-    finally:
-        _precomputed.reset(token)
+    _memo.encode(embedder, inputs)
 
 
 def _embedder() -> Embedder:
-    embedder = get_embedder()
-    vectors = _precomputed.get()
-    return embedder if vectors is None else _PrecomputedEmbedder(embedder, vectors)  # type: ignore[return-value]
+    return _MemoEmbedder(get_embedder())  # type: ignore[return-value]
 
 
 def _mark_dirty() -> None:

@@ -271,9 +271,9 @@ class ForumImporter:
         for thread in changed:
             services.recount_replies(thread)
         docs = [(title, body, "markdown", ()) for t in changed for _k, title, body, _m in services.index_documents(t)]
-        with search.batch_embedding(docs):
-            for thread in changed:
-                services.sync_index(thread)
+        search.batch_embedding(docs)
+        for thread in changed:
+            services.sync_index(thread)
 
 
 def import_lines(lines: Iterable[str], source: str, *, default_category: str = DEFAULT_CATEGORY,

@@ -65,19 +65,19 @@ def import_records(
         )
         # Encode the new and changed documents' passages in one call: the model is far
         # faster on one large batch than on many small ones.
-        with search.batch_embedding([(d.title, d.body, d.format, d.questions) for d in batch
-                                     if existing.get(_external_id(prefix, d)) != _digest(d)]):
-            for doc in batch:
-                try:
-                    with db.session.begin_nested():
-                        import_document(
-                            _external_id(prefix, doc), doc.title, doc.body, questions=doc.questions,
-                            body_format=doc.format, category_slug=doc.meta.get("category"), report=report,
-                            slug=doc.external_id if id_as_slug else None,
-                        )
-                except DomainError as error:
-                    line = int(doc.origin.rsplit(":", 1)[-1]) if doc.origin.rsplit(":", 1)[-1].isdigit() else 0
-                    report.rejected.append((line, f"{doc.origin}: {error.message} {error.fields}".strip()))
+        search.batch_embedding([(d.title, d.body, d.format, d.questions) for d in batch
+                                if existing.get(_external_id(prefix, d)) != _digest(d)])
+        for doc in batch:
+            try:
+                with db.session.begin_nested():
+                    import_document(
+                        _external_id(prefix, doc), doc.title, doc.body, questions=doc.questions,
+                        body_format=doc.format, category_slug=doc.meta.get("category"), report=report,
+                        slug=doc.external_id if id_as_slug else None,
+                    )
+            except DomainError as error:
+                line = int(doc.origin.rsplit(":", 1)[-1]) if doc.origin.rsplit(":", 1)[-1].isdigit() else 0
+                report.rejected.append((line, f"{doc.origin}: {error.message} {error.fields}".strip()))
         if commit:
             db.session.commit()
         done += len(batch)

@@ -8,10 +8,8 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import pytest
 
-from community import search
 from community.extensions import db
 from community.kb.services import create_article
 from community.models import Article, ArticleStatus
@@ -21,9 +19,6 @@ ARTICLES = ("refund-policy", "reset-password", "install-android", "install-ios",
 # Clearly outside a note-taking app's help center: the bot abstains on it.
 UNRELATED = "what is the weather in Paris tomorrow"
 
-# Passage vectors computed once per test session: the model is real, only repeated work is skipped
-# (embedding these five articles takes several seconds on a small CI machine).
-_VECTORS: dict[str, np.ndarray] = {}
 
 
 def _records() -> dict[str, dict]:
@@ -35,16 +30,12 @@ def _records() -> dict[str, dict]:
 def help_center(app) -> Iterator[dict[str, Article]]:
     """Five published Tidepool help articles, indexed; keyed by slug."""
     records = _records()
-    token = search._precomputed.set(_VECTORS)
-    try:
-        articles = {
-            slug: create_article(records[slug]["title"], records[slug]["body"],
-                                 questions=records[slug]["questions"], status=ArticleStatus.published, slug=slug)
-            for slug in ARTICLES
-        }
-        db.session.commit()
-    finally:
-        search._precomputed.reset(token)
+    articles = {
+        slug: create_article(records[slug]["title"], records[slug]["body"],
+                             questions=records[slug]["questions"], status=ArticleStatus.published, slug=slug)
+        for slug in ARTICLES
+    }
+    db.session.commit()
     yield articles
 
 

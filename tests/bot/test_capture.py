@@ -13,6 +13,7 @@ from community.errors import ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
 from community.models import ArticleStatus, GapSource, GapStatus, KnowledgeGap, Notification
+from tests.bot.chat_fixtures import help_center  # noqa: F401  (fixture)
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -118,3 +119,24 @@ def test_gap_pages_are_staff_only(app, client, auth, create_user):
     db.session.commit()
     auth.login("cu@example.com")
     assert client.get("/insights/gaps").status_code == 403
+
+
+def test_chat_abstain_and_thumbs_down_become_gaps(app, help_center, create_user):
+    from bot import chat
+    from tests.bot.chat_fixtures import UNRELATED
+
+    customer = create_user()
+    exchange = chat.send_message(customer, None, UNRELATED)
+    db.session.commit()
+    assert exchange.reply.reply_kind == "abstain"
+    gap = db.session.scalar(select(KnowledgeGap))
+    assert gap.title == UNRELATED and gap.variants[0].user_id == customer.id
+    answered = chat.send_message(customer, None, "how do I reset my password").reply
+    db.session.commit()
+    assert answered.reply_kind == "answer"
+    for _ in range(2):  # re-voting does not count the same answer twice
+        chat.record_feedback(customer, None, answered.id, False, "outdated", "the menu moved")
+        db.session.commit()
+    variants = db.session.scalars(select(capture.GapVariant).where(capture.GapVariant.source == GapSource.thumbs_down)).all()
+    assert len(variants) == 1 and variants[0].message_id == answered.id
+    assert gaps_count() == 2
