@@ -64,6 +64,9 @@ def new_thread():
     form.category.choices = [(c.slug, c.name) for c in categories]
     if request.method == "GET" and request.args.get("category"):
         form.category.data = request.args["category"]
+    if request.method == "GET" and request.args.get("title"):
+        # "Ask the community" from the bot: the customer sees and may edit the question first.
+        form.title.data = request.args["title"][:300]
     if form.validate_on_submit():
         try:
             cat = services.get_category_or_404(form.category.data, current_user)
