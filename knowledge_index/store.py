@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -334,6 +335,9 @@ class VectorStore:
         return store
 
 
+SNAPSHOT_GRACE_SECONDS = 600
+
+
 def write_snapshot(root: str | os.PathLike[str], fill: object) -> Path:
     """Create a new snapshot directory under root via fill(path), then switch CURRENT to it atomically."""
     root_p = Path(root)
@@ -342,14 +346,18 @@ def write_snapshot(root: str | os.PathLike[str], fill: object) -> Path:
     snap.mkdir()
     try:
         fill(snap)  # type: ignore[operator]
-        tmp = root_p / "CURRENT.tmp"
+        # A pointer file per writer: several worker processes may save into one directory.
+        tmp = root_p / f"CURRENT.{snap.name}.tmp"
         tmp.write_text(snap.name)
         os.replace(tmp, root_p / "CURRENT")
     except BaseException:
         shutil.rmtree(snap, ignore_errors=True)
         raise
+    # Another process may still be writing or reading an older snapshot: only remove ones
+    # that have not been touched for a while.
+    cutoff = time.time() - SNAPSHOT_GRACE_SECONDS
     for old in root_p.glob("snap-*"):
-        if old != snap:
+        if old != snap and old.stat().st_mtime < cutoff:
             shutil.rmtree(old, ignore_errors=True)
     return snap
 
