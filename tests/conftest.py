@@ -21,6 +21,9 @@ from sqlalchemy.engine import make_url
 from community import create_app
 from community.extensions import db
 
+# Help-center fixtures (help_center, force_clarify) used by the bot, capture and browser tests.
+pytest_plugins = ["tests.bot.chat_fixtures"]
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -9,6 +9,7 @@ from community.auth import bp, services
 from community.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
 from community.errors import DomainError
 from community.extensions import db
+from community.viewhelpers import show_form_error
 
 
 def _safe_next(default: str) -> str:
@@ -19,13 +20,6 @@ def _safe_next(default: str) -> str:
         return target
     return default
 
-
-def _show(error: DomainError, form) -> None:
-    for name, messages in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + list(messages)
-    flash(error.message, "error")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -39,7 +33,7 @@ def register():
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             login_user(user)
             flash(_("Welcome to the community, %(name)s!", name=user.display_name), "success")
@@ -83,7 +77,7 @@ def profile():
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
@@ -100,7 +94,7 @@ def change_password():
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.profile"))

@@ -1,7 +1,7 @@
 """JSON API for forum categories, threads, replies and accepted answers (same services as the pages)."""
 from __future__ import annotations
 
-from flask import abort, jsonify
+from flask import jsonify
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,9 +9,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from community.errors import _fields_from, error_body
-from community.extensions import db
 from community.forum import services
 from community.markup import render_markdown
+from community.viewhelpers import commit_or_rollback, signed_in_or_401
 
 blp = Blueprint("api_forum", __name__, url_prefix="/forum", description="Forum categories, threads, replies and answers")
 
@@ -108,20 +108,6 @@ def _invalid(error):
     return jsonify(error_body(422, _("Some fields are not valid."), _fields_from(error))), 422
 
 
-def _signed_in():
-    if not current_user.is_authenticated:
-        abort(401, description=_("Sign in to do this."))
-    return current_user
-
-
-def _commit(action):
-    try:
-        result = action()
-        db.session.commit()
-        return result
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 @blp.route("/categories")
@@ -152,9 +138,9 @@ class Threads(MethodView):
     @blp.alt_response(429, description="Posting too fast (the message says when to try again)")
     def post(self, data):
         """Start a thread; people @mentioned in the body are notified."""
-        user = _signed_in()
+        user = signed_in_or_401()
         category = services.get_category_or_404(data["category"], user)
-        return _commit(lambda: services.create_thread(user, category, data["title"], data["body"], data["tags"]))
+        return commit_or_rollback(lambda: services.create_thread(user, category, data["title"], data["body"], data["tags"]))
 
 
 @blp.route("/threads/<int:thread_id>")
@@ -179,9 +165,9 @@ class Replies(MethodView):
     @blp.alt_response(429, description="Posting too fast")
     def post(self, data, thread_id):
         """Reply to a thread; open pages of the thread receive it live."""
-        user = _signed_in()
+        user = signed_in_or_401()
         thread = services.get_thread_or_404(thread_id, user)
-        return _commit(lambda: services.post_reply(user, thread, data["body"]))
+        return commit_or_rollback(lambda: services.post_reply(user, thread, data["body"]))
 
 
 @blp.route("/threads/<int:thread_id>/accept")
@@ -191,11 +177,11 @@ class Accept(MethodView):
     @blp.alt_response(403, description="Only the thread's author or staff may accept")
     def post(self, data, thread_id):
         """Mark a reply as the accepted answer (or clear it with null); accepting another moves the mark."""
-        user = _signed_in()
+        user = signed_in_or_401()
         thread = services.get_thread_or_404(thread_id, user)
         if data["reply_id"] is None:
-            _commit(lambda: services.unaccept_answer(user, thread))
+            commit_or_rollback(lambda: services.unaccept_answer(user, thread))
         else:
             reply = services.get_reply_or_404(data["reply_id"], user)
-            _commit(lambda: services.accept_answer(user, thread, reply))
+            commit_or_rollback(lambda: services.accept_answer(user, thread, reply))
         return thread

@@ -10,6 +10,7 @@ from community.forum import bp, services
 from community.forum.forms import CategoryForm, EditThreadForm, FlagForm, ReplyForm, ThreadForm
 from community.markup import render_markdown
 from community.models import Article, Flag, ForumCategory, PostKind
+from community.viewhelpers import page_arg, show_form_error
 
 SEARCH_TYPES = {"thread": ("thread",), "answer": ("answer",), "idea": ("idea",), "article": ("article",)}
 
@@ -20,19 +21,6 @@ def forum_markdown(text: str):
     return render_markdown(text)
 
 
-def _show(error: DomainError, form) -> None:
-    for name, messages in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + list(messages)
-    flash(error.message, "error")
-
-
-def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _sort_arg() -> str:
@@ -42,7 +30,7 @@ def _sort_arg() -> str:
 
 @bp.get("/")
 def index():
-    page = services.list_threads(current_user, tag=request.args.get("tag") or None, sort=_sort_arg(), page=_page_arg())
+    page = services.list_threads(current_user, tag=request.args.get("tag") or None, sort=_sort_arg(), page=page_arg())
     return render_template("forum/index.html", categories=services.visible_categories(current_user), listing=page,
                            category=None, tag=request.args.get("tag"))
 
@@ -51,7 +39,7 @@ def index():
 def category(slug: str):
     cat = services.get_category_or_404(slug, current_user)
     page = services.list_threads(current_user, category=cat, tag=request.args.get("tag") or None,
-                                 sort=_sort_arg(), page=_page_arg())
+                                 sort=_sort_arg(), page=page_arg())
     return render_template("forum/index.html", categories=services.visible_categories(current_user), listing=page,
                            category=cat, description=render_markdown(cat.description), tag=request.args.get("tag"))
 
@@ -74,7 +62,7 @@ def new_thread():
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
             status = error.status
         else:
             return redirect(url_for("forum.thread", thread_id=thread.id))
@@ -121,7 +109,7 @@ def reply(thread_id: int):
             if error.status == 429 or error.status == 403:
                 flash(error.message, "error")
                 return render_template("errors/error.html", status=error.status, message=error.message), error.status
-            _show(error, form)
+            show_form_error(error, form)
         else:
             return redirect(url_for("forum.thread", thread_id=thread_id, _anchor=f"reply-{new.id}"))
     replies = services.visible_replies(current_user, thread)
@@ -195,7 +183,7 @@ def edit_thread(thread_id: int):
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             return redirect(url_for("forum.thread", thread_id=thread.id))
     return render_template("forum/edit.html", form=form, thread=thread, reply=None)
@@ -214,7 +202,7 @@ def edit_reply(reply_id: int):
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             return redirect(url_for("forum.thread", thread_id=target.thread_id, _anchor=f"reply-{target.id}"))
     return render_template("forum/edit.html", form=form, thread=target.thread, reply=target)
@@ -274,7 +262,7 @@ def flag(kind: str, post_id: int):
             db.session.rollback()
             if error.status == 404:
                 raise
-            _show(error, form)
+            show_form_error(error, form)
         else:
             flash(_("Thank you. The moderators will look at this post."), "success")
             thread_id = post_id if post_kind is PostKind.thread else services.get_reply_or_404(post_id, current_user).thread_id
@@ -339,7 +327,7 @@ def manage_categories(slug: str | None = None):
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             flash(_("The category is saved."), "success")
             return redirect(url_for("forum.manage_categories"))

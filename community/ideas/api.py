@@ -1,17 +1,16 @@
 """JSON API for ideas, votes, follows, comments and status changes (same services as the pages)."""
 from __future__ import annotations
 
-from flask import abort, jsonify
+from flask import abort
 from flask.views import MethodView
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from community.errors import _fields_from, error_body
 from community.extensions import db
 from community.ideas import services
 from community.models import Idea, IdeaStatus
+from community.viewhelpers import commit_or_rollback, signed_in_or_401
 
 blp = Blueprint("api_ideas", __name__, url_prefix="/ideas", description="Ideas, votes, follows and comments")
 
@@ -72,18 +71,6 @@ class StatusChangeSchema(Schema):
     reason = fields.String(load_default=None, allow_none=True, metadata={"description": "required for declined"})
 
 
-@blp.errorhandler(422)
-def _invalid(error):
-    # webargs passes headers=None, which the site-wide handler cannot iterate yet (reported to the lead);
-    # same JSON shape, answered here for this blueprint.
-    return jsonify(error_body(422, _("Some fields are not valid."), _fields_from(error))), 422
-
-
-def _signed_in():
-    if not current_user.is_authenticated:
-        abort(401, description="Sign in to do this.")
-    return current_user
-
 
 def _idea(idea_id: int) -> Idea:
     idea = db.session.get(Idea, idea_id)
@@ -100,15 +87,6 @@ def _state(idea: Idea, changed: bool) -> dict:
         "following": services.is_following(current_user, idea),
     }
 
-
-def _commit_or_rollback(action):
-    try:
-        result = action()
-        db.session.commit()
-        return result
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 @blp.route("")
@@ -128,8 +106,8 @@ class Ideas(MethodView):
     @blp.alt_response(422, description="Invalid fields (empty title, description too long…)")
     def post(self, data):
         """Submit an idea; the author follows it."""
-        user = _signed_in()
-        return _commit_or_rollback(lambda: services.submit_idea(user, data["title"], data["body"], data["category"],
+        user = signed_in_or_401()
+        return commit_or_rollback(lambda: services.submit_idea(user, data["title"], data["body"], data["category"],
                                                                 data["tags"]))
 
 
@@ -148,14 +126,14 @@ class IdeaVote(MethodView):
     @blp.alt_response(409, description="Voting closed, or the idea was merged")
     def post(self, idea_id):
         """Vote for the idea; repeating is harmless."""
-        user, idea = _signed_in(), _idea(idea_id)
-        return _state(idea, _commit_or_rollback(lambda: services.cast_vote(user, idea)))
+        user, idea = signed_in_or_401(), _idea(idea_id)
+        return _state(idea, commit_or_rollback(lambda: services.cast_vote(user, idea)))
 
     @blp.response(200, VoteStateSchema)
     def delete(self, idea_id):
         """Remove your vote."""
-        user, idea = _signed_in(), _idea(idea_id)
-        return _state(idea, _commit_or_rollback(lambda: services.retract_vote(user, idea)))
+        user, idea = signed_in_or_401(), _idea(idea_id)
+        return _state(idea, commit_or_rollback(lambda: services.retract_vote(user, idea)))
 
 
 @blp.route("/<int:idea_id>/follow")
@@ -163,14 +141,14 @@ class IdeaFollow(MethodView):
     @blp.response(200, VoteStateSchema)
     def post(self, idea_id):
         """Follow the idea without voting."""
-        user, idea = _signed_in(), _idea(idea_id)
-        return _state(idea, _commit_or_rollback(lambda: services.follow_idea(user, idea)))
+        user, idea = signed_in_or_401(), _idea(idea_id)
+        return _state(idea, commit_or_rollback(lambda: services.follow_idea(user, idea)))
 
     @blp.response(200, VoteStateSchema)
     def delete(self, idea_id):
         """Stop following the idea."""
-        user, idea = _signed_in(), _idea(idea_id)
-        return _state(idea, _commit_or_rollback(lambda: services.unfollow_idea(user, idea)))
+        user, idea = signed_in_or_401(), _idea(idea_id)
+        return _state(idea, commit_or_rollback(lambda: services.unfollow_idea(user, idea)))
 
 
 @blp.route("/<int:idea_id>/comments")
@@ -184,8 +162,8 @@ class IdeaComments(MethodView):
     @blp.response(201, CommentSchema)
     def post(self, data, idea_id):
         """Comment (Markdown, @mentions); staff comments are official."""
-        user, idea = _signed_in(), _idea(idea_id)
-        return _commit_or_rollback(lambda: services.add_comment(idea, user, data["body"]))
+        user, idea = signed_in_or_401(), _idea(idea_id)
+        return commit_or_rollback(lambda: services.add_comment(idea, user, data["body"]))
 
 
 @blp.route("/<int:idea_id>/status")
@@ -195,6 +173,6 @@ class IdeaStatusResource(MethodView):
     @blp.alt_response(403, description="Staff only")
     def post(self, data, idea_id):
         """Move the idea to a status (staff); voters and followers are notified."""
-        user, idea = _signed_in(), _idea(idea_id)
-        _commit_or_rollback(lambda: services.change_status(idea, data["status"], user, data["reason"]))
+        user, idea = signed_in_or_401(), _idea(idea_id)
+        commit_or_rollback(lambda: services.change_status(idea, data["status"], user, data["reason"]))
         return idea

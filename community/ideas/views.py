@@ -11,6 +11,7 @@ from community.ideas.forms import ChangelogForm, CommentForm, IdeaForm, MergeFor
 from community.ideas.services import IdeaMerged
 from community.markup import render_markdown
 from community.models import Article, ContentReview, Idea, IdeaComment, IdeaStatus
+from community.viewhelpers import page_arg, show_form_error
 
 
 def _idea_or_404(idea_id: int) -> Idea:
@@ -20,19 +21,6 @@ def _idea_or_404(idea_id: int) -> Idea:
     return idea
 
 
-def _show(error: DomainError, form) -> None:
-    for name, messages in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + list(messages)
-    flash(error.message, "error")
-
-
-def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _idea_json(idea: Idea, voted: bool = False) -> dict:
@@ -60,7 +48,7 @@ def index():
     try:
         page = services.list_ideas(sort=sort, status=status, category=request.args.get("category") or None,
                                    tag=request.args.get("tag") or None, q=request.args.get("q") or None,
-                                   page=_page_arg())
+                                   page=page_arg())
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("ideas.index"))
@@ -81,7 +69,7 @@ def new():
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             flash(_("Thanks! Your idea is posted; others can now vote on it."), "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id))
@@ -143,7 +131,7 @@ def edit(idea_id: int):
             db.session.rollback()
             if error.status == 403:
                 raise
-            _show(error, form)
+            show_form_error(error, form)
         else:
             flash(_("The idea is updated."), "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id))
@@ -266,7 +254,7 @@ def edit_comment(comment_id: int):
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             flash(_("Your comment is updated."), "success")
             return redirect(url_for("ideas.detail", idea_id=found.idea_id) + f"#comment-{found.id}")
@@ -360,7 +348,7 @@ def new_changelog():
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _show(error, form)
+            show_form_error(error, form)
         else:
             flash(_("Published; the voters of the delivered ideas are notified."), "success")
             return redirect(url_for("ideas.changelog") + f"#entry-{entry.id}")

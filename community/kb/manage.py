@@ -11,6 +11,7 @@ from community.extensions import db
 from community.kb import bp, services
 from community.kb.forms import ArticleForm
 from community.models import Article, ArticleStatus, KbCategory
+from community.viewhelpers import show_form_error
 
 
 def _category_choices() -> list[SelectChoice]:
@@ -21,13 +22,6 @@ def _category_choices() -> list[SelectChoice]:
 def _category(slug: str | None) -> KbCategory | None:
     return db.session.scalar(select(KbCategory).where(KbCategory.slug == slug)) if slug else None
 
-
-def _show(error: DomainError, form: ArticleForm) -> None:
-    for name, messages in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + [str(m) for m in messages]
-    flash(error.message, "error")
 
 
 def save_article_form(form: ArticleForm, article: Article | None, gap=None) -> Article | None:
@@ -56,7 +50,7 @@ def save_article_form(form: ArticleForm, article: Article | None, gap=None) -> A
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
-        _show(error, form)
+        show_form_error(error, form)
         return None
     return article
 

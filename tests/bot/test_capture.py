@@ -13,7 +13,6 @@ from community.errors import ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
 from community.models import ArticleStatus, GapSource, GapStatus, KnowledgeGap, Notification
-from tests.bot.chat_fixtures import help_center  # noqa: F401  (fixture)
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 

@@ -8,7 +8,7 @@ from bot import chat
 from community.errors import NotFound, ValidationFailed
 from community.extensions import db
 from community.models import AnswerFeedback, ChatMessage, Conversation, ConversationStatus
-from tests.bot.chat_fixtures import UNRELATED, force_clarify, help_center  # noqa: F401  (fixtures)
+from tests.bot.chat_fixtures import UNRELATED
 
 KEY = "session-key-a"
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from community.extensions import db, socketio
 from community.models import AnswerFeedback, ChatMessage, Conversation
-from tests.bot.chat_fixtures import UNRELATED, force_clarify, help_center  # noqa: F401  (fixtures)
+from tests.bot.chat_fixtures import UNRELATED
 
 API = "/api/v1/chat"
 

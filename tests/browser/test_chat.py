@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from community.extensions import db
 from community.models import AnswerFeedback, ChatMessage, Conversation
-from tests.bot.chat_fixtures import UNRELATED, help_center  # noqa: F401  (fixture)
+from tests.bot.chat_fixtures import UNRELATED
 
 pytestmark = pytest.mark.browser
 

@@ -33,7 +33,8 @@ def test_notification_centre_and_live_count(app, client, auth, create_user):
 
 
 def test_cannot_open_someone_elses_notification(app, client, auth, create_user):
-    a, b = create_user(email="a@example.com"), create_user(email="b@example.com")
+    a = create_user(email="a@example.com")
+    create_user(email="b@example.com")
     notify([a], "x", "for a")
     db.session.commit()
     auth.login("b@example.com")

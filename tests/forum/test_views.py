@@ -92,7 +92,8 @@ def test_staff_moderation_pages(app, client, auth, create_user, make_thread):
 
 
 def test_api_threads_replies_accept(app, client, auth, create_user, category, staff_category, relaxed_limits):
-    ana, ben = create_user(email="ana@example.com"), create_user(email="ben@example.com")
+    ana = create_user(email="ana@example.com")
+    create_user(email="ben@example.com")
     assert client.post("/api/v1/forum/threads", json={"category": category.slug, "title": "x" * 10, "body": "b"}).status_code == 401
     auth.login("ana@example.com")
     slugs = [c["slug"] for c in client.get("/api/v1/forum/categories").get_json()]
