@@ -32,6 +32,7 @@ from community.models import (
     User,
     utcnow,
 )
+from community.mentions import handle_of, mention_handles, mentioned_users
 
 MAX_TITLE = 200
 MIN_TITLE = 8
@@ -39,13 +40,11 @@ MAX_BODY = 30_000
 MAX_TAGS = 5
 MAX_TAG = 30
 MAX_REASON = 500
-MAX_NOTIFIED_MENTIONS = 10
 PER_PAGE = 20
 SORTS = ("latest", "new", "top")
 
 # Discourse-like handles without a new column: "@" and the display name without
 # spaces, any case ("Rosa Díaz" is @RosaDíaz).
-MENTION_RE = re.compile(r"(?<![\w@/])@(\w[\w.\-]{0,79})", re.UNICODE)
 LINK_RE = re.compile(r"https?://", re.IGNORECASE)
 TAG_RE = re.compile(r"[^a-z0-9\u00c0-\u024f\u4e00-\u9fff+#.]+")
 SLUG_RE = re.compile(r"[^a-z0-9]+")
@@ -71,10 +70,6 @@ def aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
-
-def handle_of(display_name: str) -> str:
-    """The @mention handle of a display name."""
-    return re.sub(r"\s+", "", display_name)
 
 
 def slugify(text: str, max_len: int = 80) -> str:
@@ -300,27 +295,6 @@ def _tags(names: Sequence[str]) -> list[Tag]:
     return tags
 
 
-def mention_handles(body: str) -> list[str]:
-    """Distinct lower-case handles mentioned in body (code spans and blocks excluded)."""
-    without_code = re.sub(r"```.*?```|`[^`]*`", " ", body or "", flags=re.S)
-    handles: list[str] = []
-    for match in MENTION_RE.finditer(without_code):
-        handle = match.group(1).rstrip(".-").lower()
-        if handle and handle not in handles:
-            handles.append(handle)
-    return handles
-
-
-def mentioned_users(body: str) -> list[User]:
-    """Active accounts whose handle is mentioned in body."""
-    handles = mention_handles(body)[: MAX_NOTIFIED_MENTIONS * 2]
-    if not handles:
-        return []
-    users = db.session.scalars(
-        select(User).where(User.active.is_(True), func.lower(func.replace(User.display_name, " ", "")).in_(handles))
-        .order_by(User.id)
-    )
-    return list(users)[:MAX_NOTIFIED_MENTIONS]
 
 
 def post_count(user: User, since: datetime | None = None) -> int:

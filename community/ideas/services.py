@@ -21,7 +21,7 @@ from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.markup import plain_text
 # One @mention syntax site-wide: the forum's parser (@DisplayNameWithoutSpaces, any case).
-from community.forum.services import mentioned_users as find_mentions
+from community.mentions import mentioned_users as find_mentions
 from community.models import (
     CLOSED_STATUSES, Article, ChangelogEntry, CommentRevision, ContentReview, Idea, IdeaComment, IdeaFollower,
     IdeaStatus, IdeaStatusChange, User, Vote, changelog_ideas, utcnow,
