@@ -1,6 +1,8 @@
 """What the bot can answer from: an ArticleModel over answerable documents, refit when the index changes."""
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 from typing import Any
 
@@ -12,6 +14,8 @@ from bot.scoring import ArticleModel, BotSettings
 from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
+
+log = logging.getLogger(__name__)
 
 # Sources the bot may cite: help articles, accepted community answers, known beta issues.
 ANSWERABLE = ("article", "answer", "beta_issue")
@@ -45,6 +49,7 @@ class BotKnowledge:
         self.lock = threading.Lock()
         self.model: ArticleModel | None = None
         self.watermark = -1
+        self.fitting: threading.Thread | None = None
         self.meta: dict[str, dict[str, Any]] = {}
         self.titles: dict[str, str] = {}
 
@@ -74,9 +79,54 @@ class BotKnowledge:
             meta.setdefault(key, dict(r.meta or {}))
             titles.setdefault(key, r.title)
             passages.append((key, passage_kind(r.chunk_key, r.kind), np.frombuffer(r.vector, dtype="<f4")))
-        self.model = ArticleModel.fit(passages, settings) if passages else None
         self.meta, self.titles = meta, titles
         self.watermark = watermark
+        if not passages:
+            self.model = None
+            return
+        if self.model is None or not settings.w_classifier:
+            self.model = ArticleModel.fit(passages, settings)
+            return
+        # The classifier takes seconds to train; passages and centroids take milliseconds. Serve
+        # the new passages at once with the previous classifier, and swap in a full fit when done.
+        quick = ArticleModel.fit(passages, dataclasses.replace(settings, w_classifier=0.0))
+        quick.weights, quick.bias = _carry_classifier(self.model, quick)
+        self.model = quick
+        thread = threading.Thread(target=self._fit_fully, args=(passages, settings, watermark), daemon=True,
+                                  name="coknow-bot-fit")
+        self.fitting = thread
+        thread.start()
+
+    def _fit_fully(self, passages: list, settings: BotSettings, watermark: int) -> None:
+        try:
+            model = ArticleModel.fit(passages, settings)
+        except Exception:  # the quick model keeps serving; the next index change retries
+            log.exception("bot model fit failed")
+            return
+        with self.lock:
+            if self.watermark == watermark:
+                self.model = model
+
+    def wait_until_fitted(self, timeout: float | None = None) -> None:
+        """Block until a background fit has finished (benchmarks, evaluation)."""
+        thread = self.fitting
+        if thread is not None:
+            thread.join(timeout)
+
+
+def _carry_classifier(old: ArticleModel, new: ArticleModel) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The old classifier's weights laid out for the new model's documents; new ones get no vote."""
+    if old.weights is None or old.bias is None:
+        return None, None
+    weights = np.zeros((old.weights.shape[0], len(new.article_ids)), np.float32)
+    # A very low bias keeps a document the classifier never saw at probability ~0.
+    bias = np.full(len(new.article_ids), float(old.bias.min()) - 20.0, np.float32)
+    for j, key in enumerate(new.article_ids):
+        i = old.index.get(key)
+        if i is not None:
+            weights[:, j] = old.weights[:, i]
+            bias[j] = old.bias[i]
+    return weights, bias
 
 
 def knowledge(app: Flask | None = None) -> BotKnowledge:
