@@ -58,8 +58,12 @@ def seed(if_empty: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
     """Serve the site with Socket.IO (development server, threads)."""
+    import os
+
     from community.extensions import socketio
 
+    # Flask refuses app.run() inside its own CLI unless told this is a deliberate server.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     click.echo(f"CoKnow on http://{host}:{port}/")
     socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True)
 
