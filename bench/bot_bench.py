@@ -68,7 +68,7 @@ def measure(answer, qs: list[str]) -> dict[str, float]:
             "max_ms": round(max(times), 2), **kinds}
 
 
-def add_passages(total: int, rng: np.random.Generator) -> dict[str, float]:
+def add_passages(total: int, real_count: int, rng: np.random.Generator) -> dict[str, float]:
     """Insert `total` passages straight into the index table (one transaction)."""
     import sqlalchemy as sa
 
@@ -77,7 +77,7 @@ def add_passages(total: int, rng: np.random.Generator) -> dict[str, float]:
     from knowledge_index.embedder import get_embedder
 
     emb = get_embedder()
-    real = forum_texts(min(total, 6000))
+    real = forum_texts(min(total, real_count))
     t0 = time.perf_counter()
     base = emb.encode(real, batch_size=64)
     encode_s = time.perf_counter() - t0
@@ -112,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--real", type=int, default=3000, help="real forum passages to embed before deriving the rest")
     args = parser.parse_args()
     from flask_migrate import upgrade
 
@@ -124,7 +125,7 @@ def main() -> None:
                           "COKNOW_INDEX_DIR": f"{tmp}/index"})
         with app.app_context():
             upgrade(revision="heads")
-            from bot.engine import answer
+            from bot.engine import answer, bot_settings
             from bot.knowledge import knowledge
             from community import search
             from community.seed import seed_demo
@@ -134,13 +135,14 @@ def main() -> None:
             cache = search.get_cache()
             print(f"demo help center: {len(cache)} passages")
             print("  demo:", json.dumps(measure(answer, qs)))
-            info = add_passages(args.passages, np.random.default_rng(1))
+            info = add_passages(args.passages, args.real, np.random.default_rng(1))
             t0 = time.perf_counter()
             search.get_cache(sync=False)
             search._state().catch_up(force=True)
             sync_s = time.perf_counter() - t0
             t0 = time.perf_counter()
-            knowledge().current(__import__("bot.engine", fromlist=["bot_settings"]).bot_settings())
+            knowledge().current(bot_settings())
+            knowledge().wait_until_fitted()
             fit_s = time.perf_counter() - t0
             print(f"with {len(cache)} passages ({cache.store.kind}); added: {json.dumps(info)}; "
                   f"sync {sync_s:.1f}s, bot model refit {fit_s:.1f}s")
