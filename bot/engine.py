@@ -126,7 +126,7 @@ def _rank(question: str, settings: BotSettings) -> tuple[list[ScoredArticle], np
         return [], qvec
     hits = get_cache().candidates(
         question, settings.candidate_passages,
-        {"source_type": set(ANSWERABLE), "visibility": "public"}, query_vector=qvec,
+        {"source_type": set(ANSWERABLE), "visibility": "public"}, query_vector=qvec, lexical=False, spans=False,
     )
     passage_hits = [PassageHit(document_key(h.source_type, h.source_id), passage_kind(h.chunk_key), None)
                     for h in hits]

@@ -264,7 +264,7 @@ def similar(
         return []
     skip = {(t, str(i)) for t, i in exclude}
     best: dict[tuple[str, str], DocumentMatch] = {}
-    for hit in get_cache().candidates(text, max(k * 8, 40), _filters(source_types, filters)):
+    for hit in get_cache().candidates(text, max(k * 8, 40), _filters(source_types, filters), lexical=False, spans=False):
         key = (hit.source_type, hit.source_id)
         score = float(hit.dense_score)
         if key in skip or (min_score is not None and score < min_score):

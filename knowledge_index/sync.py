@@ -615,9 +615,14 @@ class IndexCache:
             self._lock.release_read()
 
     def candidates(
-        self, query: str, n: int = 50, filters: Filters | None = None, *, query_vector: np.ndarray | None = None
+        self, query: str, n: int = 50, filters: Filters | None = None, *, query_vector: np.ndarray | None = None,
+        lexical: bool = True, spans: bool = True,
     ) -> list[Hit]:
-        """Dense top-n passages with dense and lexical scores, for a re-ranker (score = dense)."""
+        """Dense top-n passages with dense and lexical scores, for a re-ranker (score = dense).
+
+        A re-ranker that reads only dense scores passes lexical=False and spans=False: BM25 over
+        a large index and sentence spans for every candidate are most of the cost then.
+        """
         qvec = self.embedder.encode_query(query) if query_vector is None else np.asarray(query_vector, np.float32)
         self._lock.acquire_read()
         try:
@@ -627,8 +632,8 @@ class IndexCache:
             d, i = self._store.search(qvec.reshape(1, -1), n, allowed=allowed)
             keep = i[0] >= 0
             ids, dense = i[0][keep], d[0][keep]
-            lex = self._lexical.scores_for(self._lexical.scores(query), ids)
+            lex = self._lexical.scores_for(self._lexical.scores(query), ids) if lexical else np.zeros(len(ids))
             ranked = [(int(a), float(b), float(b), float(c)) for a, b, c in zip(ids, dense, lex)]
-            return self._hits(ranked, query)
+            return self._hits(ranked, query if spans else None)
         finally:
             self._lock.release_read()
