@@ -92,6 +92,7 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "BABEL_DEFAULT_LOCALE": env.get("COKNOW_DEFAULT_LOCALE", "en"),
         "COKNOW_LOCALES": ["en", "zh"],
         "COKNOW_SITE_NAME": env.get("COKNOW_SITE_NAME", "CoKnow"),
+        "COKNOW_INDEX_SYNC_SECONDS": _int(env, "COKNOW_INDEX_SYNC_SECONDS", 2, 0, 3600),
         "COKNOW_CHAT_RATE_PER_MINUTE": _int(env, "COKNOW_CHAT_RATE_PER_MINUTE", 12, 1, 10_000),
         "COKNOW_CHAT_MAX_CHARS": _int(env, "COKNOW_CHAT_MAX_CHARS", 1000, 10, 100_000),
         "API_TITLE": "CoKnow API",
