@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 from flask import current_app
@@ -19,6 +18,7 @@ from community.errors import Conflict, ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
 from community.models import Article, ArticleStatus, User, utcnow
+from community.models.base import as_utc
 from community.models.gap import GapSource, GapStatus, GapVariant, KnowledgeGap
 from community.notifications.services import notify
 from knowledge_index.embedder import get_embedder
@@ -96,10 +96,6 @@ def record_thumbs_down(question: str, *, user: User | None, conversation_id: int
                       message_id=message_id)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 @dataclass(frozen=True)
 class RankedGap:
     gap: KnowledgeGap
@@ -117,7 +113,7 @@ def ranked_gaps(status: GapStatus = GapStatus.open, limit: int = 200) -> list[Ra
         demand = 0.0
         askers: set[object] = set()
         for v in gap.variants:
-            age = (now - _aware(v.created_at)).total_seconds() / 86400
+            age = (now - as_utc(v.created_at)).total_seconds() / 86400
             demand += math.pow(0.5, age / DEMAND_HALF_LIFE_DAYS)
             askers.add(v.user_id or ("conversation", v.conversation_id, v.id if v.conversation_id is None else 0))
         out.append(RankedGap(gap, round(demand, 3), len(askers), len(gap.variants)))

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from community.extensions import db
 from community.forum import services
 from community.models import ForumCategory, Reply, Role, Thread, User
+from community.models.base import as_utc
 
 BATCH = 50
 IMPORTED_DOMAIN = "imported.invalid"
@@ -84,7 +85,7 @@ def _time(obj: dict[str, Any], key: str) -> datetime:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise BadRecord(f"'{key}' is not an ISO 8601 date: {raw[:40]!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return as_utc(moment)
 
 
 def _tag_names(raw: Any) -> list[str]:
@@ -255,7 +256,7 @@ class ForumImporter:
                     known_replies[reply.external_id] = reply
                     self.report.replies += 1
                     touched = True
-                    if services.aware(parsed.created) > services.aware(thread.last_activity_at):
+                    if as_utc(parsed.created) > as_utc(thread.last_activity_at):
                         thread.last_activity_at = parsed.created
                 if parsed.accepted:
                     accepted = reply

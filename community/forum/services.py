@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from flask import current_app
@@ -32,6 +32,7 @@ from community.models import (
     User,
     utcnow,
 )
+from community.models.base import as_utc
 from community.mentions import handle_of, mention_handles, mentioned_users
 
 MAX_TITLE = 200
@@ -65,10 +66,6 @@ def limit(name: str) -> int:
     """A forum limit from the app config, else its default."""
     return int(current_app.config.get(name, LIMITS[name]))
 
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 
@@ -206,14 +203,14 @@ def unread_ids(viewer: Any, threads: Sequence[Thread]) -> set[int]:
     )
     return {
         t.id for t in threads
-        if t.id not in reads or aware(reads[t.id]) < aware(t.last_activity_at)
+        if t.id not in reads or as_utc(reads[t.id]) < as_utc(t.last_activity_at)
     }
 
 
 def mark_read(user: User, thread: Thread) -> None:
     """Remember that user has seen thread as it is now."""
     # Read up to the latest activity, so a reply written the same instant never looks unread.
-    now = max(utcnow(), aware(thread.last_activity_at))
+    now = max(utcnow(), as_utc(thread.last_activity_at))
     read = db.session.get(ThreadRead, (user.id, thread.id))
     if read is None:
         try:
@@ -311,7 +308,7 @@ def is_new_member(user: User) -> bool:
     """New until the account is old enough and has taken part a few times."""
     if user.is_staff:
         return False
-    young = aware(user.created_at) > utcnow() - timedelta(hours=limit("FORUM_NEW_ACCOUNT_HOURS"))
+    young = as_utc(user.created_at) > utcnow() - timedelta(hours=limit("FORUM_NEW_ACCOUNT_HOURS"))
     return young or post_count(user) < limit("FORUM_NEW_ACCOUNT_POSTS")
 
 
@@ -337,7 +334,7 @@ def check_can_post(user: User, body: str, *, new_post: bool = True) -> None:
     window_start = utcnow() - timedelta(hours=1)
     if post_count(user, since=window_start) >= per_hour:
         oldest = min(
-            (aware(x) for x in (
+            (as_utc(x) for x in (
                 db.session.scalar(select(func.min(Thread.created_at)).where(
                     Thread.author_id == user.id, Thread.created_at >= window_start)),
                 db.session.scalar(select(func.min(Reply.created_at)).where(

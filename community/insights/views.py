@@ -84,11 +84,11 @@ def dismiss_gap(gap_id: int):
 @staff_required
 def write_article(gap_id: int):
     """Write an article from a gap: the form comes prefilled with the customers' wordings."""
-    from community.kb.manage import _category_choices, save_article_form
+    from community.kb.manage import category_choices, save_article_form
 
     gap = db.get_or_404(KnowledgeGap, gap_id)
     form = ArticleForm()
-    form.category.choices = _category_choices()
+    form.category.choices = category_choices()
     if request.method == "GET":
         form.title.data = gap.title
         form.questions.data = "\n".join(capture.gap_questions(gap))

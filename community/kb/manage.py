@@ -14,7 +14,7 @@ from community.models import Article, ArticleStatus, KbCategory
 from community.viewhelpers import show_form_error
 
 
-def _category_choices() -> list[SelectChoice]:
+def category_choices() -> list[SelectChoice]:
     cats = db.session.scalars(select(KbCategory).order_by(KbCategory.position, KbCategory.name))
     return [SelectChoice("", _("No category"))] + [SelectChoice(c.slug, c.name) for c in cats]
 
@@ -66,7 +66,7 @@ def manage():
 @staff_required
 def new_article():
     form = ArticleForm()
-    form.category.choices = _category_choices()
+    form.category.choices = category_choices()
     if form.validate_on_submit():
         article = save_article_form(form, None)
         if article is not None:
@@ -80,7 +80,7 @@ def new_article():
 def edit_article(article_id: int):
     article = db.get_or_404(Article, article_id)
     form = ArticleForm(obj=article)
-    form.category.choices = _category_choices()
+    form.category.choices = category_choices()
     if request.method == "GET":
         form.category.data = article.category.slug if article.category else ""
         form.questions.data = "\n".join(article.questions or [])
