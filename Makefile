@@ -22,7 +22,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The query encoder runs the model exported to ONNX (3x faster than PyTorch, same vectors);
+# exported here from the bundled weights, once per environment.
+ONNX_BUILT := $(VENV)/share/coknow/all-MiniLM-L6-v2-onnx/build_info.json
+$(ONNX_BUILT): $(STAMP)
+	$(BIN)/python -W ignore -m knowledge_index.onnx_model build
+	touch $@
+
+install: $(STAMP) $(ONNX_BUILT)
 
 instance:
 	mkdir -p instance

@@ -6,7 +6,8 @@ Reply time is what `answer()` takes in the server (encode + retrieval + scoring 
 reply), measured per query. The large index adds real forum text from ../shared/data/forum
 (embedded for real) and, beyond that, vectors derived from those real embeddings (mixtures of
 two real vectors plus small noise, renormalised) — not uniform random vectors. A tenth of the
-added passages are accepted community answers the bot may cite, the rest forum threads.
+added passages (--answer-share) are accepted community answers the bot may cite, the rest forum
+threads. The embedding backend (ONNX when built, else PyTorch) is printed first.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def measure(answer, qs: list[str]) -> dict[str, float]:
             "max_ms": round(max(times), 2), **kinds}
 
 
-def add_passages(total: int, real_count: int, rng: np.random.Generator) -> dict[str, float]:
+def add_passages(total: int, real_count: int, rng: np.random.Generator, answer_share: float) -> dict[str, float]:
     """Insert `total` passages straight into the index table (one transaction)."""
     import sqlalchemy as sa
 
@@ -92,7 +93,7 @@ def add_passages(total: int, real_count: int, rng: np.random.Generator) -> dict[
             vec = w * base[i] + (1 - w) * base[j] + rng.normal(0, 0.02, base.shape[1])
             vec = (vec / np.linalg.norm(vec)).astype(np.float32)
             text = real[i]
-        answer_like = n % 10 == 0
+        answer_like = rng.random() < answer_share
         rows.append({
             "source_type": "answer" if answer_like else "thread",
             "source_id": f"bench-{n // 3}",  # about three passages per document
@@ -113,6 +114,8 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--real", type=int, default=3000, help="real forum passages to embed before deriving the rest")
+    parser.add_argument("--answer-share", type=float, default=0.1,
+                        help="share of added passages that are accepted answers the bot may cite")
     args = parser.parse_args()
     from flask_migrate import upgrade
 
@@ -133,9 +136,12 @@ def main() -> None:
             seed_demo()
             db.session.commit()
             cache = search.get_cache()
+            from knowledge_index.embedder import get_embedder
+
+            print(f"embedding backend: {get_embedder().backend}")
             print(f"demo help center: {len(cache)} passages")
             print("  demo:", json.dumps(measure(answer, qs)))
-            info = add_passages(args.passages, args.real, np.random.default_rng(1))
+            info = add_passages(args.passages, args.real, np.random.default_rng(1), args.answer_share)
             t0 = time.perf_counter()
             search.get_cache(sync=False)
             search._state().catch_up(force=True)

@@ -124,6 +124,8 @@ def _rank(question: str, settings: BotSettings) -> tuple[list[ScoredArticle], np
     model = knowledge().current(settings)
     if model is None:
         return [], qvec
+    if len(model.passage_article) <= settings.exact_max_passages:
+        return rank_articles(model, qvec, None, settings, top_k=10), qvec
     hits = get_cache().candidates(
         question, settings.candidate_passages,
         {"source_type": set(ANSWERABLE), "visibility": "public"}, query_vector=qvec, lexical=False, spans=False,

