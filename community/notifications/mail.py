@@ -9,7 +9,14 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any, Mapping
 
+from flask.logging import default_handler, has_level_handler
+
 log = logging.getLogger("coknow.mail")
+# As Flask does for the app's logger: mail written to the log must show even where no logging is configured.
+if log.level == logging.NOTSET:
+    log.setLevel(logging.INFO)
+if not has_level_handler(log):
+    log.addHandler(default_handler)
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,9 @@ class Transport:
     def send(self, message: EmailMessage) -> None:
         """Deliver message; raises smtplib.SMTPException or OSError when the server refuses or is down."""
         if self.settings is None:
-            log.info("e-mail not sent (no COKNOW_SMTP_HOST), logged instead:\n%s", message.as_string())
+            # Readable text rather than the MIME source: the log is where people read it.
+            log.info("e-mail not sent (no COKNOW_SMTP_HOST), logged instead:\nTo: %s\nSubject: %s\n\n%s",
+                     message["To"], message["Subject"], message.get_body(("plain",)).get_content())
             return
         if self._smtp is None:
             self._smtp = self._connect(self.settings)
