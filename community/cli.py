@@ -76,4 +76,7 @@ def register_cli(app: Flask) -> None:
     from community.forum.cli import forum_cli
 
     coknow.add_command(forum_cli)
+    from community.notifications.cli import outbox_cli
+
+    coknow.add_command(outbox_cli)
     app.cli.add_command(coknow)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -47,6 +49,38 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+SMTP_SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+def _base_url(env: Mapping[str, str]) -> str:
+    raw = (env.get("COKNOW_BASE_URL") or "").strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"COKNOW_BASE_URL must be the site's address like https://community.example.com, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _mail_settings(env: Mapping[str, str], site_name: str) -> dict[str, Any]:
+    security = (env.get("COKNOW_SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY_PORTS:
+        raise ConfigError(f"COKNOW_SMTP_SECURITY must be starttls, ssl or none, got {security!r}")
+    sender = (env.get("COKNOW_MAIL_FROM") or f"{site_name} <no-reply@localhost>").strip()
+    address = parseaddr(sender)[1]
+    if "@" not in address or any(c in sender for c in "\r\n"):
+        raise ConfigError(f"COKNOW_MAIL_FROM must be an e-mail address like 'CoKnow <help@example.com>', got {sender!r}")
+    return {
+        "COKNOW_MAIL_FROM": sender,
+        "COKNOW_SMTP_HOST": (env.get("COKNOW_SMTP_HOST") or "").strip(),
+        "COKNOW_SMTP_PORT": _int(env, "COKNOW_SMTP_PORT", SMTP_SECURITY_PORTS[security], 1, 65535),
+        "COKNOW_SMTP_SECURITY": security,
+        "COKNOW_SMTP_USERNAME": env.get("COKNOW_SMTP_USERNAME") or "",
+        "COKNOW_SMTP_PASSWORD": env.get("COKNOW_SMTP_PASSWORD") or "",
+        "COKNOW_SMTP_TIMEOUT": _int(env, "COKNOW_SMTP_TIMEOUT", 10, 1, 300),
+    }
+
+
 def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None = None) -> dict[str, Any]:
     """Build the Flask config from environment variables, raising ConfigError on bad values."""
     env = os.environ if env is None else env
@@ -76,6 +110,7 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         raise ConfigError("SECRET_KEY must be at least 16 characters long")
 
     index_dir = Path(env.get("COKNOW_INDEX_DIR") or instance_dir / "index")
+    site_name = env.get("COKNOW_SITE_NAME", "CoKnow")
 
     return {
         "SECRET_KEY": secret,
@@ -91,7 +126,9 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "MAX_CONTENT_LENGTH": _int(env, "COKNOW_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, 1024, 512 * 1024 * 1024),
         "BABEL_DEFAULT_LOCALE": env.get("COKNOW_DEFAULT_LOCALE", "en"),
         "COKNOW_LOCALES": ["en", "zh"],
-        "COKNOW_SITE_NAME": env.get("COKNOW_SITE_NAME", "CoKnow"),
+        "COKNOW_SITE_NAME": site_name,
+        "COKNOW_BASE_URL": _base_url(env),
+        **_mail_settings(env, site_name),
         "COKNOW_INDEX_SYNC_SECONDS": _int(env, "COKNOW_INDEX_SYNC_SECONDS", 2, 0, 3600),
         "COKNOW_CHAT_RATE_PER_MINUTE": _int(env, "COKNOW_CHAT_RATE_PER_MINUTE", 12, 1, 10_000),
         "COKNOW_CHAT_MAX_CHARS": _int(env, "COKNOW_CHAT_MAX_CHARS", 1000, 10, 100_000),

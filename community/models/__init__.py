@@ -29,7 +29,8 @@ from community.models.idea import (
 )
 from community.models.index import index_entries
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
-from community.models.notification import Notification
+from community.models.notification import Notification, NotificationPreference, NotificationSettings
+from community.models.outbox import EmailStatus, OutgoingEmail
 from community.models.user import Role, User, find_user_by_email
 
 __all__ = [
@@ -67,6 +68,10 @@ __all__ = [
     "ArticleStatus",
     "KbCategory",
     "Notification",
+    "NotificationPreference",
+    "NotificationSettings",
+    "EmailStatus",
+    "OutgoingEmail",
     "Role",
     "Timestamped",
     "User",

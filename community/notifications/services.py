@@ -1,4 +1,4 @@
-"""Tell people what happened: in-app notifications, pushed live after commit."""
+"""Tell people what happened: in-app notifications pushed live, and e-mail, after commit."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from community.extensions import db, socketio
 from community.models import Notification, User, utcnow
+from community.notifications.outbox import queue_emails
+from community.notifications.preferences import channels_for
 from community.realtime import after_commit, fresh_session
 
 LIVE_NAMESPACE = "/live"
@@ -26,21 +28,34 @@ def notify(
     body: str = "",
     actor: User | None = None,
 ) -> list[Notification]:
-    """Create one notification per distinct user (never for the actor), pushed live on commit."""
+    """Tell each distinct user (never the actor) in-app and/or by e-mail, as their preferences say.
+
+    In-app notifications are pushed live and e-mails delivered only after the caller commits.
+    Returns the in-app notifications created.
+    """
     actor_id = actor.id if actor is not None else None
-    seen: set[int] = set()
-    created: list[Notification] = []
+    recipients: list[int] = []
+    seen: set[int] = {actor_id} if actor_id is not None else set()
     for user in users:
         user_id = user if isinstance(user, int) else user.id
-        if user_id in seen or user_id == actor_id:
-            continue
-        seen.add(user_id)
-        note = Notification(user_id=user_id, kind=kind, title=title[:300], body=body, link=link, actor_id=actor_id)
-        db.session.add(note)
-        created.append(note)
+        if user_id not in seen:
+            seen.add(user_id)
+            recipients.append(user_id)
+    channels = channels_for(recipients, kind)
+    created: list[Notification] = []
+    for user_id in recipients:
+        if channels[user_id].in_app:
+            note = Notification(user_id=user_id, kind=kind, title=title[:300], body=body, link=link, actor_id=actor_id)
+            db.session.add(note)
+            created.append(note)
     db.session.flush()
-    recipients = sorted(seen)
-    after_commit(lambda: _push(recipients))
+    if created:
+        pushed = sorted({note.user_id for note in created})
+        after_commit(lambda: _push(pushed))
+    by_email = [user_id for user_id in recipients if channels[user_id].email]
+    if by_email:
+        users_by_email = list(db.session.scalars(select(User).where(User.id.in_(by_email)).order_by(User.id)))
+        queue_emails(users_by_email, kind, title, link, body)
     return created
 
 
