@@ -155,9 +155,10 @@ def promoted_body(thread: Thread) -> str:
     assert answer is not None
     question = plain_text(thread.body) or thread.title
     name = answer.author.display_name if answer.author else _("a community member")
-    credit = _("Answered by %(name)s in the community", name=name)
-    return (f"**{_('Question:')}** {question}\n\n"
-            f"*{credit}* · [{_('Read the discussion')}]({forum.thread_link(thread)})\n\n"
+    label, credit = _("Question:"), _("Answered by %(name)s in the community", name=name)
+    discussion = _("Read the discussion")
+    return (f"**{label}** {question}\n\n"
+            f"*{credit}* · [{discussion}]({forum.thread_link(thread)})\n\n"
             f"{answer.body.strip()}\n")
 
 

@@ -736,7 +736,8 @@ def is_promoted(thread: Thread) -> bool:
 
 
 def index_documents(thread: Thread) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """What the index should hold for thread: (source type, title, body, meta) of the question and accepted answer."""
+    """What the index should hold for thread: (source type, title, body, meta) of the question and accepted
+    answer (the answer only until it is published as a help article, which the bot then cites instead)."""
     if thread.is_deleted or thread.hidden:
         return []
     meta = {"visibility": _visibility(thread), "category": thread.category.slug, "thread_id": thread.id}

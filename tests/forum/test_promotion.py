@@ -8,7 +8,6 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from bot import capture, chat, promotion
-from bot.engine import answer
 from bot.views import message_payload
 from community.errors import Conflict, Forbidden
 from community.extensions import db
