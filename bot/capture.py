@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from community.errors import Conflict, ValidationFailed
 from community.extensions import db
@@ -168,11 +168,15 @@ def draft_article_from_gap(gap: KnowledgeGap, title: str, body: str, staff: User
 
 
 def close_gaps_for(article: Article, staff: User | None = None) -> int:
-    """On publishing an article, close the open gaps waiting on it and tell their askers."""
+    """On publishing an article, close the open gaps waiting on it (or on the thread it was promoted
+    from) and tell their askers."""
     if article.status is not ArticleStatus.published:
         return 0
+    waiting = KnowledgeGap.article_id == article.id
+    if article.origin_thread_id is not None:
+        waiting = or_(waiting, KnowledgeGap.thread_id == article.origin_thread_id)
     gaps = list(db.session.scalars(
-        select(KnowledgeGap).where(KnowledgeGap.article_id == article.id, KnowledgeGap.status == GapStatus.open)
+        select(KnowledgeGap).where(waiting, KnowledgeGap.status == GapStatus.open).order_by(KnowledgeGap.id)
     ))
     for gap in gaps:
         _close(gap, article, staff)

@@ -377,9 +377,12 @@ def suggest_articles(text: object) -> list[dict[str, str]]:
     return [{"title": h.title, "url": h.meta.get("url", "")} for h in hits if h.meta.get("url")]
 
 
-def ask_community_url(question: str) -> str:
-    """The forum's new-thread form, prefilled with the question the bot could not answer."""
-    return f"{FORUM_NEW_THREAD}?title={quote(question[:MAX_FORUM_TITLE], safe='')}"
+def ask_community_url(question: str, message_id: int | None = None) -> str:
+    """The forum's new-thread form, prefilled with the question the bot could not answer; with the bot
+    message, the forum prefills from it (and links the thread to its gap) once it checks the message is
+    the poster's."""
+    url = f"{FORUM_NEW_THREAD}?title={quote(question[:MAX_FORUM_TITLE], safe='')}"
+    return url if message_id is None else f"{url}&from_message={message_id}"
 
 
 def message_dict(message: ChatMessage) -> dict[str, Any]:
@@ -396,6 +399,7 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         data["reply"] = message.payload
         feedback = message.feedback
         data["feedback"] = None if feedback is None else {"helpful": feedback.helpful, "reason": feedback.reason}
-        if message.reply_kind == "abstain":
-            data["ask_community_url"] = ask_community_url(message.question or "")
+        if message.reply_kind == "abstain" or (feedback is not None and not feedback.helpful):
+            # After a thumbs-down too: peers can correct the bot's answer.
+            data["ask_community_url"] = ask_community_url(message.question or "", message.id)
     return data

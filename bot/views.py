@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 from bot import bp, chat
 from community.errors import DomainError
 from community.extensions import db
-from community.models import ChatMessage
+from community.models import ChatMessage, User
 
 # Markdown markers shown as-is would clutter a quoted passage; links keep their text.
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -55,9 +55,16 @@ def safe_url(url: Any) -> str:
 
 
 @bp.app_template_global("chat_community_url")
-def community_url(question: str) -> str:
+def community_url(question: str, message_id: int | None = None) -> str:
     """Where "Ask the community" goes: the forum's new-thread form with the question as its title."""
-    return chat.ask_community_url(question)
+    return chat.ask_community_url(question, message_id)
+
+
+@bp.app_template_global("chat_credited_name")
+def credited_name(user_id: Any) -> str:
+    """The community member an answer's source credits ("" when the account is gone)."""
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    return user.display_name if user is not None else ""
 
 
 def message_payload(message: ChatMessage) -> dict[str, Any]:

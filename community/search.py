@@ -195,10 +195,15 @@ def index_document(
     fmt: str = "markdown",
     questions: Sequence[str] = (),
     meta: dict[str, Any] | None = None,
+    lead_paragraph: bool = False,
 ) -> None:
-    """Write a document's passages to the index table in the caller's transaction (no commit)."""
+    """Write a document's passages to the index table in the caller's transaction (no commit).
+
+    lead_paragraph: the body opens with the question it answers, which then starts every passage.
+    """
     embedder = _embedder()
-    passages = article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens)
+    passages = article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens,
+                                lead_paragraph=lead_paragraph)
     upsert_source(
         db.session.connection(), index_entries, source_type, str(source_id), passages,
         {k: v for k, v in (meta or {}).items() if v is not None}, embedder, title=title,

@@ -298,6 +298,23 @@ def _section_key(path: tuple[str, ...], seen: Counter[str]) -> str:
     return base if seen[base] == 1 else f"{base}~{seen[base]}"
 
 
+def _truncate(text: str, budget: int, count: TokenCounter) -> str:
+    """text cut at a word (or CJK character) so it counts at most budget tokens, marked with "…"."""
+    if count(text) <= budget:
+        return text
+    spaced = " " in text.strip()
+    units = text.split() if spaced else list(text)
+    sep = " " if spaced else ""
+    lo, hi = 0, len(units)
+    while lo < hi:  # the longest prefix that fits
+        mid = (lo + hi + 1) // 2
+        if count(sep.join(units[:mid]) + "…") <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return sep.join(units[:lo]) + "…"
+
+
 def chunk_document(
     body: str,
     fmt: str = "markdown",
@@ -305,12 +322,25 @@ def chunk_document(
     title: str = "",
     max_tokens: int = DEFAULT_MAX_TOKENS,
     count_tokens: TokenCounter | None = None,
+    lead_paragraph: bool = False,
 ) -> list[Passage]:
-    """Split body into passages by heading and paragraph, each fitting max_tokens with its context."""
+    """Split body into passages by heading and paragraph, each fitting max_tokens with its context.
+
+    With lead_paragraph, the body's opening paragraph (before any heading) is the question the rest
+    answers, as in a promoted community answer: it starts every passage (shortened to at most a third
+    of the window when long), so no part of the answer is ever retrieved without its question. Question
+    and answer stay one passage whenever they fit together.
+    """
     count = count_tokens or estimate_tokens
+    blocks = blocks_for(body, fmt)
+    lead = ""
+    if lead_paragraph and blocks and blocks[0][0] == 0:
+        lead = _truncate(blocks[0][1], max_tokens // 3, count)
+        blocks = blocks[1:]
+    lead_n = count(lead) if lead else 0  # counted with its [CLS]/[SEP]: room for the joining blank line
     stack: list[tuple[int, str]] = []
     sections: list[tuple[tuple[str, ...], list[str]]] = [((), [])]
-    for level, text in blocks_for(body, fmt):
+    for level, text in blocks:
         if level:
             while stack and stack[-1][0] >= level:
                 stack.pop()
@@ -328,9 +358,11 @@ def chunk_document(
         ctx = context_line(title, path)
         ctx_n = count(ctx) - 2 if ctx else 0
         # Very deep or long heading paths must not starve the text of room.
-        budget = max(max_tokens - _MARGIN - min(ctx_n, max_tokens // 3), 32)
+        budget = max(max_tokens - _MARGIN - min(ctx_n, max_tokens // 3) - lead_n, 32)
         for i, piece in enumerate(_pack(paras, budget, count, "\n\n")):
-            passages.append(Passage(f"{key}#{i}", piece, path, "body"))
+            passages.append(Passage(f"{key}#{i}", f"{lead}\n\n{piece}" if lead else piece, path, "body"))
+    if lead and not passages:  # a question nobody has answered in the body yet still is a passage
+        passages.append(Passage("#0", lead, (), "body"))
     return passages
 
 
@@ -349,12 +381,15 @@ def article_passages(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     count_tokens: TokenCounter | None = None,
     include_title: bool = True,
+    lead_paragraph: bool = False,
 ) -> list[Passage]:
-    """All passages of a help article: its title, body chunks and alternative questions."""
+    """All passages of a help article: its title, body chunks and alternative questions
+    (lead_paragraph: see chunk_document)."""
     out: list[Passage] = []
     if include_title and title.strip():
         out.append(Passage("title", title.strip(), (), "title"))
-    out.extend(chunk_document(body, fmt, title=title, max_tokens=max_tokens, count_tokens=count_tokens))
+    out.extend(chunk_document(body, fmt, title=title, max_tokens=max_tokens, count_tokens=count_tokens,
+                              lead_paragraph=lead_paragraph))
     seen: set[str] = set()
     for q in questions:
         q = q.strip()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from community.forum.services import MAX_BODY, MAX_REASON, MAX_TITLE
@@ -14,6 +14,8 @@ class ThreadForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=MAX_TITLE)])
     body = TextAreaField(_l("Your question or topic (Markdown)"), validators=[DataRequired(), Length(max=MAX_BODY)])
     tags = StringField(_l("Tags (comma separated, optional)"), validators=[Optional(), Length(max=200)])
+    # The chat message this thread was asked from ("Ask the community"); checked against the poster's chat.
+    from_message = HiddenField(validators=[Optional(), Length(max=20)])
 
 
 class EditThreadForm(FlaskForm):

@@ -19,6 +19,8 @@ from community.errors import Conflict, Forbidden, NotFound, RateLimited, Validat
 from community.extensions import db
 from community.markup import plain_text
 from community.models import (
+    Article,
+    ArticleStatus,
     Flag,
     FlagStatus,
     ForumCategory,
@@ -727,14 +729,21 @@ def _visibility(thread: Thread) -> str:
     return "staff" if thread.category.staff_only else "public"
 
 
+def is_promoted(thread: Thread) -> bool:
+    """Whether the thread's answer lives on as a published help article (which the bot cites instead)."""
+    return db.session.scalar(select(Article.id).where(
+        Article.origin_thread_id == thread.id, Article.status == ArticleStatus.published)) is not None
+
+
 def index_documents(thread: Thread) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """What the index should hold for thread: (source type, title, body, meta) of the question and accepted answer."""
+    """What the index should hold for thread: (source type, title, body, meta) of the question and accepted
+    answer (the answer only until it is published as a help article, which the bot then cites instead)."""
     if thread.is_deleted or thread.hidden:
         return []
     meta = {"visibility": _visibility(thread), "category": thread.category.slug, "thread_id": thread.id}
     docs = [("thread", thread.title, thread.body, meta)]
     answer = thread.accepted_reply
-    if answer is not None and not answer.is_deleted and not answer.hidden:
+    if answer is not None and not answer.is_deleted and not answer.hidden and not is_promoted(thread):
         # The question's opening is enough context for the answer; the full question is its own document.
         question = plain_text(thread.body)
         question = question if len(question) <= 400 else question[:400].rsplit(" ", 1)[0] + "…"

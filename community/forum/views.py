@@ -1,8 +1,10 @@
 """Forum pages: thread lists, threads, writing, answers, moderation, search and the Markdown preview."""
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from bot import promotion
+from bot.chat import SESSION_KEY
 from community.access import staff_required
 from community.errors import DomainError
 from community.extensions import db
@@ -55,10 +57,17 @@ def new_thread():
     if request.method == "GET" and request.args.get("title"):
         # "Ask the community" from the bot: the customer sees and may edit the question first.
         form.title.data = request.args["title"][:300]
+    if request.method == "GET" and request.args.get("from_message"):
+        prefill = promotion.ask_community_prefill(current_user, session.get(SESSION_KEY), request.args["from_message"])
+        if prefill is not None:
+            form.title.data, form.body.data, form.from_message.data = prefill.title, prefill.body, prefill.message_id
     if form.validate_on_submit():
         try:
             cat = services.get_category_or_404(form.category.data, current_user)
             thread = services.create_thread(current_user, cat, form.title.data, form.body.data, form.tags.data or "")
+            if form.from_message.data:
+                promotion.link_thread_to_message(current_user, session.get(SESSION_KEY), thread,
+                                                 form.from_message.data)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -86,13 +95,23 @@ def thread(thread_id: int):
     if current_user.is_authenticated:
         services.mark_read(current_user, thread)
     db.session.commit()
+    staff = current_user.is_authenticated and current_user.is_staff
     return render_template(
         "forum/thread.html", thread=thread, replies=replies, form=form,
         liked=services.liked_ids(current_user, replies),
         related=[(m, _hit_link(m)) for m in services.related_content(current_user, thread)],
-        categories=services.visible_categories(current_user) if current_user.is_authenticated and current_user.is_staff else [],
-        handle_of=services.handle_of,
+        categories=services.visible_categories(current_user) if staff else [],
+        handle_of=services.handle_of, **_promotion_context(thread, staff),
     )
+
+
+def _promotion_context(thread, staff: bool) -> dict:
+    """The help article made from this thread, whether the viewer may propose one, and (staff) its gaps."""
+    return {
+        "article": promotion.promoted_article(thread),
+        "can_propose": promotion.can_propose(current_user, thread) and thread.accepted_reply_id is not None,
+        "gaps": promotion.linked_gaps(thread) if staff else [],
+    }
 
 
 @bp.post("/t/<int:thread_id>/reply")
@@ -116,6 +135,7 @@ def reply(thread_id: int):
     return render_template(
         "forum/thread.html", thread=thread, replies=replies, form=form, liked=services.liked_ids(current_user, replies),
         related=[], categories=[], handle_of=services.handle_of,
+        **_promotion_context(thread, current_user.is_staff),
     ), 400
 
 
@@ -141,6 +161,27 @@ def accept(thread_id: int, reply_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
     target = services.get_reply_or_404(reply_id, current_user)
     return _act(thread_id, lambda: services.accept_answer(current_user, thread, target), _("Answer accepted."))
+
+
+@bp.post("/t/<int:thread_id>/propose")
+@login_required
+def propose(thread_id: int):
+    """Propose the accepted answer for the help center: staff land in the editor, the asker back on the thread."""
+    thread = services.get_thread_or_404(thread_id, current_user)
+    try:
+        article = promotion.propose_article(current_user, thread)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        if error.status in (403, 404):
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("forum.thread", thread_id=thread_id)), 303
+    if current_user.is_staff:
+        flash(_("The draft article is ready: review it, then publish it."), "success")
+        return redirect(url_for("kb.edit_article", article_id=article.id)), 303
+    flash(_("Thank you! Staff will review the answer before it appears in the help center."), "success")
+    return redirect(url_for("forum.thread", thread_id=thread_id)), 303
 
 
 @bp.post("/t/<int:thread_id>/unaccept")

@@ -1,4 +1,6 @@
 """Staff pages to write, edit and publish help-center articles."""
+import logging
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,6 +14,8 @@ from community.kb import bp, services
 from community.kb.forms import ArticleForm
 from community.models import Article, ArticleStatus, KbCategory
 from community.viewhelpers import show_form_error
+
+log = logging.getLogger(__name__)
 
 
 def category_choices() -> list[SelectChoice]:
@@ -28,29 +32,46 @@ def save_article_form(form: ArticleForm, article: Article | None, gap=None) -> A
     """Create or update from a validated form; returns None (with messages) when refused.
 
     With a knowledge gap, the new article answers it: publishing closes the gap and tells its askers.
+    Publishing goes through the one publish service; if it fails nothing is kept (the form keeps
+    the text), so the draft and the gaps stay as they were.
     """
+    from bot import promotion
     from bot.capture import close_gaps_for
 
     questions = [q for q in (form.questions.data or "").splitlines() if q.strip()]
     status = ArticleStatus(form.status.data)
+    publishing = status is ArticleStatus.published and (article is None or not article.is_published)
+    saved_status = ArticleStatus.draft if publishing and article is None else (None if publishing else status)
     try:
         if article is None:
             article = services.create_article(
                 form.title.data, form.body.data or "", questions=questions, category=_category(form.category.data),
-                status=status, author=current_user,
+                status=saved_status, author=current_user,
             )
             if gap is not None:
                 gap.article_id = article.id
         else:
             services.update_article(
                 article, title=form.title.data, body=form.body.data or "", questions=questions,
-                category=_category(form.category.data), status=status,
+                category=_category(form.category.data), status=saved_status,
             )
-        close_gaps_for(article, current_user)
+        if publishing:
+            promotion.publish_article(article, current_user)
+        else:
+            close_gaps_for(article, current_user)
+            promotion.sync_origin_thread(article)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         show_form_error(error, form)
+        return None
+    except Exception:
+        db.session.rollback()
+        if not publishing:
+            raise
+        log.exception("publishing article failed")
+        flash(_("The article could not be published, so nothing was changed: it is still a draft and its "
+                "questions are still open. Your text is below; please try again in a moment."), "error")
         return None
     return article
 

@@ -102,6 +102,8 @@ def reindex_article(article: Article) -> None:
                 "lang": article.locale,
                 "credited_user_id": article.credited_user_id,
             },
+            # A promoted community answer opens with its question: no passage may lose it.
+            lead_paragraph=article.origin_thread_id is not None,
         )
     else:
         search.remove_document("article", article.id)
@@ -121,6 +123,7 @@ def create_article(
     body_format: str = "markdown",
     slug: str | None = None,
     locale: str = "en",
+    origin_thread_id: int | None = None,
 ) -> Article:
     """Create an article (indexed at once when published); flushes, never commits."""
     title, body = _check(title, body, body_format)
@@ -138,6 +141,7 @@ def create_article(
         credited_user=credited_user,
         external_id=external_id,
         locale=locale,
+        origin_thread_id=origin_thread_id,
         content_hash=content_hash(title, body, qs, category.slug if category else None),
         published_at=utcnow() if status is ArticleStatus.published else None,
     )

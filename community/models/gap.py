@@ -46,13 +46,17 @@ class KnowledgeGap(db.Model):
         back_populates="gap", order_by="GapVariant.id", cascade="all, delete-orphan", passive_deletes=True
     )
     article = relationship("Article")
+    thread = relationship("Thread")
 
 
 class GapVariant(db.Model):
     """One time a customer asked: their words, who, where, and the embedding used to group it."""
 
     __tablename__ = "knowledge_gap_variants"
-    __table_args__ = (Index("ix_knowledge_gap_variants_gap", "gap_id"),)
+    __table_args__ = (
+        Index("ix_knowledge_gap_variants_gap", "gap_id"),
+        Index("ix_knowledge_gap_variants_message", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     gap_id: Mapped[int] = mapped_column(ForeignKey("knowledge_gaps.id", ondelete="CASCADE"))

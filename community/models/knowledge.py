@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import db
@@ -38,6 +38,7 @@ class KbCategory(db.Model):
 
 class Article(Timestamped, db.Model):
     __tablename__ = "articles"
+    __table_args__ = (Index("ux_articles_origin_thread_id", "origin_thread_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(160), unique=True)
@@ -59,6 +60,8 @@ class Article(Timestamped, db.Model):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("kb_categories.id", ondelete="SET NULL"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     credited_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The forum thread a promoted community answer came from; its question leads every indexed passage.
+    origin_thread_id: Mapped[int | None] = mapped_column(ForeignKey("forum_threads.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Raised when a shipped idea or new answer may have made the text stale.
     needs_review: Mapped[bool] = mapped_column(default=False)
@@ -66,6 +69,7 @@ class Article(Timestamped, db.Model):
     category: Mapped[KbCategory | None] = relationship(back_populates="articles")
     author = relationship("User", foreign_keys=[author_id])
     credited_user = relationship("User", foreign_keys=[credited_user_id])
+    origin_thread = relationship("Thread", foreign_keys=[origin_thread_id])
 
     @property
     def is_published(self) -> bool:

@@ -242,6 +242,8 @@
         thumb.setAttribute("aria-pressed", String((thumb.value === "1") === data.helpful));
       });
       reasons.hidden = data.helpful || Boolean(final);
+      var ask = item.querySelector(".chat-ask-community");
+      if (ask) { ask.hidden = data.helpful; }
       text(status, final ? status.dataset.done : status.dataset.thanks);
       if (!reasons.hidden) {
         var first = reasons.querySelector("input");

@@ -139,3 +139,62 @@ def test_chat_abstain_and_thumbs_down_become_gaps(app, help_center, create_user)
     variants = db.session.scalars(select(capture.GapVariant).where(capture.GapVariant.source == GapSource.thumbs_down)).all()
     assert len(variants) == 1 and variants[0].message_id == answered.id
     assert gaps_count() == 2
+
+
+@pytest.fixture
+def category(app):
+    """A forum category for threads asked from the chat."""
+    from community.forum import services as forum
+
+    cat = forum.save_category(None, name="Questions")
+    db.session.commit()
+    return cat
+
+
+def test_a_thread_links_to_the_gap_of_the_posters_own_message_only(app, help_center, create_user, category):
+    from bot import chat, promotion
+    from community.forum import services as forum
+    from tests.bot.chat_fixtures import UNRELATED
+
+    owner, stranger = create_user(), create_user()
+    message = chat.send_message(owner, None, UNRELATED).reply
+    anonymous = chat.send_message(None, "browser-key", "how do I knit a scarf").reply
+    db.session.commit()
+    gap = db.session.scalar(select(KnowledgeGap).where(KnowledgeGap.title == UNRELATED))
+    thread = forum.create_thread(stranger, category, "Weather in Paris tomorrow?", "Anyone?")
+    for forged in (message.id, str(message.id), 10**9, None, True, "1; drop table"):
+        assert promotion.link_thread_to_message(stranger, None, thread, forged) is None
+    assert promotion.ask_community_prefill(stranger, None, message.id) is None
+    assert gap.thread_id is None
+    # The anonymous chat is the poster's when their browser holds its key (they signed in to post).
+    assert promotion.link_thread_to_message(stranger, "another-key", thread, anonymous.id) is None
+    assert promotion.link_thread_to_message(stranger, "browser-key", thread, anonymous.id) is not None
+    mine = forum.create_thread(owner, category, "Weather in Paris tomorrow?", UNRELATED)
+    assert promotion.link_thread_to_message(owner, None, mine, message.id) is gap
+    db.session.commit()
+    assert gap.thread_id == mine.id
+    # A second thread on the same gap does not take it from a live first one.
+    later = forum.create_thread(owner, category, "Paris weather again", UNRELATED)
+    assert promotion.link_thread_to_message(owner, None, later, message.id) is None
+    assert gap.thread_id == mine.id
+
+
+def test_publishing_a_promoted_article_closes_the_gaps_of_its_thread(app, create_user, category):
+    from bot import promotion
+    from community.forum import services as forum
+
+    app.config.update(FORUM_NEW_POSTS_PER_HOUR=100, FORUM_NEW_ACCOUNT_POSTS=0, FORUM_NEW_ACCOUNT_HOURS=0)
+    staff, asker, answerer = create_user(role="staff"), create_user(), create_user()
+    thread = forum.create_thread(asker, category, "Can I print a whole notebook?", "Printing one page works.")
+    reply = forum.post_reply(answerer, thread, "Use File › Print notebook; it prints every page in order.")
+    forum.accept_answer(asker, thread, reply)
+    gap = capture.record_gap("how do I print all pages of a notebook", GapSource.abstain, user=asker)
+    unrelated = capture.record_gap("Can I pay by bank transfer?", GapSource.abstain, user=asker)
+    gap.thread_id = thread.id
+    article = promotion.propose_article(staff, thread)
+    assert "how do I print all pages of a notebook" in article.questions
+    assert capture.close_gaps_for(article, staff) == 0  # a draft closes nothing
+    assert promotion.publish_article(article, staff) == 1
+    db.session.commit()
+    assert gap.status is GapStatus.answered and gap.article_id == article.id
+    assert unrelated.status is GapStatus.open

@@ -40,7 +40,8 @@ def test_unrelated_question_abstains_with_next_steps(app, help_center):
     assert bot.reply_kind == "abstain" and bot.article_id is None
     assert bot.payload["next_steps"] == ["ask_community", "contact_staff"]
     data = chat.message_dict(bot)
-    assert data["ask_community_url"] == "/forum/new?title=what%20is%20the%20weather%20in%20Paris%20tomorrow"
+    assert data["ask_community_url"] == (
+        f"/forum/new?title=what%20is%20the%20weather%20in%20Paris%20tomorrow&from_message={bot.id}")
 
 
 @pytest.mark.parametrize("text, error", [

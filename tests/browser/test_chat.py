@@ -70,7 +70,7 @@ def test_customer_gets_a_cited_answer_rates_it_and_is_told_plainly_when_the_bot_
     abstain = box.locator(".chat-kind-abstain").last
     expect(abstain).to_contain_text("I couldn't find a good answer")
     expect(abstain.get_by_role("link", name="Ask the community")).to_have_attribute(
-        "href", "/forum/new?title=what%20is%20the%20weather%20in%20Paris%20tomorrow")
+        "href", re.compile(r"^/forum/new\?title=what%20is%20the%20weather%20in%20Paris%20tomorrow&from_message=\d+$"))
     abstain.get_by_role("button", name="Contact support").click()
     expect(box.locator(".chat-kind-handoff")).to_contain_text("A person will reply in this conversation")
     assert fresh(select(Conversation.handoff_requested_at)) is not None

@@ -107,3 +107,37 @@ def test_article_passages_questions_keyed_by_text() -> None:
     assert {p.chunk_key for p in a} == {p.chunk_key for p in b}
     assert a[0].chunk_key == "title"
     assert question_key("Forgot  Password") == question_key("forgot password")
+
+
+QUESTION = "Question: my Kobo e-reader does not show my notebooks after syncing, what am I doing wrong?"
+
+
+def test_lead_paragraph_keeps_a_short_answer_with_its_question(embedder: Embedder) -> None:
+    body = f"**{QUESTION[:9]}**{QUESTION[9:]}\n\nExport the notebook as EPUB first; Kobo reads EPUB and PDF only."
+    passages = chunk_document(body, title="Kobo", count_tokens=embedder.count_tokens, lead_paragraph=True)
+    assert [p.text for p in passages] == [f"{QUESTION}\n\nExport the notebook as EPUB first; Kobo reads EPUB and PDF only."]
+    # Without the option the question is an ordinary paragraph of the same passage.
+    assert len(chunk_document(body, title="Kobo", count_tokens=embedder.count_tokens)) == 1
+
+
+def test_lead_paragraph_starts_every_piece_of_a_long_answer(embedder: Embedder) -> None:
+    steps = "\n\n".join(f"Step {i}: open the settings, choose the export format and copy the file." for i in range(60))
+    body = f"{QUESTION}\n\n{steps}\n\n## If it still fails\n\nRestart the e-reader and sync again."
+    passages = chunk_document(body, title="Kobo", count_tokens=embedder.count_tokens, lead_paragraph=True)
+    assert len(passages) > 3
+    assert all(p.text.startswith(QUESTION + "\n\n") for p in passages)
+    assert passages[-1].heading == "If it still fails"
+    for p in passages:
+        assert embedder.count_tokens(embed_input("Kobo", p)) <= embedder.max_tokens
+    # The question is never a passage of its own, and every step is still indexed once.
+    assert sum(p.text.count("Step ") for p in passages) == 60
+
+
+def test_a_long_lead_is_shortened_to_leave_room_for_the_answer(embedder: Embedder) -> None:
+    question = " ".join(["Why does the sync of my notebooks stop halfway through?"] * 40)
+    body = f"{question}\n\nTurn off battery saving while syncing."
+    passages = chunk_document(body, count_tokens=embedder.count_tokens, lead_paragraph=True)
+    assert len(passages) == 1 and passages[0].text.endswith("…\n\nTurn off battery saving while syncing.")
+    lead = passages[0].text.split("\n\n")[0]
+    assert embedder.count_tokens(lead) <= embedder.max_tokens // 3
+    assert chunk_document(question, count_tokens=embedder.count_tokens, lead_paragraph=True)[0].text == lead
