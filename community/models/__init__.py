@@ -30,6 +30,7 @@ from community.models.idea import (
 from community.models.index import index_entries
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification
+from community.models.support import StaffPresence
 from community.models.user import Role, User, find_user_by_email
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "KbCategory",
     "Notification",
     "Role",
+    "StaffPresence",
     "Timestamped",
     "User",
     "find_user_by_email",
