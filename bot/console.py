@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 
 from bot import handoff
 from bot.console_events import conversation_payload, queue_payload
@@ -19,8 +20,10 @@ def console():
     public_id = request.args.get("c")
     if public_id:
         try:
-            opened = conversation_payload(handoff.get_conversation(current_user, public_id))
+            opened = conversation_payload(handoff.get_conversation(current_user, public_id))["html"]
         except NotFound:
             opened = None
-    return render_template("support/console.html", queue=queue_payload(), opened=opened,
+    # The same partials the socket acknowledgements carry; our templates escaped everything in them.
+    return render_template("support/console.html", queue_html=Markup(queue_payload()["html"]),
+                           opened_html=Markup(opened) if opened else None,
                            heartbeat_ms=handoff.HEARTBEAT_SECONDS * 1000)

@@ -192,3 +192,21 @@ def test_bad_console_payloads_get_error_acks_and_store_nothing(
     assert count(ChatMessage) == before and count(Article) == 5
     db.session.refresh(conversation)
     assert conversation.status is ConversationStatus.waiting_staff
+
+
+def test_console_page_shows_the_queue_and_an_opened_transcript(app, help_center, staff_client, client):
+    forget_user()
+    client.post("/api/v1/chat/messages", json={"text": "can I get my money back?"})
+    forget_user()
+    client.post("/api/v1/chat/handoff")
+    conversation = db.session.scalar(select(Conversation))
+    forget_user()
+    page = staff_client.get("/support/console").get_data(as_text=True)
+    assert 'href="/support/console"' in page  # in the staff navigation
+    assert "Visitor" in page and "can I get my money back?" in page and "Choose a conversation" in page
+    forget_user()
+    opened = staff_client.get(f"/support/console?c={conversation.public_id}").get_data(as_text=True)
+    # The whole transcript, the bot's answer with the article it cited.
+    assert 'href="/help/articles/refund-policy"' in opened and 'data-action="join"' in opened
+    forget_user()
+    assert "Choose a conversation" in staff_client.get("/support/console?c=unknown").get_data(as_text=True)
