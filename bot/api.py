@@ -50,13 +50,16 @@ class MessageOut(Schema):
     reply = fields.Dict(allow_none=True, metadata={"description": "The engine's reply (bot messages)"})
     feedback = fields.Dict(allow_none=True)
     ask_community_url = fields.String()
+    author = fields.String(allow_none=True, metadata={"description": "Staff messages: who from support wrote it"})
     html = fields.String(metadata={"description": "The message rendered safely for the web chat"})
 
 
 class ExchangeOut(Schema):
     conversation_id = fields.String()
     customer = fields.Nested(MessageOut)
-    reply = fields.Nested(MessageOut)
+    reply = fields.Nested(MessageOut, allow_none=True, metadata={
+        "description": "The bot's reply; null once a person from support has joined the conversation "
+                       "(their replies arrive as messages of role staff)"})
     duplicate = fields.Boolean()
 
 
@@ -104,7 +107,8 @@ class Messages(MethodView):
     @blp.alt_response(422, description="Empty, too long or malformed message (nothing stored)")
     @blp.alt_response(429, description="Too many messages this minute (nothing stored)")
     def post(self, data):
-        """Send a question; the bot answers, clarifies or says it can't."""
+        """Send a question; the bot answers, clarifies or says it can't (or, once a person from support
+        has joined, stays quiet: reply is null)."""
         user, key = _who()
         return _answered(chat.send_message(user, key, data["text"], data["client_id"]))
 
@@ -126,6 +130,7 @@ class Choices(MethodView):
     @blp.response(201, ExchangeOut)
     @blp.alt_response(404, description="Not a message of your conversation")
     @blp.alt_response(422, description="Not one of the offered choices")
+    @blp.alt_response(409, description="A person from support is answering this conversation")
     def post(self, data):
         """Pick one of a clarify reply's articles; the bot answers the pending question with it."""
         user, key = _who()
@@ -150,7 +155,8 @@ class Feedback(MethodView):
 class Handoff(MethodView):
     @blp.response(201, HandoffOut)
     def post(self):
-        """Ask for a person from support to take over this conversation."""
+        """Ask for a person from support to take over this conversation (at any time; asking again
+        returns the first answer). The reply says what happens next: someone joins shortly, or a ticket."""
         user, key = _who()
         message = chat.request_handoff(user, key)
         db.session.flush()

@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from bot import capture
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from community import search
-from community.errors import NotFound, RateLimited, ValidationFailed
-from community.extensions import db
+from community.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from community.extensions import db, socketio
 from community.models import (
     AnswerFeedback,
     Article,
@@ -31,6 +31,7 @@ from community.models import (
     User,
     utcnow,
 )
+from community.realtime import after_commit
 
 SESSION_KEY = "chat_key"
 REASONS = ("incorrect", "outdated", "incomplete", "not_my_question")
@@ -58,10 +59,13 @@ class ChatRateLimited(RateLimited):
 
 @dataclass
 class Exchange:
-    """A customer message and the bot's reply to it; duplicate when a client re-sent a client_id."""
+    """A customer message and the bot's reply to it; duplicate when a client re-sent a client_id.
+
+    No reply (None) once a person from support has joined: they answer, live, in their own messages.
+    """
 
     customer: ChatMessage
-    reply: ChatMessage
+    reply: ChatMessage | None
     duplicate: bool = False
 
 
@@ -203,10 +207,9 @@ def _existing(conversation: Conversation, client_id: str | None) -> Exchange | N
         ChatMessage.conversation_id == conversation.id, ChatMessage.client_id == client_id))
     if customer is None:
         return None
+    # None when the message went to a person from support (a half-stored exchange cannot happen: one transaction).
     reply = db.session.scalar(select(ChatMessage).where(ChatMessage.reply_to_id == customer.id)
                               .order_by(ChatMessage.id).limit(1))
-    if reply is None:  # a half-stored exchange cannot happen (one transaction); be explicit anyway
-        raise NotFound(_("That message has no reply."))
     return Exchange(customer, reply, duplicate=True)
 
 
@@ -221,7 +224,7 @@ def _article_id(reply: Reply) -> int | None:
     return article_id if db.session.get(Article, article_id) is not None else None
 
 
-def _store(conversation: Conversation, text: str, client_id: str | None, reply: Reply) -> Exchange:
+def _store(conversation: Conversation, text: str, client_id: str | None, reply: Reply | None) -> Exchange:
     now = utcnow()
     customer = ChatMessage(conversation_id=conversation.id, role="customer", text=text, client_id=client_id,
                            created_at=now)
@@ -234,6 +237,11 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
         existing = _existing(conversation, client_id)
         assert existing is not None
         return existing
+    if reply is None:  # a person from support answers
+        conversation.last_message_at = now
+        db.session.flush()
+        tell_console(conversation, [customer])
+        return Exchange(customer, None)
     bot = ChatMessage(
         conversation_id=conversation.id, role="bot", text=reply.text, reply_to_id=customer.id, reply_kind=reply.kind,
         question=reply.question,
@@ -249,11 +257,14 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
         # The loop starts here: what the bot could not answer becomes a tracked gap.
         capture.record_gap(reply.question, GapSource.abstain, user=conversation.user,
                            conversation_id=conversation.id, message_id=bot.id)
+    if conversation.status is ConversationStatus.waiting_staff:
+        tell_console(conversation, [customer, bot])
     return Exchange(customer, bot)
 
 
 def send_message(user: User | None, key: str | None, text: object, client_id: object = None) -> Exchange:
-    """Store the customer's message and the bot's reply (answer, clarify or abstain)."""
+    """Store the customer's message and the bot's reply (answer, clarify or abstain); once a person from
+    support has joined, only the message (the bot stays quiet)."""
     text = check_text(text)
     client_id = check_client_id(client_id)
     conversation = find_conversation(user, key, create=True, lock=True)
@@ -262,6 +273,8 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
     if existing is not None:
         return existing
     check_rate(conversation)
+    if conversation.status is ConversationStatus.with_staff:
+        return _store(conversation, text, client_id, None)
     reply = answer(text, conversation_context(conversation))
     return _store(conversation, text, client_id, reply)
 
@@ -282,6 +295,8 @@ def choose(user: User | None, key: str | None, choice: object, message_id: objec
     if existing is not None:
         return existing
     check_rate(conversation)
+    if conversation.status is ConversationStatus.with_staff:
+        raise Conflict(_("A person from support is answering this conversation now: ask them here."))
     context = ConversationContext(previous_question=clarify.question, pending_question=clarify.question,
                                   pending_choices=tuple(choices))
     reply = answer_choice(choice, context)
@@ -338,7 +353,8 @@ def record_feedback(user: User | None, key: str | None, message_id: object, help
 
 
 def request_handoff(user: User | None, key: str | None) -> ChatMessage:
-    """Flag the conversation for a person from support and tell the customer plainly what happens next."""
+    """Flag the conversation for a person from support and tell the customer plainly what happens next:
+    someone joins shortly when support is online, else it waits as a ticket answered in this chat."""
     conversation = find_conversation(user, key, create=True, lock=True)
     assert conversation is not None
     if conversation.handoff_requested_at is not None:
@@ -351,18 +367,37 @@ def request_handoff(user: User | None, key: str | None) -> ChatMessage:
     conversation.handoff_requested_at = now
     conversation.status = ConversationStatus.waiting_staff
     conversation.last_message_at = now
-    if user is not None:
-        text = _("I've asked our support team to take over. A person will reply in this conversation, "
-                 "and you'll get a notification when they do. Outside support hours this can take until "
-                 "the next working day.")
+    from bot.handoff import staff_online
+
+    if staff_online():
+        text = _("I've asked our support team to take over. A person will join here shortly: stay in this chat "
+                 "and they'll see everything you've written so far.")
+    elif user is not None:
+        text = _("Nobody from our support team is online right now, so your question is saved as a ticket. "
+                 "A person will reply in this conversation, and you'll get a notification when they do. "
+                 "Outside support hours this can take until the next working day.")
     else:
-        text = _("I've asked our support team to take over. A person will reply in this conversation; "
-                 "come back to this chat in this browser to read it (or sign in first, and you'll also get "
-                 "a notification). Outside support hours this can take until the next working day.")
+        text = _("Nobody from our support team is online right now, so your question is saved as a ticket. "
+                 "A person will reply in this conversation; come back to this chat in this browser to read it "
+                 "(or sign in now, and you'll also get a notification). Outside support hours this can take "
+                 "until the next working day.")
     message = ChatMessage(conversation_id=conversation.id, role="bot", text=text, reply_kind="handoff", created_at=now)
     db.session.add(message)
     db.session.flush()
+    tell_console(conversation, [message])
     return message
+
+
+CONSOLE_NAMESPACE = "/console"
+CONSOLE_ROOM = "console"
+
+
+def tell_console(conversation: Conversation, messages: list[ChatMessage]) -> None:
+    """After commit, tell every open staff console that a handed-off conversation changed (its queue
+    and, when open, its transcript), with the new messages as data."""
+    payload = {"conversation_id": conversation.public_id, "status": conversation.status.value,
+               "messages": [message_dict(m) for m in messages]}
+    after_commit(lambda: socketio.emit("changed", payload, to=CONSOLE_ROOM, namespace=CONSOLE_NAMESPACE))
 
 
 def suggest_articles(text: object) -> list[dict[str, str]]:
@@ -395,6 +430,8 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         "client_id": message.client_id,
         "created_at": message.created_at.isoformat(),
     }
+    if message.role == "staff":
+        data["author"] = message.author.display_name if message.author is not None else None
     if message.role == "bot":
         data["reply"] = message.payload
         feedback = message.feedback

@@ -17,6 +17,7 @@ from bot import chat
 from bot.views import exchange_payload, message_payload
 from community.errors import DomainError, ValidationFailed, error_body
 from community.extensions import db, socketio
+from community.models import ConversationStatus
 from community.realtime import after_commit
 
 log = logging.getLogger(__name__)
@@ -130,11 +131,15 @@ class ChatNamespace(Namespace):
         """Show the typing indicator to the conversation while the engine works."""
         conversation = chat.find_conversation(_user(), _key())
         room = conversation_room(conversation.id) if conversation else request.sid
-        emit("typing", {"typing": True}, to=room)
+        # Once a person from support has joined, the bot is not the one about to answer.
+        typing = conversation is None or conversation.status is not ConversationStatus.with_staff
+        if typing:
+            emit("typing", {"typing": True}, to=room)
         try:
             exchange = act()
         finally:
-            emit("typing", {"typing": False}, to=room)
+            if typing:
+                emit("typing", {"typing": False}, to=room)
         room = conversation_room(exchange.customer.conversation_id)
         join_room(room)
         payload = exchange_payload(exchange)

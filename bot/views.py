@@ -78,7 +78,7 @@ def exchange_payload(exchange: chat.Exchange) -> dict[str, Any]:
     return {
         "conversation_id": exchange.customer.conversation.public_id,
         "customer": message_payload(exchange.customer),
-        "reply": message_payload(exchange.reply),
+        "reply": message_payload(exchange.reply) if exchange.reply is not None else None,
         "duplicate": exchange.duplicate,
     }
 

@@ -82,8 +82,10 @@ def _register_blueprints(app: Flask) -> None:
     from community.main import bp as main_bp
     from community.notifications import bp as notifications_bp
     from bot import bp as chat_bp
+    from bot.console import bp as support_bp
 
-    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp, chat_bp):
+    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp, chat_bp,
+               support_bp):
         app.register_blueprint(bp)
     create_api(app)
     _register_socket_namespaces()
@@ -97,3 +99,6 @@ def _register_socket_namespaces() -> None:
     from bot.events import register as register_chat
 
     register_chat(socketio)
+    from bot.console_events import register as register_console
+
+    register_console(socketio)

@@ -132,6 +132,8 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "COKNOW_INDEX_SYNC_SECONDS": _int(env, "COKNOW_INDEX_SYNC_SECONDS", 2, 0, 3600),
         "COKNOW_CHAT_RATE_PER_MINUTE": _int(env, "COKNOW_CHAT_RATE_PER_MINUTE", 12, 1, 10_000),
         "COKNOW_CHAT_MAX_CHARS": _int(env, "COKNOW_CHAT_MAX_CHARS", 1000, 10, 100_000),
+        # Longer than the console's 30-second heartbeat, so one late beat does not count as gone.
+        "COKNOW_STAFF_PRESENCE_TIMEOUT": _int(env, "COKNOW_STAFF_PRESENCE_TIMEOUT", 90, 35, 86_400),
         "API_TITLE": "CoKnow API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

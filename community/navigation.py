@@ -26,6 +26,7 @@ NAVIGATION = (
     NavItem("insights.index", _l("Insights"), staff_only=True),
     NavItem("customers.index", _l("Customers"), staff_only=True),
     NavItem("insights.gaps", _l("Knowledge gaps"), staff_only=True),
+    NavItem("support.console", _l("Support console"), staff_only=True),
 )
 
 

@@ -31,6 +31,7 @@ from community.models.index import index_entries
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
 from community.models.outbox import EmailStatus, OutgoingEmail
+from community.models.support import StaffPresence
 from community.models.user import Role, User, find_user_by_email
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "EmailStatus",
     "OutgoingEmail",
     "Role",
+    "StaffPresence",
     "Timestamped",
     "User",
     "find_user_by_email",

@@ -33,6 +33,7 @@ class Conversation(db.Model):
     __table_args__ = (
         Index("ix_conversations_user_last", "user_id", "last_message_at"),
         Index("ix_conversations_session_key", "session_key"),
+        Index("ix_conversations_status_handoff", "status", "handoff_requested_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,10 +47,15 @@ class Conversation(db.Model):
         default=ConversationStatus.bot,
     )
     handoff_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The person from support answering it (set when they join; cleared when handed back to the bot).
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    staff_joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    user = relationship("User")
+    user = relationship("User", foreign_keys=[user_id])
+    staff = relationship("User", foreign_keys=[staff_id])
     messages: Mapped[list["ChatMessage"]] = relationship(
         back_populates="conversation", order_by="ChatMessage.id",
         cascade="all, delete-orphan", passive_deletes=True,
@@ -71,7 +77,8 @@ class ChatMessage(db.Model):
     text: Mapped[str] = mapped_column(Text, default="")
     # The customer message a bot reply answers (pairs questions with answers for insights).
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("chat_messages.id", ondelete="SET NULL"))
-    reply_kind: Mapped[str | None] = mapped_column(String(16))  # answer / clarify / abstain / handoff
+    # bot: answer / clarify / abstain / handoff; staff: joined / reply / closed / handback
+    reply_kind: Mapped[str | None] = mapped_column(String(16))
     question: Mapped[str | None] = mapped_column(Text)  # the question as the engine resolved it
     source_type: Mapped[str | None] = mapped_column(String(32))
     source_id: Mapped[str | None] = mapped_column(String(64))
@@ -80,10 +87,13 @@ class ChatMessage(db.Model):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Reply.to_dict()
     latency_ms: Mapped[float | None] = mapped_column(Float)
     client_id: Mapped[str | None] = mapped_column(String(64))
+    # The staff member who wrote a staff message.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     article = relationship("Article")
+    author = relationship("User")
     feedback: Mapped["AnswerFeedback | None"] = relationship(back_populates="message", uselist=False)
 
 

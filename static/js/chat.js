@@ -105,7 +105,8 @@
     var suggest = debounce(function () { self.suggest(); }, SUGGEST_DELAY_MS);
     this.input.addEventListener("input", suggest);
     this.log.addEventListener("click", function (event) { self.clicked(event); });
-    this.log.addEventListener("submit", function (event) {
+    // The abstain reply's "Contact support" and the box's "Talk to a person" ask for a person alike.
+    root.addEventListener("submit", function (event) {
       if (event.target.classList.contains("chat-handoff")) {
         event.preventDefault();
         self.handoff(event.target);
