@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import capture
+from bot import requests as idea_requests
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from community import search
 from community.errors import NotFound, RateLimited, ValidationFailed
@@ -245,7 +246,7 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
     db.session.add(bot)
     conversation.last_message_at = now
     db.session.flush()
-    if reply.kind == "abstain":
+    if idea_requests.records_gap(reply.kind):
         # The loop starts here: what the bot could not answer becomes a tracked gap.
         capture.record_gap(reply.question, GapSource.abstain, user=conversation.user,
                            conversation_id=conversation.id, message_id=bot.id)
@@ -253,7 +254,7 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
 
 
 def send_message(user: User | None, key: str | None, text: object, client_id: object = None) -> Exchange:
-    """Store the customer's message and the bot's reply (answer, clarify or abstain)."""
+    """Store the customer's message and the bot's reply (answer, clarify, abstain, or a feature request's idea)."""
     text = check_text(text)
     client_id = check_client_id(client_id)
     conversation = find_conversation(user, key, create=True, lock=True)
@@ -262,7 +263,7 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
     if existing is not None:
         return existing
     check_rate(conversation)
-    reply = answer(text, conversation_context(conversation))
+    reply = idea_requests.meet_ideas(answer(text, conversation_context(conversation)))
     return _store(conversation, text, client_id, reply)
 
 
@@ -396,6 +397,6 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         data["reply"] = message.payload
         feedback = message.feedback
         data["feedback"] = None if feedback is None else {"helpful": feedback.helpful, "reason": feedback.reason}
-        if message.reply_kind == "abstain":
+        if idea_requests.records_gap(message.reply_kind):
             data["ask_community_url"] = ask_community_url(message.question or "")
     return data
