@@ -15,7 +15,6 @@ from bot import requests as idea_requests
 from community.extensions import db, socketio
 from community.ideas import services as idea_services
 from community.models import ChatMessage, Idea, KnowledgeGap, Role, Vote
-from tests.bot.chat_fixtures import help_center  # noqa: F401  (fixture)
 
 SEED_IDEAS = Path(__file__).resolve().parents[2] / "community" / "seed_data" / "ideas.jsonl"
 NS = "/chat"
