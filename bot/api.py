@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from bot import chat
+from bot import requests as idea_requests
 from bot.events import announce, conversation_room
 from bot.views import exchange_payload, message_payload
 from community.extensions import db
@@ -38,6 +39,17 @@ class FeedbackIn(Schema):
 
 class SuggestIn(Schema):
     q = fields.String(load_default="")
+
+
+class IdeaActionIn(Schema):
+    idea_id = fields.Integer(required=True, strict=True, metadata={"description": "The idea a reply offered"})
+
+
+class IdeaActionOut(Schema):
+    idea = fields.Dict(metadata={"description": "id, title, status, status_label, vote_count, follower_count, url"})
+    changed = fields.Boolean(metadata={"description": "False when you had already voted / followed"})
+    voted = fields.Boolean()
+    following = fields.Boolean()
 
 
 class MessageOut(Schema):
@@ -172,3 +184,33 @@ class Suggestions(MethodView):
     def get(self, args):
         """Help articles for what the customer is still typing (nothing is stored)."""
         return {"articles": chat.suggest_articles(args["q"])}
+
+
+def _idea_action(act) -> dict:
+    user, _key = _who()
+    outcome = act(user)
+    db.session.commit()
+    return outcome.to_dict()
+
+
+@blp.route("/ideas/vote")
+class IdeaVote(MethodView):
+    @blp.arguments(IdeaActionIn)
+    @blp.response(200, IdeaActionOut)
+    @blp.alt_response(401, description="Not signed in")
+    @blp.alt_response(404, description="No such idea")
+    @blp.alt_response(409, description="Voting on the idea is closed")
+    def post(self, data):
+        """Vote for the idea a feature-request reply offered (a repeat vote changes nothing)."""
+        return _idea_action(lambda user: idea_requests.vote_from_chat(user, data["idea_id"]))
+
+
+@blp.route("/ideas/follow")
+class IdeaFollow(MethodView):
+    @blp.arguments(IdeaActionIn)
+    @blp.response(200, IdeaActionOut)
+    @blp.alt_response(401, description="Not signed in")
+    @blp.alt_response(404, description="No such idea")
+    def post(self, data):
+        """Follow the idea a feature-request reply offered (following twice changes nothing)."""
+        return _idea_action(lambda user: idea_requests.follow_from_chat(user, data["idea_id"]))

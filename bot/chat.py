@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import capture
+from bot import requests as idea_requests
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from community import search
 from community.errors import Conflict, NotFound, RateLimited, ValidationFailed
@@ -253,7 +254,7 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
     db.session.add(bot)
     conversation.last_message_at = now
     db.session.flush()
-    if reply.kind == "abstain":
+    if idea_requests.records_gap(reply.kind):
         # The loop starts here: what the bot could not answer becomes a tracked gap.
         capture.record_gap(reply.question, GapSource.abstain, user=conversation.user,
                            conversation_id=conversation.id, message_id=bot.id)
@@ -263,8 +264,8 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
 
 
 def send_message(user: User | None, key: str | None, text: object, client_id: object = None) -> Exchange:
-    """Store the customer's message and the bot's reply (answer, clarify or abstain); once a person from
-    support has joined, only the message (the bot stays quiet)."""
+    """Store the customer's message and the bot's reply (answer, clarify, abstain, or a feature request's
+    idea); once a person from support has joined, only the message (the bot stays quiet)."""
     text = check_text(text)
     client_id = check_client_id(client_id)
     conversation = find_conversation(user, key, create=True, lock=True)
@@ -275,7 +276,7 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
     check_rate(conversation)
     if conversation.status is ConversationStatus.with_staff:
         return _store(conversation, text, client_id, None)
-    reply = answer(text, conversation_context(conversation))
+    reply = idea_requests.meet_ideas(answer(text, conversation_context(conversation)))
     return _store(conversation, text, client_id, reply)
 
 
@@ -436,7 +437,7 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         data["reply"] = message.payload
         feedback = message.feedback
         data["feedback"] = None if feedback is None else {"helpful": feedback.helpful, "reason": feedback.reason}
-        if message.reply_kind == "abstain" or (feedback is not None and not feedback.helpful):
+        if idea_requests.records_gap(message.reply_kind) or (feedback is not None and not feedback.helpful):
             # After a thumbs-down too: peers can correct the bot's answer.
             data["ask_community_url"] = ask_community_url(message.question or "", message.id)
     return data

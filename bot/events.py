@@ -14,6 +14,7 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
 from bot import chat
+from bot import requests as idea_requests
 from bot.views import exchange_payload, message_payload
 from community.errors import DomainError, ValidationFailed, error_body
 from community.extensions import db, socketio
@@ -118,6 +119,16 @@ class ChatNamespace(Namespace):
         db.session.flush()
         join_room(conversation_room(message.conversation_id))
         return {"reply": message_payload(message)}
+
+    @_acknowledged
+    def on_idea_vote(self, data=None):
+        data = _payload(data, "idea_id")
+        return idea_requests.vote_from_chat(_user(), data["idea_id"]).to_dict()
+
+    @_acknowledged
+    def on_idea_follow(self, data=None):
+        data = _payload(data, "idea_id")
+        return idea_requests.follow_from_chat(_user(), data["idea_id"]).to_dict()
 
     def on_suggest(self, data=None):
         text = data.get("text") if isinstance(data, dict) else None

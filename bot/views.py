@@ -9,6 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from bot import bp, chat
+from bot import requests as idea_requests
 from community.errors import DomainError
 from community.extensions import db
 from community.models import ChatMessage, User
@@ -65,6 +66,12 @@ def credited_name(user_id: Any) -> str:
     """The community member an answer's source credits ("" when the account is gone)."""
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     return user.display_name if user is not None else ""
+
+
+@bp.app_template_global("chat_idea_state")
+def idea_state(idea_id: Any) -> dict[str, Any] | None:
+    """A known-request reply's idea as it is now (votes, status) and whether the viewer voted / follows."""
+    return idea_requests.viewer_state(_user(), idea_id)
 
 
 def message_payload(message: ChatMessage) -> dict[str, Any]:
@@ -131,3 +138,13 @@ def feedback():
 @bp.post("/handoff")
 def handoff():
     return _act(lambda: chat.request_handoff(_user(), chat.session_key(session)))
+
+
+@bp.post("/ideas/vote")
+def idea_vote():
+    return _act(lambda: idea_requests.vote_from_chat(_user(), request.form.get("idea_id")))
+
+
+@bp.post("/ideas/follow")
+def idea_follow():
+    return _act(lambda: idea_requests.follow_from_chat(_user(), request.form.get("idea_id")))

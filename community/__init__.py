@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     navigation.register(app)
     register_cli(app)
     _register_blueprints(app)
+    _register_demand_sources()
     return app
 
 
@@ -89,6 +90,13 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     create_api(app)
     _register_socket_namespaces()
+
+
+def _register_demand_sources() -> None:
+    # Features that feed an idea's demand panel report into community.ideas.services.
+    from bot.requests import register as register_chat_requests
+
+    register_chat_requests()
 
 
 def _register_socket_namespaces() -> None:

@@ -469,6 +469,14 @@ def requesters(idea_id: int) -> set[int]:
     return found
 
 
+def requester_users(idea_id: int) -> list[User]:
+    """The accounts behind requesters(idea_id), by name (the staff demand panel lists who asked)."""
+    ids = requesters(idea_id)
+    if not ids:
+        return []
+    return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name, User.id)))
+
+
 def flag_content_for_review(idea: Idea, threshold: float | None = None) -> list[ContentReview]:
     """Flag help-center articles and accepted answers that describe the shipped idea, for staff to re-read."""
     text = f"{idea.title}\n\n{plain_text(idea.body)}"

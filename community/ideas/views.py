@@ -62,6 +62,9 @@ def index():
 @login_required
 def new():
     form = IdeaForm()
+    if request.method == "GET" and request.args.get("title"):
+        # The chat offers unmatched feature requests here with the message as the title, to edit.
+        form.title.data = " ".join(request.args["title"].split())[: services.MAX_TITLE]
     if form.validate_on_submit():
         try:
             idea = services.submit_idea(current_user, form.title.data, form.body.data, form.category.data,
@@ -108,6 +111,7 @@ def detail(idea_id: int):
             vote_for_form=VoteForForm(),
             merge_form=MergeForm(),
             demand=services.demand(idea),
+            requesters=services.requester_users(idea.id),
             value=services.idea_value(idea.id),
             votes=services.voters(idea),
             reviews=[r for r in services.open_reviews() if r.idea_id == idea.id],

@@ -31,6 +31,7 @@
     var routes = {
       message: ["POST", "/messages"], choose: ["POST", "/choices"], feedback: ["POST", "/feedback"],
       handoff: ["POST", "/handoff"], history: ["GET", "/messages"],
+      idea_vote: ["POST", "/ideas/vote"], idea_follow: ["POST", "/ideas/follow"],
       suggest: ["GET", "/suggestions?q=" + encodeURIComponent((data && data.text) || "")]
     };
     var route = routes[event];
@@ -219,6 +220,17 @@
       call("choose", { choice: button.value, message_id: messageId, client_id: newClientId() }).then(function (ack) {
         button.disabled = false;
         self.exchange(ack);
+      });
+    } else if (button.name === "idea_action") {
+      event.preventDefault();
+      button.disabled = true;
+      var form = button.closest("form");
+      var ideaId = Number(form.querySelector("input[name=idea_id]").value);
+      call(button.value === "vote" ? "idea_vote" : "idea_follow", { idea_id: ideaId }).then(function (ack) {
+        button.disabled = false;
+        if (!ack.ok) { self.showError(ack.error); return; }
+        self.showError(null);
+        self.reload();  // the server re-renders the idea's votes and this viewer's vote / follow
       });
     } else if (button.classList.contains("chat-thumb")) {
       event.preventDefault();
