@@ -88,10 +88,10 @@ class BotKnowledge:
             self.model = ArticleModel.fit(passages, settings)
             return
         # The classifier takes seconds to train; passages and centroids take milliseconds. Serve
-        # the new passages at once with the previous classifier, and swap in a full fit when done.
-        quick = ArticleModel.fit(passages, dataclasses.replace(settings, w_classifier=0.0))
-        quick.weights, quick.bias = _carry_classifier(self.model, quick)
-        self.model = quick
+        # the new passages at once without a classifier, and swap in a full fit when done. (Carrying
+        # the old classifier over would rank a just-published article below the ones it knew:
+        # exactly the article customers ask about right after the capture loop publishes it.)
+        self.model = ArticleModel.fit(passages, dataclasses.replace(settings, w_classifier=0.0))
         thread = threading.Thread(target=self._fit_fully, args=(passages, settings, watermark), daemon=True,
                                   name="coknow-bot-fit")
         self.fitting = thread
@@ -112,21 +112,6 @@ class BotKnowledge:
         thread = self.fitting
         if thread is not None:
             thread.join(timeout)
-
-
-def _carry_classifier(old: ArticleModel, new: ArticleModel) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The old classifier's weights laid out for the new model's documents; new ones get no vote."""
-    if old.weights is None or old.bias is None:
-        return None, None
-    weights = np.zeros((old.weights.shape[0], len(new.article_ids)), np.float32)
-    # A very low bias keeps a document the classifier never saw at probability ~0.
-    bias = np.full(len(new.article_ids), float(old.bias.min()) - 20.0, np.float32)
-    for j, key in enumerate(new.article_ids):
-        i = old.index.get(key)
-        if i is not None:
-            weights[:, j] = old.weights[:, i]
-            bias[j] = old.bias[i]
-    return weights, bias
 
 
 def knowledge(app: Flask | None = None) -> BotKnowledge:
