@@ -70,12 +70,19 @@ class Reply:
     next_steps: list[str] = field(default_factory=list)
     ranked: list[str] = field(default_factory=list)  # document keys, best first (evaluation, insights)
     latency_ms: float = 0.0
+    # The question's embedding, for whoever post-processes the reply (bot.requests); never serialised.
+    query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form used by the socket and the HTTP API."""
-        data = asdict(self)
+        vector, self.query_vector = self.query_vector, None
+        try:
+            data = asdict(self)
+        finally:
+            self.query_vector = vector
         data["highlights"] = [list(h) for h in self.highlights]
         data.pop("ranked")
+        data.pop("query_vector")
         return data
 
 
@@ -190,6 +197,7 @@ def answer(question: str, conversation: ConversationContext | None = None,
             related=[_source_ref(r.article_id, kn.meta.get(r.article_id, {}), kn.titles.get(r.article_id, ""))
                      for r in ranked[:MAX_RELATED] if r.similarity >= settings.answer_threshold - RELATED_MARGIN],
         )
+    reply.query_vector = qvec
     reply.latency_ms = (time.perf_counter() - started) * 1000
     return reply
 
@@ -206,5 +214,6 @@ def answer_choice(choice_key: str, conversation: ConversationContext,
     scored = next((r for r in ranked if r.article_id == choice_key), None)
     confidence = scored.similarity if scored is not None else 0.0
     reply = _answer_reply(choice_key, question, confidence, ranked, qvec, settings)
+    reply.query_vector = qvec
     reply.latency_ms = (time.perf_counter() - started) * 1000
     return reply

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # Sources the bot may cite: help articles, accepted community answers, known beta issues.
 ANSWERABLE = ("article", "answer", "beta_issue")
+# Not cited, but met: a chat message that asks for an idea gets that idea (bot.requests).
+IDEA = "idea"
 _EXT = "coknow_bot_knowledge"
 
 
@@ -52,6 +54,9 @@ class BotKnowledge:
         self.fitting: threading.Thread | None = None
         self.meta: dict[str, dict[str, Any]] = {}
         self.titles: dict[str, str] = {}
+        # Public ideas' passages (one row per passage) for exact matching against chat requests.
+        self.idea_keys: np.ndarray = np.zeros(0, dtype=object)
+        self.idea_vectors: np.ndarray = np.zeros((0, 0), np.float32)
 
     def current(self, settings: BotSettings) -> ArticleModel | None:
         """The model for the index as it is now; refits (under a lock) when the index moved."""
@@ -66,20 +71,28 @@ class BotKnowledge:
         t = index_entries.c
         rows = db.session.execute(
             sa.select(t.source_type, t.source_id, t.chunk_key, t.kind, t.title, t.meta, t.vector).where(
-                t.deleted.is_(False), t.source_type.in_(ANSWERABLE)
+                t.deleted.is_(False), t.source_type.in_((*ANSWERABLE, IDEA))
             ).order_by(t.id)
         ).all()
         passages = []
+        idea_keys: list[str] = []
+        idea_vectors: list[np.ndarray] = []
         meta: dict[str, dict[str, Any]] = {}
         titles: dict[str, str] = {}
         for r in rows:
             if (r.meta or {}).get("visibility", "public") != "public" or r.vector is None:
                 continue
             key = document_key(r.source_type, r.source_id)
+            if r.source_type == IDEA:
+                idea_keys.append(key)
+                idea_vectors.append(np.frombuffer(r.vector, dtype="<f4"))
+                continue
             meta.setdefault(key, dict(r.meta or {}))
             titles.setdefault(key, r.title)
             passages.append((key, passage_kind(r.chunk_key, r.kind), np.frombuffer(r.vector, dtype="<f4")))
         self.meta, self.titles = meta, titles
+        self.idea_keys = np.asarray(idea_keys, dtype=object)
+        self.idea_vectors = np.stack(idea_vectors) if idea_vectors else np.zeros((0, 0), np.float32)
         self.watermark = watermark
         if not passages:
             self.model = None
@@ -106,6 +119,26 @@ class BotKnowledge:
         with self.lock:
             if self.watermark == watermark:
                 self.model = model
+
+    def idea_scores(self, query_vector: np.ndarray) -> dict[str, float]:
+        """Each public idea's best passage cosine to the query (exact; ideas number in the thousands)."""
+        keys, vectors = self.idea_keys, self.idea_vectors
+        if not len(keys):
+            return {}
+        best: dict[str, float] = {}
+        for key, score in zip(keys, vectors @ query_vector):
+            if score > best.get(key, -2.0):
+                best[key] = float(score)
+        return best
+
+    def passage_cosine(self, key: str, query_vector: np.ndarray) -> float | None:
+        """A citable document's best passage cosine to the query, on the same scale as idea_scores."""
+        model = self.model
+        i = model.index.get(key) if model is not None else None
+        if model is None or i is None:
+            return None
+        best, _kind = model.max_sims(query_vector, np.array([i]), 0.0)
+        return float(best[i])
 
     def wait_until_fitted(self, timeout: float | None = None) -> None:
         """Block until a background fit has finished (benchmarks, evaluation)."""

@@ -15,15 +15,17 @@ from urllib.parse import quote
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+import numpy as np
 from sqlalchemy import distinct, func, select
 
 from bot.engine import Reply, SourceRef
-from bot.knowledge import ANSWERABLE, document_key
+from bot.knowledge import document_key, knowledge
 from community import search
 from community.errors import DomainError, NotFound, ValidationFailed
 from community.extensions import db
 from community.ideas import services as ideas
 from community.models import ChatMessage, Conversation, Idea, User
+from knowledge_index.embedder import get_embedder
 
 IDEA_KIND = "idea"
 SUGGEST_KIND = "suggest_idea"
@@ -32,7 +34,6 @@ SUGGEST_KIND = "suggest_idea"
 # question pairs of the dev sets, bench/RESULTS.md). A chat request and an idea's title are exactly
 # such a pair: two customers' short phrasings of one wish; the idea form's duplicate check uses it too.
 IDEA_MATCH_THRESHOLD = search.DUPLICATE_THRESHOLD
-CANDIDATES = 50
 NEW_IDEA_FORM = "/ideas/new"
 _TITLE_PREFIX = re.compile(r"^\s*(feature\s+request|suggestion|idea)\s*[:\-–—]\s*", re.I)
 
@@ -100,28 +101,20 @@ def _recast(reply: Reply, **changes: Any) -> RequestReply:
     return RequestReply(**base)
 
 
-def _best_scores(question: str) -> dict[str, float]:
-    """Each nearby document's best passage cosine to the question: ideas and answerable documents alike,
-    from one dense search, so the idea and the article are compared on the same scale."""
-    hits = search.get_cache().candidates(
-        question, CANDIDATES, {"source_type": {"idea", *ANSWERABLE}, "visibility": "public"},
-        lexical=False, spans=False,
-    )
-    best: dict[str, float] = {}
-    for hit in hits:
-        key = document_key(hit.source_type, hit.source_id)
-        best[key] = max(best.get(key, -1.0), float(hit.dense_score))
-    return best
+def _query_vector(reply: Reply) -> np.ndarray:
+    if reply.query_vector is not None:
+        return reply.query_vector
+    return get_embedder().encode_query(reply.question)
 
 
 def _best_idea(scores: dict[str, float]) -> tuple[Idea, float] | None:
-    ranked = sorted(((s, k) for k, s in scores.items() if k.startswith("idea:")), reverse=True)
+    ranked = sorted(((s, k) for k, s in scores.items()), reverse=True)
     for score, key in ranked:
         if score < IDEA_MATCH_THRESHOLD:
             return None
         source_id = key.partition(":")[2]
         idea = db.session.get(Idea, int(source_id)) if source_id.isdigit() else None
-        if idea is not None:  # the index may lag a deletion by a moment
+        if idea is not None:  # the bot's copy of the index may lag a deletion by a moment
             return ideas.resolve_merged(idea), score
     return None
 
@@ -133,12 +126,16 @@ def meet_ideas(reply: Reply) -> Reply:
     first); an article that cleared the bot's threshold and scores higher keeps the answer.
     """
     question = reply.question
-    scores = _best_scores(question) if question.strip() else {}
-    match = _best_idea(scores)
+    # Ideas and the engine's article compared on one scale: each one's best passage cosine, scored
+    # exactly from the bot's in-memory copy (no second encode, no filtered search of the shared index).
+    kn = knowledge()
+    qvec = _query_vector(reply) if question.strip() else None
+    match = _best_idea(kn.idea_scores(qvec)) if qvec is not None else None
     if match is not None:
         idea, score = match
         engine_doc = reply.source.key if reply.source else (reply.choices[0].key if reply.choices else None)
-        article_score = scores.get(engine_doc, 0.0) if reply.kind in ("answer", "clarify") and engine_doc else None
+        article_score = (kn.passage_cosine(engine_doc, qvec) if reply.kind in ("answer", "clarify") and engine_doc
+                         else None)
         if article_score is None or score > article_score:
             votes = ngettext("%(num)d vote", "%(num)d votes", idea.vote_count)
             return _recast(
