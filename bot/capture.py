@@ -63,13 +63,18 @@ def record_gap(
     user: User | None = None,
     conversation_id: int | None = None,
     message_id: int | None = None,
+    vector: np.ndarray | None = None,
 ) -> KnowledgeGap:
-    """Record that a customer asked something the knowledge base does not cover; flushes."""
+    """Record that a customer asked something the knowledge base does not cover; flushes.
+
+    vector: the question's embedding when the caller already has it (the bot's reply does).
+    """
     question = " ".join(question.split())
     if not question:
         raise ValidationFailed(_("The question is empty."), {"question": [_("Required.")]})
+    if vector is None or len(question) > MAX_QUESTION:
+        vector = get_embedder().encode_query(question[:MAX_QUESTION])
     question = question[:MAX_QUESTION]
-    vector = get_embedder().encode_query(question)
     gap, _score = find_gap_for(vector, merge_threshold())
     now = utcnow()
     if gap is None:

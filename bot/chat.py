@@ -257,7 +257,7 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
     if idea_requests.records_gap(reply.kind):
         # The loop starts here: what the bot could not answer becomes a tracked gap.
         capture.record_gap(reply.question, GapSource.abstain, user=conversation.user,
-                           conversation_id=conversation.id, message_id=bot.id)
+                           conversation_id=conversation.id, message_id=bot.id, vector=reply.query_vector)
     if conversation.status is ConversationStatus.waiting_staff:
         tell_console(conversation, [customer, bot])
     return Exchange(customer, bot)
