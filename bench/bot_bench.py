@@ -47,12 +47,12 @@ def forum_texts(limit: int) -> list[str]:
 
 
 def queries(n: int) -> list[str]:
-    seed = [json.loads(l) for l in (ROOT / "community" / "seed_data" / "articles.jsonl").read_text().splitlines() if l.strip()]
+    seed = [json.loads(line) for line in (ROOT / "community" / "seed_data" / "articles.jsonl").read_text().splitlines() if line.strip()]
     asked = [q for a in seed for q in a["questions"]]
     unrelated = []
     hwu = DATA / "hwu64" / "queries.jsonl"
     if hwu.exists():
-        unrelated = [json.loads(l)["query"] for l in hwu.read_text().splitlines()[:200]]
+        unrelated = [json.loads(line)["query"] for line in hwu.read_text().splitlines()[:200]]
     mixed = asked + unrelated
     rng = np.random.default_rng(0)
     return [mixed[i] for i in rng.permutation(len(mixed))[:n]]
