@@ -71,9 +71,10 @@ class BotSettings:
     candidate_passages: int = 50
     # Up to this many answerable passages the bot scores every one of them exactly from the
     # fitted model's own matrix (a flat index of just what it may cite) instead of asking the
-    # shared index for candidates: no filtered HNSW walk over forum threads and ideas. See
-    # bench/RESULTS.md ("Bot reply time") for the cost per query at this size.
-    exact_max_passages: int = 100_000
+    # shared index for candidates: no filtered HNSW walk over forum threads and ideas. Measured
+    # (rank_articles, one BLAS thread, other core busy): 10k passages p50 4.0 ms, 100k 32 ms;
+    # above this the shared index's candidates are cheaper. See bench/RESULTS.md.
+    exact_max_passages: int = 30_000
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> BotSettings:
