@@ -8,16 +8,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from community.extensions import db
 from community.models import AnswerFeedback, ChatMessage, Conversation
 from tests.bot.chat_fixtures import UNRELATED
+from tests.browser.helpers import fresh
 
 pytestmark = pytest.mark.browser
-
-
-def fresh(query):
-    db.session.remove()  # the server's threads committed; read their rows anew
-    return db.session.scalar(query)
 
 
 def test_customer_gets_a_cited_answer_rates_it_and_is_told_plainly_when_the_bot_cannot_help(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from community.extensions import db
 from community.forum import services as forum
 from community.models import Article, ArticleSource, ArticleStatus, GapStatus, KnowledgeGap
+from tests.browser.helpers import fresh, login
 
 pytestmark = pytest.mark.browser
 
@@ -23,19 +24,6 @@ QUESTION = "Can I read my notebooks on a Kobo e-reader?"
 PARAPHRASE = "how do I put my notes on a kobo ereader"
 ANSWER = ("Yes. Export the notebook as an EPUB file, connect the Kobo with its USB cable and copy the file into "
           "the Kobo's main folder. After you eject the e-reader the notebook shows up under My Books.")
-
-
-def login(page, base: str, email: str, password: str = "correct horse battery") -> None:
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
-def fresh(query):
-    db.session.remove()  # the server's threads committed; read their rows anew
-    return db.session.scalar(query)
 
 
 def test_an_unanswered_question_becomes_a_community_answer_then_an_article_the_bot_cites(

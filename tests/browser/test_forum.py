@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from community.extensions import db
 from community.forum import services
+from tests.browser.helpers import login
 
 pytestmark = pytest.mark.browser
 
@@ -17,14 +18,6 @@ def warm_model():
     from knowledge_index.embedder import get_embedder
 
     get_embedder().encode_query("warm up")  # load the model before the first click, not during it
-
-
-def login(page, base: str, email: str, password: str = "correct horse battery") -> None:
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def test_thread_mention_live_reply_accept(live_server, new_page, create_user):

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.helpers import login
+
 pytestmark = pytest.mark.browser
 
 
 def test_customer_talks_to_a_person_from_the_console(app, help_center, live_server, page, new_page, create_user):
     create_user(email="sam@example.com", display_name="Sam Support", role="staff")
     staff = new_page()
-    staff.goto(f"{live_server}/login")
-    staff.get_by_label("E-mail").fill("sam@example.com")
-    staff.get_by_label("Password").fill("correct horse battery")
-    staff.get_by_role("button", name="Log in").click()
+    login(staff, live_server, "sam@example.com")
     staff.get_by_role("link", name="Support console").click()
     expect(staff.locator(".console-queue-empty")).to_be_visible()
 

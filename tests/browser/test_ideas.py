@@ -2,15 +2,9 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.helpers import login
+
 pytestmark = pytest.mark.browser
-
-
-def _login(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def test_suggest_vote_plan_ship_notify(live_server, new_page, create_user):
@@ -22,7 +16,7 @@ def test_suggest_vote_plan_ship_notify(live_server, new_page, create_user):
     create_user(email="sam@example.com", display_name="Sam Staff", role="staff")
 
     ana = new_page()
-    _login(ana, live_server, "ana@example.com")
+    login(ana, live_server, "ana@example.com")
     ana.goto(live_server + "/ideas/")
     ana.get_by_role("link", name="Suggest an idea").click()
     ana.get_by_label("Title").fill("Dark mode on Android")
@@ -32,7 +26,7 @@ def test_suggest_vote_plan_ship_notify(live_server, new_page, create_user):
     idea_url = ana.url
 
     ben = new_page()
-    _login(ben, live_server, "ben@example.com")
+    login(ben, live_server, "ben@example.com")
     ben.goto(live_server + "/ideas/new")
     ben.get_by_label("Title").press_sequentially("Android app needs a dark theme", delay=20)
     suggestions = ben.locator("#idea-suggestions")
@@ -44,7 +38,7 @@ def test_suggest_vote_plan_ship_notify(live_server, new_page, create_user):
     expect(suggestion).to_contain_text("1 votes")
 
     sam = new_page()
-    _login(sam, live_server, "sam@example.com")
+    login(sam, live_server, "sam@example.com")
     sam.goto(idea_url)
     expect(sam.locator(".vote-count").first).to_have_text("1")
     sam.get_by_label("New status").select_option("planned")
