@@ -53,14 +53,22 @@
     });
   }
 
+  // Settles once the visitor's chat key is in the session cookie. The chat page stored it when it
+  // rendered; the launcher stores it with its first HTTP request. Nothing goes over the socket before
+  // that: a socket opened earlier would carry a session without the key and talk in a conversation
+  // this browser can never find again.
+  var sessionReady = Promise.resolve();
+
   function call(event, data) {
-    var s = connect();
-    if (!s) { return overHttp(event, data); }
-    return new Promise(function (resolve) {
-      // Buffered while the socket (re)connects; a timeout falls back to HTTP, and the client_id
-      // makes a message that did arrive come back as the stored reply instead of a second one.
-      s.timeout(ACK_TIMEOUT_MS).emit(event, data, function (err, ack) {
-        resolve(err ? overHttp(event, data) : ack);
+    return sessionReady.then(function () {
+      var s = connect();
+      if (!s) { return overHttp(event, data); }
+      return new Promise(function (resolve) {
+        // Buffered while the socket (re)connects; a timeout falls back to HTTP, and the client_id
+        // makes a message that did arrive come back as the stored reply instead of a second one.
+        s.timeout(ACK_TIMEOUT_MS).emit(event, data, function (err, ack) {
+          resolve(err ? overHttp(event, data) : ack);
+        });
       });
     });
   }
@@ -301,7 +309,7 @@
           box = new ChatBox(root);
           // Over HTTP first: that request stores the visitor's chat key in the session cookie, which
           // the socket (and every reconnect) then reads; a socket cannot set cookies itself.
-          overHttp("history", {}).then(function (ack) {
+          sessionReady = overHttp("history", {}).then(function (ack) {
             if (ack.ok) { ack.messages.forEach(function (m) { box.add(m); }); }
             boxes.push(box);
             connect();

@@ -104,3 +104,31 @@ def test_launcher_opens_the_chat_on_any_page(app, help_center, live_server, page
     page.goto(f"{live_server}/chat/")
     expect(page.locator(".chat-page .chat-customer .chat-text")).to_have_text("I forgot my password")
     expect(page.locator("[data-chat-launcher]")).to_have_count(0)
+
+
+def test_a_message_sent_before_the_launcher_is_ready_stays_in_this_browsers_conversation(
+        app, help_center, live_server, page):
+    # Hold the launcher's first request (the one that stores the chat key in the session cookie)
+    # until after the customer has pressed Enter: the message must wait for it.
+    held = []
+
+    def hold_first_history(route):
+        if route.request.method == "GET" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/chat/messages", hold_first_history)
+    page.goto(f"{live_server}/help/")
+    launcher = page.locator("[data-chat-launcher]")
+    launcher.get_by_role("link", name="Chat with support").click()
+    panel = launcher.locator(".chat-panel")
+    panel.locator("textarea[name=text]").fill("I forgot my password")
+    panel.locator("textarea[name=text]").press("Enter")
+    page.wait_for_timeout(500)
+    assert held, "the launcher did not ask for the history"
+    held[0].continue_()
+    expect(panel.locator(".chat-kind-answer a.chat-source-link")).to_have_attribute(
+        "href", "/help/articles/reset-password")
+    page.goto(f"{live_server}/chat/")
+    expect(page.locator(".chat-page .chat-customer .chat-text")).to_have_text("I forgot my password")
