@@ -9,22 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import Namespace, join_room
 
 from bot import chat, handoff
-from bot.events import _acknowledged, _payload, announce, conversation_room
+from bot.acks import acknowledged, require_fields
+from bot.events import announce, conversation_room
 from bot.views import message_payload
-from community.errors import Forbidden
 from community.extensions import db
 from community.models import ChatMessage, Conversation
 
 
 def _staff():
-    if not current_user.is_authenticated or not current_user.is_staff:
-        raise Forbidden(_("Only the support team can do this."))
-    return current_user
+    return handoff.require_staff(current_user)
 
 
 def queue_payload() -> dict[str, Any]:
@@ -66,51 +63,50 @@ class ConsoleNamespace(Namespace):
         handoff.staff_disconnected(request.sid)
         db.session.commit()
 
-    @_acknowledged
+    @acknowledged
     def on_heartbeat(self, data=None):
         staff = _staff()
         if not handoff.staff_seen(request.sid):  # swept as stale during a long pause: count it again
             handoff.staff_connected(staff, request.sid)
         return {}
 
-    @_acknowledged
+    @acknowledged
     def on_queue(self, data=None):
         _staff()
         return queue_payload()
 
-    @_acknowledged
+    @acknowledged
     def on_open(self, data=None):
-        data = _payload(data, "conversation_id")
+        data = require_fields(data, "conversation_id")
         conversation = handoff.get_conversation(_staff(), data["conversation_id"])
         return conversation_payload(conversation)
 
-    @_acknowledged
+    @acknowledged
     def on_join(self, data=None):
         return self._act(data, handoff.join)
 
-    @_acknowledged
+    @acknowledged
     def on_reply(self, data=None):
-        data = _payload(data, "conversation_id", "text")
-        handoff.check_reply_text(data["text"])
+        data = require_fields(data, "conversation_id", "text")
         return self._act(data, lambda staff, conversation: handoff.reply(staff, conversation, data["text"]))
 
-    @_acknowledged
+    @acknowledged
     def on_close(self, data=None):
         return self._act(data, handoff.close)
 
-    @_acknowledged
+    @acknowledged
     def on_hand_back(self, data=None):
         return self._act(data, handoff.hand_back)
 
-    @_acknowledged
+    @acknowledged
     def on_save_draft(self, data=None):
-        data = _payload(data, "message_id")
+        data = require_fields(data, "message_id")
         article = handoff.save_reply_as_draft(_staff(), data["message_id"])
         return {"article_id": article.id, "url": url_for("kb.edit_article", article_id=article.id)}
 
     def _act(self, data: object, action) -> dict[str, Any]:
         """Run a staff action on a conversation, then tell the customer and every console."""
-        data = _payload(data, "conversation_id")
+        data = require_fields(data, "conversation_id")
         staff = _staff()
         conversation = handoff.get_conversation(staff, data["conversation_id"])
         message = action(staff, conversation)

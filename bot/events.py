@@ -9,14 +9,13 @@ import logging
 from typing import Any, Callable
 
 from flask import request, session
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
 from bot import chat
+from bot.acks import acknowledged, require_fields
 from bot import requests as idea_requests
 from bot.views import exchange_payload, message_payload
-from community.errors import DomainError, ValidationFailed, error_body
 from community.extensions import db, socketio
 from community.models import ConversationStatus
 from community.realtime import after_commit
@@ -44,38 +43,6 @@ def _key() -> str:
     return chat.session_key(session)
 
 
-def _fail(error: DomainError) -> dict[str, Any]:
-    return {"ok": False, **error_body(error.status, error.message, error.fields, error.code)}
-
-
-def _payload(data: object, *required: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValidationFailed(_("Send an object with the fields %(names)s.", names=", ".join(required)))
-    missing = [name for name in required if name not in data]
-    if missing:
-        raise ValidationFailed(_("Some fields are missing."), {name: [_("Required.")] for name in missing})
-    return data
-
-
-def _acknowledged(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Commit on success; on any error roll back and acknowledge the error instead."""
-    def run(self, data=None):
-        try:
-            result = handler(self, data)
-            db.session.commit()
-            return {"ok": True, **result}
-        except DomainError as error:
-            db.session.rollback()
-            return _fail(error)
-        except Exception:  # the client must get an answer, never a silent timeout
-            db.session.rollback()
-            log.exception("chat event %s failed", handler.__name__)
-            return {"ok": False, **error_body(500, _("Something went wrong on our side. Please try again."))}
-
-    run.__name__ = handler.__name__
-    return run
-
-
 class ChatNamespace(Namespace):
     """The customer's side of the support chat."""
 
@@ -85,49 +52,49 @@ class ChatNamespace(Namespace):
         if conversation is not None:
             join_room(conversation_room(conversation.id))
 
-    @_acknowledged
+    @acknowledged
     def on_history(self, data=None):
         conversation = chat.find_conversation(_user(), _key())
         messages = chat.history(_user(), conversation)
         return {"conversation_id": conversation.public_id if conversation else None,
                 "messages": [message_payload(m) for m in messages]}
 
-    @_acknowledged
+    @acknowledged
     def on_message(self, data=None):
-        data = _payload(data, "text")
+        data = require_fields(data, "text")
         chat.check_text(data["text"])
         chat.check_client_id(data.get("client_id"))
         return self._answering(lambda: chat.send_message(_user(), _key(), data["text"], data.get("client_id")))
 
-    @_acknowledged
+    @acknowledged
     def on_choose(self, data=None):
-        data = _payload(data, "choice", "message_id")
+        data = require_fields(data, "choice", "message_id")
         return self._answering(lambda: chat.choose(_user(), _key(), data["choice"], data["message_id"],
                                                    data.get("client_id")))
 
-    @_acknowledged
+    @acknowledged
     def on_feedback(self, data=None):
-        data = _payload(data, "message_id", "helpful")
+        data = require_fields(data, "message_id", "helpful")
         feedback = chat.record_feedback(_user(), _key(), data["message_id"], data["helpful"],
                                         data.get("reason"), data.get("comment", ""))
         return {"feedback": {"message_id": feedback.message_id, "helpful": feedback.helpful,
                              "reason": feedback.reason}}
 
-    @_acknowledged
+    @acknowledged
     def on_handoff(self, data=None):
         message = chat.request_handoff(_user(), _key())
         db.session.flush()
         join_room(conversation_room(message.conversation_id))
         return {"reply": message_payload(message)}
 
-    @_acknowledged
+    @acknowledged
     def on_idea_vote(self, data=None):
-        data = _payload(data, "idea_id")
+        data = require_fields(data, "idea_id")
         return idea_requests.vote_from_chat(_user(), data["idea_id"]).to_dict()
 
-    @_acknowledged
+    @acknowledged
     def on_idea_follow(self, data=None):
-        data = _payload(data, "idea_id")
+        data = require_fields(data, "idea_id")
         return idea_requests.follow_from_chat(_user(), data["idea_id"]).to_dict()
 
     def on_suggest(self, data=None):

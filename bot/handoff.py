@@ -62,7 +62,8 @@ class QueueItem:
         return max(0, int((utcnow() - self.waiting_since).total_seconds() // 60))
 
 
-def _require_staff(user: User | None) -> User:
+def require_staff(user: User | None) -> User:
+    """The user when they are staff, else a clear refusal."""
     if user is None or not user.is_authenticated or not user.is_staff:
         raise Forbidden(_("Only the support team can do this."))
     return user
@@ -76,7 +77,7 @@ def _timeout() -> timedelta:
 
 def staff_connected(user: User, sid: str) -> StaffPresence:
     """Record an open console connection; stale rows of crashed workers are swept on the way."""
-    _require_staff(user)
+    require_staff(user)
     now = utcnow()
     db.session.execute(delete(StaffPresence).where(StaffPresence.last_seen_at < now - _timeout()))
     presence = db.session.get(StaffPresence, sid) or StaffPresence(sid=sid, user_id=user.id, connected_at=now)
@@ -136,7 +137,7 @@ def queue() -> list[QueueItem]:
 
 def get_conversation(staff: User | None, public_id: object) -> Conversation:
     """A conversation by its public id, for staff only."""
-    _require_staff(staff)
+    require_staff(staff)
     if not isinstance(public_id, str) or not public_id:
         raise ValidationFailed(_("Say which conversation you mean."), {"conversation_id": [_("Required.")]})
     conversation = db.session.scalar(select(Conversation).where(Conversation.public_id == public_id))
@@ -174,7 +175,7 @@ def join(staff: User, conversation: Conversation) -> ChatMessage | None:
 
     Joining twice is a no-op (None); a conversation someone else has joined is refused.
     """
-    _require_staff(staff)
+    require_staff(staff)
     _open_for_staff(conversation)
     if conversation.status is ConversationStatus.with_staff:
         if conversation.staff_id == staff.id:
@@ -203,7 +204,7 @@ def check_reply_text(text: object) -> str:
 
 def reply(staff: User, conversation: Conversation, text: object) -> ChatMessage:
     """A staff member's answer in the customer's chat; a signed-in customer is also notified."""
-    _require_staff(staff)
+    require_staff(staff)
     text = check_reply_text(text)
     _open_for_staff(conversation)
     if conversation.status is not ConversationStatus.with_staff or conversation.staff_id != staff.id:
@@ -218,7 +219,7 @@ def reply(staff: User, conversation: Conversation, text: object) -> ChatMessage:
 
 def close(staff: User, conversation: Conversation) -> ChatMessage:
     """Resolve the conversation; the customer's next message starts a new one with the bot."""
-    _require_staff(staff)
+    require_staff(staff)
     _open_for_staff(conversation)
     message = _staff_message(conversation, staff, "closed", _(
         "%(name)s closed this conversation. If you need anything else, just write here and the support "
@@ -230,7 +231,7 @@ def close(staff: User, conversation: Conversation) -> ChatMessage:
 
 def hand_back(staff: User, conversation: Conversation) -> ChatMessage:
     """Give the conversation back to the bot (it answers again; the customer may ask for a person again)."""
-    _require_staff(staff)
+    require_staff(staff)
     _open_for_staff(conversation)
     if conversation.status not in HANDED_OFF:
         raise Conflict(_("The bot is already answering this conversation."))
@@ -247,7 +248,7 @@ def hand_back(staff: User, conversation: Conversation) -> ChatMessage:
 def save_reply_as_draft(staff: User, message_id: object) -> Article:
     """A draft help article from a staff reply: the customer's question as title and question, the reply
     as body. Saving the same reply again returns the draft made the first time."""
-    _require_staff(staff)
+    require_staff(staff)
     if isinstance(message_id, str) and message_id.isdigit():
         message_id = int(message_id)
     if not isinstance(message_id, int) or isinstance(message_id, bool):
