@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import capture
 from bot import requests as idea_requests
 from bot.engine import ConversationContext, Reply, answer, answer_choice
+from bot.row_ids import parse_row_id
 from community import search
 from community.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from community.extensions import db, socketio
@@ -305,9 +306,8 @@ def choose(user: User | None, key: str | None, choice: object, message_id: objec
 
 
 def _bot_message(conversation: Conversation | None, message_id: object) -> ChatMessage:
-    if isinstance(message_id, str) and message_id.isdigit():
-        message_id = int(message_id)
-    if not isinstance(message_id, int) or isinstance(message_id, bool):
+    message_id = parse_row_id(message_id)
+    if message_id is None:
         raise ValidationFailed(_("Say which message you mean."), {"message_id": [_("Must be a number.")]})
     message = db.session.get(ChatMessage, message_id)
     # Someone else's message answers exactly like a missing one.

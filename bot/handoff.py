@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
+from bot.row_ids import parse_row_id
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.kb.services import MAX_QUESTION, MAX_TITLE, create_article
@@ -249,9 +250,8 @@ def save_reply_as_draft(staff: User, message_id: object) -> Article:
     """A draft help article from a staff reply: the customer's question as title and question, the reply
     as body. Saving the same reply again returns the draft made the first time."""
     require_staff(staff)
-    if isinstance(message_id, str) and message_id.isdigit():
-        message_id = int(message_id)
-    if not isinstance(message_id, int) or isinstance(message_id, bool):
+    message_id = parse_row_id(message_id)
+    if message_id is None:
         raise ValidationFailed(_("Say which reply you mean."), {"message_id": [_("Must be a number.")]})
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.role != "staff" or message.reply_kind != "reply":

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import capture
+from bot.row_ids import parse_row_id
 from community.errors import Conflict, Forbidden, NotFound
 from community.extensions import db
 from community.forum import services as forum
@@ -56,9 +57,8 @@ def own_bot_message(user: User | None, key: str | None, message_id: object) -> C
     A conversation is the visitor's when it is their account's, or still anonymous and bound to
     their browser session's chat key (someone who chatted first and signed in to post).
     """
-    if isinstance(message_id, str) and message_id.isdigit():
-        message_id = int(message_id)
-    if not isinstance(message_id, int) or isinstance(message_id, bool):
+    message_id = parse_row_id(message_id)
+    if message_id is None:
         return None
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.role != "bot":

@@ -20,6 +20,7 @@ from sqlalchemy import distinct, func, select
 
 from bot.engine import Reply, SourceRef
 from bot.knowledge import document_key, knowledge
+from bot.row_ids import parse_row_id
 from community import search
 from community.errors import DomainError, NotFound, ValidationFailed
 from community.extensions import db
@@ -172,9 +173,8 @@ class SignInRequired(DomainError):
 def _idea_for(user: User | None, idea_id: object) -> Idea:
     if user is None:
         raise SignInRequired(_("Sign in to vote for or follow an idea."))
-    if isinstance(idea_id, str) and idea_id.isdigit():
-        idea_id = int(idea_id)
-    if not isinstance(idea_id, int) or isinstance(idea_id, bool):
+    idea_id = parse_row_id(idea_id)
+    if idea_id is None:
         raise ValidationFailed(_("Say which idea you mean."), {"idea_id": [_("Must be a number.")]})
     idea = db.session.get(Idea, idea_id)
     if idea is None:

@@ -1,0 +1,11 @@
+"""Row ids as chat clients send them: a JSON number from the socket and the API, text from a form."""
+from __future__ import annotations
+
+
+def parse_row_id(value: object) -> int | None:
+    """The id as an int, or None when the value is not one (booleans are not ids, though Python says they are ints)."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
