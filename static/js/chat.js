@@ -12,14 +12,7 @@
 
   function text(el, value) { el.textContent = value; return el; }
 
-  function debounce(fn, ms) {
-    var timer = null;
-    return function () {
-      var args = arguments;
-      clearTimeout(timer);
-      timer = setTimeout(function () { fn.apply(null, args); }, ms);
-    };
-  }
+  var debounce = window.CoKnow.debounce;
 
   function newClientId() {
     if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }

@@ -31,6 +31,16 @@
       });
     });
   }
+  // Run fn once the calls stop for ms (live previews and suggestions while typing).
+  window.CoKnow.debounce = function (fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  };
+
   window.CoKnow.csrfToken = function () {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.getAttribute("content") : "";

@@ -3,15 +3,7 @@
 (function () {
   "use strict";
   var CoKnow = window.CoKnow || {};
-
-  function debounce(fn, ms) {
-    var timer = null;
-    return function () {
-      var args = arguments;
-      clearTimeout(timer);
-      timer = setTimeout(function () { fn.apply(null, args); }, ms);
-    };
-  }
+  var debounce = CoKnow.debounce;
 
   // Live preview: the server renders with the same sanitizer as published posts.
   document.querySelectorAll(".md-editor").forEach(function (form) {
