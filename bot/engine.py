@@ -75,11 +75,7 @@ class Reply:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form used by the socket and the HTTP API."""
-        vector, self.query_vector = self.query_vector, None
-        try:
-            data = asdict(self)
-        finally:
-            self.query_vector = vector
+        data = asdict(self)
         data["highlights"] = [list(h) for h in self.highlights]
         data.pop("ranked")
         data.pop("query_vector")
