@@ -626,6 +626,20 @@ class IndexCache:
         norm = float(np.linalg.norm(mean))
         return (mean / norm).astype(np.float32) if norm > 0 else None
 
+    def mean_vector(self, filters: Filters, limit: int = 500) -> np.ndarray | None:
+        """The normalized mean of the newest `limit` passages matching filters (what a category is about)."""
+        self._lock.acquire_read()
+        try:
+            allowed = self._allowed(filters)
+            if allowed is None or not len(allowed):
+                return None
+            ids = np.sort(allowed)[-limit:]
+            mean = self._store.vectors(ids).mean(axis=0)
+        finally:
+            self._lock.release_read()
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if norm > 0 else None
+
     def search_vector(self, vector: np.ndarray, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """Dense-only search with a precomputed (normalized) query vector."""
         self._lock.acquire_read()

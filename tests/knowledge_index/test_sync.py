@@ -223,6 +223,8 @@ def test_document_vector_finds_neighbours_without_the_model(
     # The mean of its passages is closest to the document itself.
     assert cache.search_vector(vec, 1)[0].source_id == "refunds"
     assert cache.document_vector("article", "missing") is None
+    assert cache.mean_vector({"source_type": "article"}) is not None
+    assert cache.mean_vector({"source_type": "idea"}) is None
     # A saved and re-loaded cache knows its documents too; a removed document is forgotten.
     cache.save(tmp_path)
     loaded = IndexCache.load(tmp_path, table, embedder)
