@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from flask import current_app
@@ -169,6 +170,21 @@ def draft_article_from_gap(gap: KnowledgeGap, title: str, body: str, staff: User
     article = kb.create_article(title, body, questions=gap_questions(gap), author=staff, status=ArticleStatus.draft)
     gap.article_id = article.id
     db.session.flush()
+    return article
+
+
+def write_article_for_gap(gap: KnowledgeGap, staff: User, **fields: Any) -> Article:
+    """A new article written from a gap: saved (as a draft first) pointing at the gap, then published
+    if asked, which closes the gap and tells its askers. fields are services.save_article's."""
+    if gap.status is not GapStatus.open:
+        raise Conflict(_("This gap is already closed."))
+    status = fields.pop("status")
+    publishing = status is ArticleStatus.published
+    article = kb.save_article(None, author=staff, status=ArticleStatus.draft if publishing else status, **fields)
+    gap.article_id = article.id
+    db.session.flush()
+    if publishing:
+        kb.publish_article(article, staff)
     return article
 
 

@@ -65,7 +65,7 @@ def serve(host: str, port: int) -> None:
     # Flask refuses app.run() inside its own CLI unless told this is a deliberate server.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     click.echo(f"CoKnow on http://{host}:{port}/")
-    socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True)
+    socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True)  # type: ignore[attr-defined]  # the proxy's real app
 
 
 def register_cli(app: Flask) -> None:
