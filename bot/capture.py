@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from flask import current_app
@@ -172,6 +173,21 @@ def draft_article_from_gap(gap: KnowledgeGap, title: str, body: str, staff: User
     return article
 
 
+def write_article_for_gap(gap: KnowledgeGap, staff: User, **fields: Any) -> Article:
+    """A new article written from a gap: saved (as a draft first) pointing at the gap, then published
+    if asked, which closes the gap and tells its askers. fields are services.save_article's."""
+    if gap.status is not GapStatus.open:
+        raise Conflict(_("This gap is already closed."))
+    status = fields.pop("status")
+    publishing = status is ArticleStatus.published
+    article = kb.save_article(None, author=staff, status=ArticleStatus.draft if publishing else status, **fields)
+    gap.article_id = article.id
+    db.session.flush()
+    if publishing:
+        kb.publish_article(article, staff)
+    return article
+
+
 def close_gaps_for(article: Article, staff: User | None = None) -> int:
     """On publishing an article, close the open gaps waiting on it (or on the thread it was promoted
     from) and tell their askers."""
@@ -210,6 +226,6 @@ def _article_not_helpful(article: Article, *, question: str, user_id: int | None
 
 def register_hooks() -> None:
     """What a reader says an article did not answer is a knowledge gap, like the bot's abstains."""
-    from community.kb.signals import article_not_helpful
+    from community.hooks import article_not_helpful
 
     article_not_helpful.connect(_article_not_helpful)
