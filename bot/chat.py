@@ -143,7 +143,7 @@ def check_text(text: object) -> str:
     text = text.strip()
     if not text:
         raise EmptyMessage(_("Type a question before sending."), {"text": [_("The message is empty.")]})
-    limit = int(current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))
+    limit = int(current_app.config["COKNOW_CHAT_MAX_CHARS"])
     if len(text) > limit:
         raise MessageTooLong(
             _("Your message is %(n)d characters long; the limit is %(limit)d. Please shorten it.",
@@ -166,7 +166,7 @@ def check_client_id(client_id: object) -> str | None:
 def check_rate(conversation: Conversation) -> None:
     """At most COKNOW_CHAT_RATE_PER_MINUTE customer messages a minute, counted in the database
     so the limit holds across worker processes."""
-    limit = int(current_app.config.get("COKNOW_CHAT_RATE_PER_MINUTE", 12))
+    limit = int(current_app.config["COKNOW_CHAT_RATE_PER_MINUTE"])
     since = utcnow() - timedelta(minutes=1)
     count, oldest = db.session.execute(
         select(func.count(ChatMessage.id), func.min(ChatMessage.created_at)).where(
@@ -406,7 +406,7 @@ def suggest_articles(text: object) -> list[dict[str, str]]:
     """Help articles matching what the customer is still typing (nothing is stored)."""
     if not isinstance(text, str):
         return []
-    text = text.strip()[: int(current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))]
+    text = text.strip()[: int(current_app.config["COKNOW_CHAT_MAX_CHARS"])]
     if len(text) < SUGGEST_MIN_CHARS:
         return []
     hits = search.search_documents(text, k=SUGGEST_COUNT, source_types=["article"],

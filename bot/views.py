@@ -100,7 +100,7 @@ def page():
     conversation = chat.find_conversation(user, key)
     db.session.commit()  # an anonymous conversation may just have joined the account
     return render_template("chat/page.html", messages=chat.history(user, conversation),
-                           reasons=chat.reason_labels(), max_chars=current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))
+                           reasons=chat.reason_labels(), max_chars=current_app.config["COKNOW_CHAT_MAX_CHARS"])
 
 
 def _act(action: Callable[[], object]):

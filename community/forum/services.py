@@ -54,21 +54,9 @@ LINK_RE = re.compile(r"https?://", re.IGNORECASE)
 TAG_RE = re.compile(r"[^a-z0-9\u00c0-\u024f\u4e00-\u9fff+#.]+")
 SLUG_RE = re.compile(r"[^a-z0-9]+")
 
-# Defaults for the limits; each can be overridden in the app config under the same name.
-LIMITS = {
-    "FORUM_NEW_ACCOUNT_HOURS": 24,  # a member counts as new for this long...
-    "FORUM_NEW_ACCOUNT_POSTS": 3,  # ...and until they have written this many posts
-    "FORUM_NEW_MAX_LINKS": 2,
-    "FORUM_NEW_MAX_MENTIONS": 2,
-    "FORUM_NEW_POSTS_PER_HOUR": 3,
-    "FORUM_POSTS_PER_HOUR": 30,
-    "FORUM_FLAGS_TO_HIDE": 3,
-}
-
-
 def limit(name: str) -> int:
-    """A forum limit from the app config, else its default."""
-    return int(current_app.config.get(name, LIMITS[name]))
+    """A forum limit (FORUM_* in community.config: defaults there, overridable by environment or app config)."""
+    return int(current_app.config[name])
 
 
 
