@@ -130,10 +130,8 @@ class Messages(MethodView):
         user, key = _who()
         conversation = chat.find_conversation(user, key)
         messages = chat.history(user, conversation)
-        payload = {"conversation_id": conversation.public_id if conversation else None,
-                   "messages": [message_payload(m) for m in messages]}
-        db.session.commit()
-        return payload
+        return {"conversation_id": conversation.public_id if conversation else None,
+                "messages": [message_payload(m) for m in messages]}
 
 
 @blp.route("/choices")

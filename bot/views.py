@@ -98,7 +98,6 @@ def _user():
 def page():
     user, key = _user(), chat.session_key(session)
     conversation = chat.find_conversation(user, key)
-    db.session.commit()  # an anonymous conversation may just have joined the account
     return render_template("chat/page.html", messages=chat.history(user, conversation),
                            reasons=chat.reason_labels(), max_chars=current_app.config["COKNOW_CHAT_MAX_CHARS"])
 
