@@ -164,16 +164,6 @@ def link_gap_to_article(gap: KnowledgeGap, article: Article, staff: User | None 
     return article
 
 
-def draft_article_from_gap(gap: KnowledgeGap, title: str, body: str, staff: User | None = None) -> Article:
-    """A draft article prefilled with the gap's wordings as alternative questions."""
-    if gap.status is not GapStatus.open:
-        raise Conflict(_("This gap is already closed."))
-    article = kb.create_article(title, body, questions=gap_questions(gap), author=staff, status=ArticleStatus.draft)
-    gap.article_id = article.id
-    db.session.flush()
-    return article
-
-
 def write_article_for_gap(gap: KnowledgeGap, staff: User, **fields: Any) -> Article:
     """A new article written from a gap: saved (as a draft first) pointing at the gap, then published
     if asked, which closes the gap and tells its askers. fields are services.save_article's."""

@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,14 @@ def test_sqlite_pragmas(app, backend):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+
+
+def test_create_app_loads_no_index_library(tmp_path):
+    """FAISS and BM25 load with the first search, not with the app (a fresh interpreter shows it)."""
+    code = ("import sys; from community import create_app; "
+            f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'COKNOW_INSTANCE_DIR': {str(tmp_path)!r}}}); "
+            "print(sorted(m for m in ('faiss', 'bm25s') if m in sys.modules))")
+    env = {**os.environ, "COKNOW_INSTANCE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=README.parent, env=env, capture_output=True, text=True,  # noqa: S603
+                          check=True, timeout=120)
+    assert done.stdout.strip() == "[]"
