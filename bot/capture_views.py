@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -67,6 +68,23 @@ def dismiss_gap(gap_id: int):
         flash(_("Say why the gap is dismissed."), "error")
         return redirect(url_for("capture.gaps"))
     run_service(lambda: capture.dismiss_gap(gap, form.reason.data, current_user))
+    return redirect(url_for("capture.gaps"))
+
+
+@bp.post("/insights/gaps/dismiss")
+@staff_required
+def dismiss_gaps():
+    """Dismiss a selected group of gaps with one reason (off-topic chatter, spam)."""
+    form = DismissGapForm()
+    ids = [int(i) for i in request.form.getlist("gap") if i.isdigit()][:500]
+    gaps = list(db.session.scalars(select(KnowledgeGap).where(KnowledgeGap.id.in_(ids),
+                                                              KnowledgeGap.status == GapStatus.open)))
+    if not form.validate_on_submit():
+        flash(_("Say why the gaps are dismissed."), "error")
+        return redirect(url_for("capture.gaps"))
+    done = run_service(lambda: capture.dismiss_gaps(gaps, form.reason.data, current_user))
+    if done.ok:
+        flash(ngettext("%(num)d gap dismissed.", "%(num)d gaps dismissed.", done.value or 0), "success")
     return redirect(url_for("capture.gaps"))
 
 

@@ -60,12 +60,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from community import errors, navigation
+    from community import errors, icons, jobs, markup, navigation
     from community.api import create_api
     from community.cli import register_cli
 
+    jobs.init_app(app)
     errors.register(app)
     navigation.register(app)
+    icons.register(app)
+    markup.register(app)
     register_cli(app)
     _register_blueprints(app)
     api = create_api(app)
@@ -95,7 +98,7 @@ def _wire_bot(app: Flask, api: Any) -> None:
     """The composition root's one reach upward: the bot's pages, API, Socket.IO namespaces and the
     receivers it connects to community hooks. No other community module imports bot (import-linter)."""
     from bot import bp as chat_bp
-    from bot import capture_views, promotion
+    from bot import capture, capture_views, promotion
     from bot import idea_requests
     from bot.api import blp as chat_blp
     from bot.console import bp as support_bp
@@ -113,3 +116,4 @@ def _wire_bot(app: Flask, api: Any) -> None:
     register_console(socketio)
     idea_requests.register()  # chat feature requests count as demand on ideas
     promotion.register()  # articles published close gaps; "Ask the community" starts from a bot reply
+    capture.register_hooks()  # a "no" under a help article is a knowledge gap

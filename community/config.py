@@ -137,6 +137,14 @@ def database_url(name: str, raw: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def jobs_url(name: str, raw: str) -> str:
+    """Where the job queue keeps its jobs: redis://, sqlite:///path, or immediate (run inline)."""
+    raw = raw.strip()
+    if raw != "immediate" and not raw.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
+        raise ConfigError(f"{name} must be a redis:// or sqlite:/// URL (or 'immediate'), got {raw!r}")
+    return raw
+
+
 def secret_key(name: str, raw: str) -> str:
     """At least 16 characters."""
     if len(raw) < 16:
@@ -194,6 +202,11 @@ SETTINGS: tuple[Setting, ...] = (
             "interface language when the browser asks for none we have", key="BABEL_DEFAULT_LOCALE"),
     Setting("COKNOW_INDEX_SYNC_SECONDS", 2, whole(0, 3600),
             "how often a process looks for index changes made by other processes"),
+    Setting("COKNOW_JOBS_URL", "", jobs_url,
+            "the job queue's storage: a SQLite file (embedded) or `redis://…` (several processes or machines)",
+            shown="`sqlite:///instance/jobs.db`"),
+    Setting("COKNOW_JOB_WORKERS", 1, whole(0, 64),
+            "job worker threads inside `flask coknow serve`; `0` when separate `flask coknow jobs worker` processes run them"),
     Setting("COKNOW_CHAT_RATE_PER_MINUTE", 12, whole(1, 10_000), "chat messages per conversation per minute"),
     Setting("COKNOW_CHAT_MAX_CHARS", 1000, whole(10, 100_000), "longest chat message"),
     Setting("COKNOW_STAFF_REPLY_MAX_CHARS", 10_000, whole(10, 100_000), "longest reply from the support console"),

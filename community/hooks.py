@@ -24,6 +24,10 @@ _signals = Namespace()
 #: ``staff`` (the User or None) and ``first_publish`` (True when this save published it for the first time).
 article_saved = _signals.signal("article-saved")
 
+#: A reader said a help article did not answer what they were looking for. Sender: the Article; keyword
+#: arguments: ``question`` (what they were looking for) and ``user_id`` (or None).
+article_not_helpful = _signals.signal("article-not-helpful")
+
 
 @dataclass(frozen=True)
 class ThreadPrefill:
