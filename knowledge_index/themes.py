@@ -49,13 +49,17 @@ def normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-def ward_cut(centroids: np.ndarray, sizes: np.ndarray, threshold: float) -> np.ndarray:
-    """Ward clustering of weighted points cut at threshold; returns each point's group (nearest-neighbour chain)."""
+def ward_cut(centroids: np.ndarray, sizes: np.ndarray, threshold: float, keep_apart: int = 0) -> np.ndarray:
+    """Ward clustering of weighted points cut at threshold; returns each point's group (nearest-neighbour chain).
+
+    keep_apart: the first keep_apart points (previous themes) never merge with each other.
+    """
     c = np.asarray(centroids, dtype=np.float32).copy()
     w = np.asarray(sizes, dtype=np.float64).copy()
     m = c.shape[0]
     sq = np.einsum("ij,ij->i", c, c)
     active = np.ones(m, dtype=bool)
+    pinned = np.arange(m) < keep_apart
     parent = np.arange(m)
     limit = threshold * threshold
     chain: list[int] = []
@@ -66,6 +70,9 @@ def ward_cut(centroids: np.ndarray, sizes: np.ndarray, threshold: float) -> np.n
         cost = 2.0 * w[a] * w / (w[a] + w) * d2
         cost[~active] = np.inf
         cost[a] = np.inf
+        if pinned[a]:
+            # An infinite distance keeps Ward reducible, so the chain stays exact.
+            cost[pinned] = np.inf
         return cost
 
     while remaining > 1:
@@ -74,6 +81,11 @@ def ward_cut(centroids: np.ndarray, sizes: np.ndarray, threshold: float) -> np.n
         a = chain[-1]
         cost = costs(a)
         b = int(np.argmin(cost))
+        if not math.isfinite(cost[b]):
+            active[a] = False
+            remaining -= 1
+            chain.pop()
+            continue
         # Prefer the previous link on ties, or the chain could cycle.
         if len(chain) > 1 and cost[chain[-2]] <= cost[b]:
             b = chain[-2]
@@ -91,6 +103,7 @@ def ward_cut(centroids: np.ndarray, sizes: np.ndarray, threshold: float) -> np.n
         total = w[a] + w[b]
         c[a] = (w[a] * c[a] + w[b] * c[b]) / total
         w[a] = total
+        pinned[a] = pinned[a] or pinned[b]
         sq[a] = float(c[a] @ c[a])
         active[b] = False
         parent[b] = a
@@ -173,7 +186,7 @@ def cluster(
     sizes = np.bincount(nodes, minlength=m).astype(np.float64)
     means = _sums(x, nodes, m) / np.maximum(sizes, 1.0)[:, None]
     weights = sizes * min(1.0, max_nodes / n)
-    groups = ward_cut(means, weights, threshold) if m > 1 else np.zeros(1, dtype=np.int64)
+    groups = ward_cut(means, weights, threshold, keep_apart=offset) if m > 1 else np.zeros(1, dtype=np.int64)
     labels = _relabel(groups[nodes])
     k = int(labels.max()) + 1
     cent = _centroids(x, labels, k)

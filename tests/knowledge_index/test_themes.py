@@ -54,3 +54,14 @@ def test_warm_rerun_keeps_previous_themes_and_reports_which_continues_which():
 def test_empty_and_single_inputs():
     assert themes.cluster(np.zeros((0, 8))).k == 0
     assert themes.cluster(np.ones((1, 8))).labels.tolist() == [0]
+
+
+def test_previous_themes_stay_apart_on_a_rerun_even_when_close():
+    # Staff split one blob in two: a re-run must not merge the halves back.
+    x, _ = _blobs(2, 40, 0.1, seed=7)
+    previous = np.repeat([0, 1, 2], [20, 20, 40])
+    again = themes.cluster(x, previous=previous)
+    assert again.k == 3
+    # The untouched blob stays whole and alone; both halves of the split one live on.
+    assert len(set(again.labels[40:])) == 1 and again.labels[40] not in set(again.labels[:40])
+    assert len(set(again.labels[:40])) == 2
