@@ -28,6 +28,7 @@ from community.models.idea import (
     changelog_ideas,
 )
 from community.models.index import index_entries
+from community.models.insight import DigestSubscription, Evidence, ItemLink, Theme, ThemeItem, ThemeRun
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
 from community.models.outbox import EmailStatus, OutgoingEmail
@@ -79,5 +80,11 @@ __all__ = [
     "User",
     "find_user_by_email",
     "index_entries",
+    "DigestSubscription",
+    "Evidence",
+    "ItemLink",
+    "Theme",
+    "ThemeItem",
+    "ThemeRun",
     "utcnow",
 ]
