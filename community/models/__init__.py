@@ -29,7 +29,8 @@ from community.models.idea import (
 )
 from community.models.index import index_entries
 from community.models.insight import DigestSubscription, Evidence, ItemLink, Theme, ThemeItem, ThemeRun
-from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
+from community.models.job import JobRun, JobState
+from community.models.knowledge import Article, ArticleFeedback, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
 from community.models.outbox import EmailStatus, OutgoingEmail
 from community.models.support import StaffPresence
@@ -52,6 +53,7 @@ __all__ = [
     "Vote",
     "changelog_ideas",
     "Article",
+    "ArticleFeedback",
     "Flag",
     "GapSource",
     "GapStatus",
@@ -86,5 +88,7 @@ __all__ = [
     "Theme",
     "ThemeItem",
     "ThemeRun",
+    "JobRun",
+    "JobState",
     "utcnow",
 ]
