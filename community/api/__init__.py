@@ -51,5 +51,6 @@ def extra_blueprints() -> list[Blueprint]:
     from bot.api import blp as chat_blp
     from community.forum.api import blp as forum_blp
     from community.ideas.api import blp as ideas_blp
+    from community.insights.api import blp as insights_blp
 
-    return [chat_blp, ideas_blp, forum_blp]
+    return [chat_blp, ideas_blp, forum_blp, insights_blp]

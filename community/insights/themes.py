@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, update
 
 from community.errors import Conflict, NotFound, ValidationFailed
 from community.extensions import db
-from community.insights import sentiment, sources
+from community.insights import duplicates, sentiment, sources
 from community.models import Role, Theme, ThemeItem, ThemeRun, User
 from community.models.base import utcnow
 from knowledge_index import themes as clustering
@@ -156,6 +156,7 @@ def compute_run(run: ThemeRun) -> ThemeRun:
     for start in range(0, len(rows), 5000):
         db.session.execute(insert(ThemeItem), rows[start : start + 5000])
     run.n_themes = k
+    duplicates.suggest_pairs(items.keys, clustering.normalize(items.matrix), labels)
     db.session.flush()
     return run
 

@@ -11,13 +11,6 @@ from community.extensions import db
 from community.insights import bp
 from community.kb.forms import ArticleForm, DismissGapForm, LinkGapForm
 from community.models import Article, ArticleStatus, GapStatus, KnowledgeGap
-from community.placeholder import coming_soon
-
-
-@bp.get("/")
-@staff_required
-def index():
-    return coming_soon(_("Insights"), _("Themes, trends, duplicates and the knowledge scorecard mined from the community."))
 
 
 def _article_choices() -> list[SelectChoice]:

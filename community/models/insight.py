@@ -26,6 +26,7 @@ class ThemeRun(db.Model):
     seconds: Mapped[float | None] = mapped_column(Float)  # clustering only
     error: Mapped[str] = mapped_column(Text, default="")
     scheduled: Mapped[bool] = mapped_column(default=False)
+    job_id: Mapped[int | None] = mapped_column(Integer)  # its JobRun (no foreign key: the tables migrate apart)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

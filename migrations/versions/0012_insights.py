@@ -48,6 +48,7 @@ def upgrade():
     sa.Column('seconds', sa.Float(), nullable=True),
     sa.Column('error', sa.Text(), nullable=False),
     sa.Column('scheduled', sa.Boolean(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
