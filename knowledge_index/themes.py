@@ -5,7 +5,7 @@ Pure numpy / FAISS / scipy: it knows vectors, ids and texts, not threads or idea
 The clustering is Ward's minimum-variance linkage cut at one distance (``WARD_THRESHOLD``), so the
 number of themes comes from the data; then a few k-means (Lloyd) steps from the Ward centroids
 tidy the borders. Up to ``MAX_NODES`` items are clustered exactly; beyond that FAISS k-means first
-groups the items into ``MAX_NODES`` weighted micro-clusters and Ward runs on those (Ward needs only
+groups the items into ``MICRO_NODES`` weighted micro-clusters and Ward runs on those (Ward needs only
 each group's centroid and size, so this is the same criterion on a coarser start).
 Measured on labelled sets in bench/RESULTS.md (V-measure, stability, speed).
 """
@@ -25,7 +25,7 @@ WARD_THRESHOLD = 2.0
 # Items clustered one by one up to this many; beyond it Ward sees MICRO_NODES k-means groups whose
 # weights add up to MAX_NODES, so the number of themes levels off instead of growing with the data.
 MAX_NODES = 2000
-MICRO_NODES = 1000
+MICRO_NODES = 500
 REFINE_STEPS = 5
 SEED = 0
 

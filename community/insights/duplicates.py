@@ -31,17 +31,23 @@ def suggest_pairs(keys: Sequence[tuple[str, str]], matrix: np.ndarray, labels: n
     if not len(keys):
         return 0
     found: list[tuple[float, tuple[str, str], tuple[str, str]]] = []
+    kinds = np.array([k[0] for k in keys])
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
     for group in np.split(order, bounds):
-        if len(group) < 2:
+        kind = kinds[group]
+        if len(group) < 2 or (len(set(kind.tolist())) < 2 and kind[0] != "idea"):
             continue
+        is_idea = kind == "idea"
+        # Only pairs of different types (or two ideas) are wanted: mask the rest before looking.
+        wanted = (kind[:, None] != kind[None, :]) | (is_idea[:, None] & is_idea[None, :])
         sims = matrix[group] @ matrix[group].T
-        rows, cols = np.nonzero(np.triu(sims >= threshold, k=1))
+        rows, cols = np.nonzero(np.triu(wanted & (sims >= threshold), k=1))
+        if len(rows) > MAX_SUGGESTIONS:
+            best = np.argpartition(-sims[rows, cols], MAX_SUGGESTIONS)[:MAX_SUGGESTIONS]
+            rows, cols = rows[best], cols[best]
         for r, c in zip(rows.tolist(), cols.tolist()):
-            a, b = keys[group[r]], keys[group[c]]
-            if a[0] != b[0] or a[0] == "idea":
-                found.append((float(sims[r, c]), *_ordered(a, b)))
+            found.append((float(sims[r, c]), *_ordered(keys[group[r]], keys[group[c]])))
     found.sort(key=lambda f: -f[0])
     known = {(l.a_type, l.a_id, l.b_type, l.b_id) for l in db.session.scalars(select(ItemLink))}
     added = 0

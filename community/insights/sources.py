@@ -127,10 +127,12 @@ def _describe_threads(ids: Sequence[str]) -> dict[str, ItemInfo]:
 
 
 def _thread_vectors(since: datetime | None) -> Vectors:
-    query = select(Thread).where(Thread.deleted_at.is_(None), Thread.hidden.is_(False))
+    # Plain rows, not ORM objects: a run may read 100,000 of them.
+    query = select(Thread.id, Thread.title, Thread.author_id, Thread.created_at).where(
+        Thread.deleted_at.is_(None), Thread.hidden.is_(False))
     if since is not None:
         query = query.where(Thread.created_at >= since)
-    threads = {str(t.id): t for t in db.session.scalars(query)}
+    threads = {str(r.id): r for r in db.session.execute(query)}
     ids, matrix = entry_vectors("thread", threads)
     infos = {i: ItemInfo("thread", i, threads[i].title, "", threads[i].author_id, as_utc(threads[i].created_at),
                          f"/forum/t/{i}") for i in ids}
