@@ -26,6 +26,11 @@ WARD_THRESHOLD = 2.0
 # weights add up to MAX_NODES, so the number of themes levels off instead of growing with the data.
 MAX_NODES = 2000
 MICRO_NODES = 500
+# Below SMALL_SET items the cut is lowered slowly ((n / SMALL_SET) ** 0.1: 26 items cut at 1.39),
+# because Ward's merge cost grows with group sizes and a few dozen short texts would otherwise
+# all merge into one theme; at the development sets' size (about 1,000) it is the plain threshold.
+SMALL_SET = 1000
+SMALL_SET_EXPONENT = 0.1
 REFINE_STEPS = 5
 SEED = 0
 
@@ -186,7 +191,8 @@ def cluster(
     sizes = np.bincount(nodes, minlength=m).astype(np.float64)
     means = _sums(x, nodes, m) / np.maximum(sizes, 1.0)[:, None]
     weights = sizes * min(1.0, max_nodes / n)
-    groups = ward_cut(means, weights, threshold, keep_apart=offset) if m > 1 else np.zeros(1, dtype=np.int64)
+    cut = threshold * min(1.0, n / SMALL_SET) ** SMALL_SET_EXPONENT
+    groups = ward_cut(means, weights, cut, keep_apart=offset) if m > 1 else np.zeros(1, dtype=np.int64)
     labels = _relabel(groups[nodes])
     k = int(labels.max()) + 1
     cent = _centroids(x, labels, k)
@@ -225,7 +231,8 @@ def keywords(texts: Sequence[str], labels: Sequence[int] | np.ndarray, k: int, t
     counts: list[Counter[str]] = [Counter() for _ in range(k)]
     for text, label in zip(texts, labels):
         # Words that are not letters or ideographs (numbers, ids) make poor labels.
-        counts[int(label)].update(t for t in tokenize(text) if len(t) > 1 and not t.isdigit() and _WORDY.search(t))
+        counts[int(label)].update(t for t in tokenize(text)
+                                  if len(t) > 1 and t not in _LABEL_STOP and _WORDY.search(t))
     total = Counter[str]()
     for c in counts:
         total.update(c)
@@ -240,3 +247,11 @@ def keywords(texts: Sequence[str], labels: Sequence[int] | np.ndarray, k: int, t
 
 
 _WORDY = re.compile(r"[^\W\d_]", re.UNICODE)
+# Words that say nothing about a topic however unevenly they fall (questions, auxiliaries, fillers).
+_LABEL_STOP = frozenset(
+    """about after again all also am any anyone anything can cannot could did do does doing done dont don't
+    each even ever get gets getting got had has having he her here him his how however im i'm just know
+    like make many may me might more most much must need no not now off only other please really same
+    see she should since some still such than thank thanks there's thing things think those through too
+    under up us use used using very want way what when where which while who why would yes yet you're""".split()
+)
