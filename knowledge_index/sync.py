@@ -258,7 +258,7 @@ def reindex_all(conn: Connection, table: sa.Table, embedder: Embedder | None = N
         part = rows[start : start + batch_size]
         inputs = [_row_input(r) for r in part]
         vecs = embedder.encode(inputs, progress=progress)
-        for r, x, v in zip(part, inputs, vecs):
+        for r, x, v in zip(part, inputs, vecs, strict=True):
             conn.execute(
                 sa.update(table).where(t.id == r.id).values(
                     vector=_vec_bytes(v), model=embedder.model_name, dim=embedder.dim,
@@ -585,7 +585,8 @@ class IndexCache:
             if e is None:
                 continue
             span = best_span(query, e.text) if query else (0, len(e.text))
-            hits.append(Hit(entry_id, e.source_type, e.source_id, e.chunk_key, e.title, e.heading_path, e.text, dict(e.meta), score, dense, lex, span))
+            hits.append(Hit(entry_id, e.source_type, e.source_id, e.chunk_key, e.title, e.heading_path, e.text, dict(e.meta),
+                            score, dense, lex, span))
         return hits
 
     def search(
@@ -626,6 +627,20 @@ class IndexCache:
         norm = float(np.linalg.norm(mean))
         return (mean / norm).astype(np.float32) if norm > 0 else None
 
+    def mean_vector(self, filters: Filters, limit: int = 500) -> np.ndarray | None:
+        """The normalized mean of the newest `limit` passages matching filters (what a category is about)."""
+        self._lock.acquire_read()
+        try:
+            allowed = self._allowed(filters)
+            if allowed is None or not len(allowed):
+                return None
+            ids = np.sort(allowed)[-limit:]
+            mean = self._store.vectors(ids).mean(axis=0)
+        finally:
+            self._lock.release_read()
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if norm > 0 else None
+
     def search_vector(self, vector: np.ndarray, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """Dense-only search with a precomputed (normalized) query vector."""
         self._lock.acquire_read()
@@ -657,7 +672,7 @@ class IndexCache:
             keep = i[0] >= 0
             ids, dense = i[0][keep], d[0][keep]
             lex = self._lexical.scores_for(self._lexical.scores(query), ids) if lexical else np.zeros(len(ids))
-            ranked = [(int(a), float(b), float(b), float(c)) for a, b, c in zip(ids, dense, lex)]
+            ranked = [(int(a), float(b), float(b), float(c)) for a, b, c in zip(ids, dense, lex, strict=True)]
             return self._hits(ranked, query if spans else None)
         finally:
             self._lock.release_read()

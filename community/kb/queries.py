@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from community.extensions import db
-from community.models import Article, ArticleStatus, KbCategory
+from community.models import Article, ArticleSource, ArticleStatus, KbCategory
 
 
 def categories_with_articles() -> list[tuple[KbCategory, list[Article]]]:
@@ -104,3 +105,51 @@ def related_articles(article: Article, k: int = 4) -> list[Article]:
     ).all()
     by_id = {a.id: a for a in rows}
     return [by_id[i] for i in ids if i in by_id]
+
+
+@dataclass(frozen=True)
+class ArticleFilters:
+    q: str = ""
+    status: str = ""
+    source: str = ""
+    category: str = ""
+    needs_review: bool = False
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    articles: list[Article]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def manage_articles(filters: ArticleFilters, page: int = 1, per_page: int = 50) -> ArticlePage:
+    """The staff article list: every status, filtered, newest change first, one page at a time."""
+    from sqlalchemy import func, or_
+
+    stmt = select(Article)
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Article.title).like(like), func.lower(Article.slug).like(like)))
+    if filters.status in {s.value for s in ArticleStatus}:
+        stmt = stmt.where(Article.status == ArticleStatus(filters.status))
+    if filters.source in {s.value for s in ArticleSource}:
+        stmt = stmt.where(Article.source == ArticleSource(filters.source))
+    if filters.category == "-":
+        stmt = stmt.where(Article.category_id.is_(None))
+    elif filters.category:
+        stmt = stmt.join(Article.category).where(KbCategory.slug == filters.category)
+    if filters.needs_review:
+        stmt = stmt.where(Article.needs_review.is_(True))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.session.scalars(
+        stmt.options(selectinload(Article.category))
+        .order_by(Article.updated_at.desc(), Article.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return ArticlePage(list(rows), total, page, per_page)

@@ -98,7 +98,7 @@ def test_rebuild_matches_incremental(engine: sa.Engine, table: sa.Table, embedde
         full.rebuild(conn)
     assert inc.watermark == full.watermark
     queries = ("money back", "password link", "refunds for annual plans", "invoice")
-    for q, v in zip(queries, embedder.encode(queries)):
+    for q, v in zip(queries, embedder.encode(queries), strict=True):
         got_inc = [(h.id, round(h.score, 5)) for h in inc.search(q, 5, query_vector=v)]
         got_full = [(h.id, round(h.score, 5)) for h in full.search(q, 5, query_vector=v)]
         assert got_inc == got_full
@@ -223,6 +223,8 @@ def test_document_vector_finds_neighbours_without_the_model(
     # The mean of its passages is closest to the document itself.
     assert cache.search_vector(vec, 1)[0].source_id == "refunds"
     assert cache.document_vector("article", "missing") is None
+    assert cache.mean_vector({"source_type": "article"}) is not None
+    assert cache.mean_vector({"source_type": "idea"}) is None
     # A saved and re-loaded cache knows its documents too; a removed document is forgotten.
     cache.save(tmp_path)
     loaded = IndexCache.load(tmp_path, table, embedder)
