@@ -65,13 +65,13 @@ def main() -> int:
                 ids = range(max_id + 1 + start, max_id + 1 + start + size)
                 db.session.execute(sa.insert(Thread), [
                     {"id": i, "category_id": category_id, "title": base[p].title, "body": "", "external_id": f"bench:{i}"}
-                    for i, p in zip(ids, pick)])
+                    for i, p in zip(ids, pick, strict=True)])
                 db.session.execute(sa.insert(index_entries), [
                     {"source_type": "thread", "source_id": str(i), "chunk_key": "title", "chunk_no": 0, "kind": "title",
                      "title": base[p].title, "heading_path": "", "text": base[p].title, "meta": {},
                      "vector": v.astype("<f4").tobytes(), "model": base[p].model, "dim": base[p].dim,
                      "content_hash": "", "seq": seq + 1 + n, "deleted": False}
-                    for n, (i, p, v) in enumerate(zip(ids, pick, noisy), start=start)])
+                    for n, (i, p, v) in enumerate(zip(ids, pick, noisy, strict=True), start=start)])
             db.session.commit()
             print(f"stored {args.n} items in {time.perf_counter() - started:.1f} s")
             run = themes.create_run(None, ["thread"], None)

@@ -51,7 +51,8 @@ def normalize(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
+    out: np.ndarray = x / np.maximum(norms, 1e-12)
+    return out
 
 
 def ward_cut(centroids: np.ndarray, sizes: np.ndarray, threshold: float, keep_apart: int = 0) -> np.ndarray:
@@ -72,7 +73,7 @@ def ward_cut(centroids: np.ndarray, sizes: np.ndarray, threshold: float, keep_ap
 
     def costs(a: int) -> np.ndarray:
         d2 = np.maximum(sq + sq[a] - 2.0 * (c @ c[a]), 0.0)
-        cost = 2.0 * w[a] * w / (w[a] + w) * d2
+        cost: np.ndarray = 2.0 * w[a] * w / (w[a] + w) * d2
         cost[~active] = np.inf
         cost[a] = np.inf
         if pinned[a]:
@@ -135,7 +136,8 @@ def _sums(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     from scipy import sparse
 
     onehot = sparse.csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
-    return np.asarray(onehot @ x, dtype=np.float64)
+    out: np.ndarray = np.asarray(onehot @ x, dtype=np.float64)
+    return out
 
 
 def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -214,7 +216,7 @@ def inherited(previous: np.ndarray, labels: np.ndarray) -> dict[int, int]:
     prev = np.asarray(previous, dtype=np.int64)
     lab = np.asarray(labels, dtype=np.int64)
     mask = prev >= 0
-    pairs = Counter(zip(lab[mask].tolist(), prev[mask].tolist()))
+    pairs = Counter(zip(lab[mask].tolist(), prev[mask].tolist(), strict=True))
     out: dict[int, int] = {}
     taken: set[int] = set()
     for (new, old), _count in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -229,7 +231,7 @@ def keywords(texts: Sequence[str], labels: Sequence[int] | np.ndarray, k: int, t
     from .lexical import tokenize
 
     counts: list[Counter[str]] = [Counter() for _ in range(k)]
-    for text, label in zip(texts, labels):
+    for text, label in zip(texts, labels, strict=True):
         # Words that are not letters or ideographs (numbers, ids) make poor labels.
         counts[int(label)].update(t for t in tokenize(text)
                                   if len(t) > 1 and t not in _LABEL_STOP and _WORDY.search(t))
@@ -249,9 +251,14 @@ def keywords(texts: Sequence[str], labels: Sequence[int] | np.ndarray, k: int, t
 _WORDY = re.compile(r"[^\W\d_]", re.UNICODE)
 # Words that say nothing about a topic however unevenly they fall (questions, auxiliaries, fillers).
 _LABEL_STOP = frozenset(
-    """about after again all also am any anyone anything can cannot could did do does doing done dont don't
-    each even ever get gets getting got had has having he her here him his how however im i'm just know
-    like make many may me might more most much must need no not now off only other please really same
-    see she should since some still such than thank thanks there's thing things think those through too
-    under up us use used using very want way what when where which while who why would yes yet you're""".split()
+    [
+        "about", "after", "again", "all", "also", "am", "any", "anyone", "anything", "can", "cannot", "could",
+        "did", "do", "does", "doing", "done", "dont", "don't", "each", "even", "ever", "get", "gets", "getting",
+        "got", "had", "has", "having", "he", "her", "here", "him", "his", "how", "however", "im", "i'm", "just",
+        "know", "like", "make", "many", "may", "me", "might", "more", "most", "much", "must", "need", "no",
+        "not", "now", "off", "only", "other", "please", "really", "same", "see", "she", "should", "since",
+        "some", "still", "such", "than", "thank", "thanks", "there's", "thing", "things", "think", "those",
+        "through", "too", "under", "up", "us", "use", "used", "using", "very", "want", "way", "what", "when",
+        "where", "which", "while", "who", "why", "would", "yes", "yet", "you're"
+    ]
 )

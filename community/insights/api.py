@@ -24,7 +24,8 @@ def _staff():
 
 
 class RunRequestSchema(Schema):
-    sources = fields.List(fields.String(), load_default=None, metadata={"description": "thread, idea, gap, ... (default thread, idea, gap)"})
+    sources = fields.List(fields.String(), load_default=None,
+                          metadata={"description": "thread, idea, gap, ... (default thread, idea, gap)"})
     period_days = fields.Integer(load_default=None, allow_none=True, metadata={"description": "1 to 3650; empty for everything"})
 
 

@@ -46,10 +46,10 @@ def suggest_pairs(keys: Sequence[tuple[str, str]], matrix: np.ndarray, labels: n
         if len(rows) > MAX_SUGGESTIONS:
             best = np.argpartition(-sims[rows, cols], MAX_SUGGESTIONS)[:MAX_SUGGESTIONS]
             rows, cols = rows[best], cols[best]
-        for r, c in zip(rows.tolist(), cols.tolist()):
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             found.append((float(sims[r, c]), *_ordered(keys[group[r]], keys[group[c]])))
     found.sort(key=lambda f: -f[0])
-    known = {(l.a_type, l.a_id, l.b_type, l.b_id) for l in db.session.scalars(select(ItemLink))}
+    known = {(x.a_type, x.a_id, x.b_type, x.b_id) for x in db.session.scalars(select(ItemLink))}
     added = 0
     for score, a, b in found[:MAX_SUGGESTIONS]:
         key = (a[0], a[1], b[0], b[1])
@@ -77,9 +77,9 @@ def open_pairs(limit: int = 100, status: str = "suggested") -> list[Pair]:
     """Pairs waiting for staff (or those linked), best first; pairs whose items vanished are left out."""
     links = list(db.session.scalars(select(ItemLink).where(ItemLink.status == status)
                                     .order_by(ItemLink.score.desc(), ItemLink.id).limit(limit)))
-    infos = sources.describe([(l.a_type, l.a_id) for l in links] + [(l.b_type, l.b_id) for l in links])
-    return [Pair(l, infos[(l.a_type, l.a_id)], infos[(l.b_type, l.b_id)]) for l in links
-            if (l.a_type, l.a_id) in infos and (l.b_type, l.b_id) in infos]
+    infos = sources.describe([(x.a_type, x.a_id) for x in links] + [(x.b_type, x.b_id) for x in links])
+    return [Pair(x, infos[(x.a_type, x.a_id)], infos[(x.b_type, x.b_id)]) for x in links
+            if (x.a_type, x.a_id) in infos and (x.b_type, x.b_id) in infos]
 
 
 def get_link(link_id: int) -> ItemLink:

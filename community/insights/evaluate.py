@@ -59,6 +59,7 @@ def evaluate(path: Path, stability: bool = False, seed: int = 0) -> dict[str, An
         with app.app_context():
             upgrade(revision="heads")
             from sqlalchemy import select
+            from sqlalchemy import update as sa_update
 
             from community.forum.importer import import_lines
             from community.insights import themes
@@ -67,18 +68,18 @@ def evaluate(path: Path, stability: bool = False, seed: int = 0) -> dict[str, An
             report = import_lines(lines, "eval")
             if report.rejected:
                 print(f"warning: {len(report.rejected)} lines rejected, first: {report.rejected[0]}", file=sys.stderr)
-            external = {str(t.id): t.external_id.split(":", 1)[1] for t in db.session.scalars(select(Thread))}
+            external = {str(t.id): (t.external_id or ":").split(":", 1)[1] for t in db.session.scalars(select(Thread))}
 
             def run_once(keep: set[str] | None = None) -> tuple[ThemeRun, dict[str, int]]:
                 if keep is not None:  # hide the other threads from this run
-                    db.session.execute(Thread.__table__.update().where(Thread.id.not_in([int(k) for k in keep]))
+                    db.session.execute(sa_update(Thread).where(Thread.id.not_in([int(k) for k in keep]))
                                        .values(hidden=True))
                 run = themes.create_run(None, ["thread"], None)
                 themes.compute_run(run)
                 themes.finish_run(run)
                 db.session.commit()
                 if keep is not None:
-                    db.session.execute(Thread.__table__.update().values(hidden=False))
+                    db.session.execute(sa_update(Thread).values(hidden=False))
                     db.session.commit()
                 labels = {i.source_id: i.theme_id for i in db.session.scalars(select(ThemeItem).where(ThemeItem.run_id == run.id))}
                 return run, labels
@@ -93,7 +94,7 @@ def evaluate(path: Path, stability: bool = False, seed: int = 0) -> dict[str, An
                        ari=round(float(adjusted_rand_score(truth, found)), 4), seconds=run.seconds)
             if stability:
                 # Start over from a run on 90 % of the threads, then run on all of them as the schedule does.
-                db.session.execute(ThemeRun.__table__.update().values(state="archived"))
+                db.session.execute(sa_update(ThemeRun).values(state="archived"))
                 db.session.commit()
                 rng = np.random.default_rng(seed)
                 part = set(rng.choice(sorted(external), size=int(0.9 * len(external)), replace=False).tolist())

@@ -9,10 +9,9 @@ from sqlalchemy import select
 from community.errors import Conflict, NotFound, ValidationFailed
 from community.extensions import db
 from community.insights import sources
-from community.models import Evidence, Idea, ThemeItem, User
+from community.models import Evidence, Idea, User
 
 MAX_NOTE = 500
-MAX_CANDIDATES = 10
 
 
 def has_evidence(idea: Idea, source_type: str, source_id: str | int) -> bool:
@@ -72,7 +71,8 @@ class Shown:
 
 def evidence_for(idea: Idea) -> list[Shown]:
     """An idea's evidence, newest first, with links to the items still there."""
-    rows = list(db.session.scalars(select(Evidence).where(Evidence.idea_id == idea.id).order_by(Evidence.created_at.desc(), Evidence.id.desc())))
+    query = select(Evidence).where(Evidence.idea_id == idea.id).order_by(Evidence.created_at.desc(), Evidence.id.desc())
+    rows = list(db.session.scalars(query))
     infos = sources.describe((e.source_type, e.source_id) for e in rows)
     out = []
     for e in rows:
@@ -85,22 +85,5 @@ def evidence_for(idea: Idea) -> list[Shown]:
 def customers_behind(idea: Idea) -> list[User]:
     """The distinct customers whose items are evidence on idea (staff left out)."""
     ids = set(db.session.scalars(select(Evidence.customer_id).where(Evidence.idea_id == idea.id, Evidence.customer_id.is_not(None))))
-    users = db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name)) if ids else []
+    users: list[User] = list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name))) if ids else []
     return [u for u in users if not u.is_staff]
-
-
-def candidates_for(idea: Idea) -> list[ThemeItem]:
-    """Items of the idea's theme (latest run) that could be its evidence: not ideas, not attached yet."""
-    from community.insights import themes
-
-    theme = themes.theme_of("idea", idea.id)
-    if theme is None:
-        return []
-    attached = {(e.source_type, e.source_id) for e in db.session.scalars(select(Evidence).where(Evidence.idea_id == idea.id))}
-    out = []
-    for item in themes.theme_items(theme, limit=MAX_CANDIDATES * 3):
-        if item.source_type != "idea" and (item.source_type, item.source_id) not in attached:
-            out.append(item)
-        if len(out) == MAX_CANDIDATES:
-            break
-    return out

@@ -53,7 +53,7 @@ class Metric:
     label: object
     rows: Callable[[datetime, datetime], list[Row]]
     rate: bool = False  # a share of the rows (counted / all) rather than a count
-    extra: Callable[[list[Row]], str] | None = None  # a second figure, e.g. median days
+    detail: Callable[[list[Row]], str] | None = None  # a second figure, e.g. median days
 
 
 _METRICS: dict[str, Metric] = {}
@@ -111,7 +111,7 @@ def build(now: datetime | None = None) -> Card:
             for week_end in week_ends:
                 week = [r for r in history if week_end - timedelta(weeks=1) <= as_utc(r.when) < week_end]
                 series.append(_value(m, week) or 0.0)
-            figures.append(Figure(m, _fmt(m, _value(m, rows)), series, len(rows), m.extra(rows) if m.extra else ""))
+            figures.append(Figure(m, _fmt(m, _value(m, rows)), series, len(rows), m.detail(rows) if m.detail is not None else ""))
         flows.append((flow, label, figures))
     return Card(flows, week_ends)
 
@@ -173,8 +173,8 @@ def _helpful_votes(start: datetime, end: datetime) -> list[Row]:
 def _gaps_closed(start: datetime, end: datetime) -> list[Row]:
     q = select(KnowledgeGap).where(KnowledgeGap.status != GapStatus.open, KnowledgeGap.resolved_at >= start,
                                    KnowledgeGap.resolved_at < end)
-    return [Row(g.title, f"/insights/gaps?status={g.status.value}", g.resolved_at,
-                counted=True) for g in db.session.scalars(q)]
+    return [Row(g.title, f"/insights/gaps?status={g.status.value}", g.resolved_at)
+            for g in db.session.scalars(q) if g.resolved_at is not None]
 
 
 def _median_days_to_close(rows: list[Row]) -> str:
@@ -186,13 +186,13 @@ def _median_days_to_close(rows: list[Row]) -> str:
 
 def _ideas_shipped(start: datetime, end: datetime) -> list[Row]:
     q = select(Idea).where(Idea.shipped_at >= start, Idea.shipped_at < end)
-    return [Row(i.title, f"/ideas/{i.id}", i.shipped_at) for i in db.session.scalars(q) if i.shipped_at]
+    return [Row(i.title, f"/ideas/{i.id}", i.shipped_at) for i in db.session.scalars(q) if i.shipped_at is not None]
 
 
 def _promoted(start: datetime, end: datetime) -> list[Row]:
     q = select(Article).where(Article.source == ArticleSource.community, Article.status == ArticleStatus.published,
                               Article.published_at >= start, Article.published_at < end)
-    return [Row(a.title, f"/help/articles/{a.slug}", a.published_at) for a in db.session.scalars(q) if a.published_at]
+    return [Row(a.title, f"/help/articles/{a.slug}", a.published_at) for a in db.session.scalars(q) if a.published_at is not None]
 
 
 def _citing_customers(start: datetime, end: datetime) -> list[Row]:
@@ -213,7 +213,7 @@ def register_builtin_metrics() -> None:
         Metric("gaps", "acquisition", _l("Knowledge gaps found"), _gaps),
         Metric("self_service", "sharing", _l("Bot self-service rate"), _self_service, rate=True),
         Metric("helpful", "sharing", _l("Helpful votes (bot and articles)"), _helpful_votes, rate=True),
-        Metric("gaps_closed", "application", _l("Gaps closed"), _gaps_closed, extra=_median_days_to_close),
+        Metric("gaps_closed", "application", _l("Gaps closed"), _gaps_closed, detail=_median_days_to_close),
         Metric("ideas_shipped", "application", _l("Ideas shipped"), _ideas_shipped),
         Metric("promoted", "co_creation", _l("Community answers promoted to articles"), _promoted),
         Metric("citing_customers", "co_creation", _l("Bot answers citing a customer"), _citing_customers, rate=True),

@@ -6,16 +6,17 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 from datetime import timedelta
 
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 
 from community.errors import Conflict, NotFound, ValidationFailed
 from community.extensions import db
 from community.insights import duplicates, sentiment, sources
-from community.models import Role, Theme, ThemeItem, ThemeRun, User
+from community.models import Evidence, Idea, Role, Theme, ThemeItem, ThemeRun, User
 from community.models.base import utcnow
 from knowledge_index import themes as clustering
 
@@ -98,7 +99,8 @@ def previous_run(run: ThemeRun) -> ThemeRun | None:
     done = select(ThemeRun).where(ThemeRun.state == "done", ThemeRun.id != run.id).order_by(ThemeRun.id.desc())
     candidates = list(db.session.scalars(done.limit(20)))
     same = [r for r in candidates if sorted(r.sources) == sorted(run.sources) and r.period_days == run.period_days]
-    return (same or candidates or [None])[0]
+    pool = same or candidates
+    return pool[0] if pool else None
 
 
 def compute_run(run: ThemeRun) -> ThemeRun:
@@ -109,9 +111,9 @@ def compute_run(run: ThemeRun) -> ThemeRun:
     previous_labels = None
     if prev is not None and items.keys:
         index_of = {t.id: n for n, t in enumerate(prev_themes)}
-        old = {(i.source_type, i.source_id): index_of[i.theme_id]
-               for i in db.session.scalars(select(ThemeItem).where(ThemeItem.run_id == prev.id))}
-        previous_labels = np.array([old.get(k, -1) for k in items.keys], dtype=np.int64)
+        before = {(i.source_type, i.source_id): index_of[i.theme_id]
+                  for i in db.session.scalars(select(ThemeItem).where(ThemeItem.run_id == prev.id))}
+        previous_labels = np.array([before.get(k, -1) for k in items.keys], dtype=np.int64)
     started = time.perf_counter()
     result = clustering.cluster(items.matrix, previous=previous_labels) if items.keys else None
     run.seconds = round(time.perf_counter() - started, 3)
@@ -159,7 +161,7 @@ def compute_run(run: ThemeRun) -> ThemeRun:
     ]
     for start in range(0, len(rows), 5000):
         # Core executemany: the ORM's bulk path costs several times more at 100,000 rows.
-        db.session.execute(insert(ThemeItem.__table__), rows[start : start + 5000])
+        db.session.execute(insert(cast(Table, ThemeItem.__table__)), rows[start : start + 5000])
     run.n_themes = k
     duplicates.suggest_pairs(items.keys, clustering.normalize(items.matrix), labels)
     db.session.flush()
@@ -205,7 +207,7 @@ def sources_mix(theme: Theme) -> dict[str, int]:
     """How many items of each source type the theme holds."""
     rows = db.session.execute(select(ThemeItem.source_type, func.count()).where(ThemeItem.theme_id == theme.id)
                               .group_by(ThemeItem.source_type)).all()
-    return {kind: count for kind, count in rows}
+    return {str(kind): int(count) for kind, count in rows}
 
 
 def theme_of(source_type: str, source_id: str | int, run: ThemeRun | None = None) -> Theme | None:
@@ -216,6 +218,24 @@ def theme_of(source_type: str, source_id: str | int, run: ThemeRun | None = None
     item = db.session.scalar(select(ThemeItem).where(ThemeItem.run_id == run.id, ThemeItem.source_type == source_type,
                                                     ThemeItem.source_id == str(source_id)))
     return item.theme if item is not None else None
+
+
+MAX_CANDIDATES = 10
+
+
+def evidence_candidates(idea: Idea) -> list[ThemeItem]:
+    """Items of the idea's theme (latest run) that could be its evidence: not ideas, not attached yet."""
+    theme = theme_of("idea", idea.id)
+    if theme is None:
+        return []
+    attached = {(e.source_type, e.source_id) for e in db.session.scalars(select(Evidence).where(Evidence.idea_id == idea.id))}
+    out = []
+    for item in theme_items(theme, limit=MAX_CANDIDATES * 3):
+        if item.source_type != "idea" and (item.source_type, item.source_id) not in attached:
+            out.append(item)
+        if len(out) == MAX_CANDIDATES:
+            break
+    return out
 
 
 # ---------------------------------------------------------------- staff edits (they survive re-runs)

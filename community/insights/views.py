@@ -12,12 +12,11 @@ from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import Optional
 
 from community.access import staff_required
-from community.errors import DomainError
 from community.extensions import db
 from community.insights import bp, duplicates, evidence, scorecard, sources, themes, trends
 from community.insights.jobs import start_theme_run
 from community.models import Idea, JobRun
-from community.viewhelpers import commit_or_rollback
+from community.viewhelpers import run_service
 
 
 class ActionForm(FlaskForm):
@@ -54,15 +53,10 @@ def _safe_next(default: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else default
 
 
-def _act(action, success: str | None, back: str) -> Response:
-    """Run a service call, commit, flash the outcome and go back."""
-    try:
-        commit_or_rollback(action)
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        if success:
-            flash(success, "success")
+def _act(action, success: str | None, back: str):
+    """Run a service call through the views' transaction boundary, flash the outcome and go back."""
+    if run_service(action).ok and success:
+        flash(success, "success")
     return redirect(back)
 
 
@@ -133,10 +127,7 @@ def merge_theme(theme_id: int):
     if target is None:
         flash(_("Choose a theme to merge into."), "error")
         return redirect(url_for("insights.theme", theme_id=theme_id))
-    try:
-        commit_or_rollback(lambda: themes.merge_themes(item, target, current_user))
-    except DomainError as error:
-        flash(error.message, "error")
+    if not run_service(lambda: themes.merge_themes(item, target, current_user)).ok:
         return redirect(url_for("insights.theme", theme_id=theme_id))
     flash(_("Themes merged."), "success")
     return redirect(url_for("insights.theme", theme_id=target.id))
@@ -150,11 +141,10 @@ def split_theme(theme_id: int):
     if not form.validate_on_submit():
         abort(400)
     chosen = [int(i) for i in request.form.getlist("items") if i.isdigit()]
-    try:
-        child = commit_or_rollback(lambda: themes.split_theme(item, chosen, form.name.data, current_user))
-    except DomainError as error:
-        flash(error.message, "error")
+    outcome = run_service(lambda: themes.split_theme(item, chosen, form.name.data, current_user))
+    if outcome.value is None:
         return redirect(url_for("insights.theme", theme_id=theme_id))
+    child = outcome.value
     flash(_("A new theme holds the chosen items."), "success")
     return redirect(url_for("insights.theme", theme_id=child.id))
 
@@ -297,4 +287,4 @@ def scorecard_items(key: str):
 def idea_evidence(idea: Idea) -> dict[str, object]:
     """What the idea page shows staff: evidence, the customers behind it, candidates from its theme."""
     return {"items": evidence.evidence_for(idea), "customers": evidence.customers_behind(idea),
-            "candidates": evidence.candidates_for(idea), "form": EvidenceForm(), "action_form": ActionForm()}
+            "candidates": themes.evidence_candidates(idea), "form": EvidenceForm(), "action_form": ActionForm()}

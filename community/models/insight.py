@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import utcnow
 
 
-class ThemeRun(db.Model):
+class ThemeRun(Model):
     """One clustering of the chosen sources over a period; the newest finished run is what pages show."""
 
     __tablename__ = "theme_runs"
@@ -31,12 +31,12 @@ class ThemeRun(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    themes: Mapped[list["Theme"]] = relationship(back_populates="run", cascade="all, delete-orphan",
+    themes: Mapped[list[Theme]] = relationship(back_populates="run", cascade="all, delete-orphan",
                                                  order_by="Theme.size.desc()")
     created_by = relationship("User")
 
 
-class Theme(db.Model):
+class Theme(Model):
     """A group of items about one thing. ``identity`` is shared by the same theme across runs."""
 
     __tablename__ = "themes"
@@ -62,7 +62,7 @@ class Theme(db.Model):
         return self.name or ", ".join(self.keywords[:3]) or f"#{self.id}"
 
 
-class ThemeItem(db.Model):
+class ThemeItem(Model):
     """One clustered item (a thread, idea, gap, report...) in one run's theme."""
 
     __tablename__ = "theme_items"
@@ -84,7 +84,7 @@ class ThemeItem(db.Model):
     theme: Mapped[Theme] = relationship()
 
 
-class Evidence(db.Model):
+class Evidence(Model):
     """A thread, reply, chat message, gap or report that staff attached to an idea as evidence."""
 
     __tablename__ = "idea_evidence"
@@ -105,7 +105,7 @@ class Evidence(db.Model):
     added_by = relationship("User", foreign_keys=[added_by_id])
 
 
-class ItemLink(db.Model):
+class ItemLink(Model):
     """Staff confirmed that two items of any types are about the same thing (a cross-type duplicate)."""
 
     __tablename__ = "insight_links"
@@ -122,7 +122,7 @@ class ItemLink(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class DigestSubscription(db.Model):
+class DigestSubscription(Model):
     """A staff member who gets the weekly themes digest by e-mail."""
 
     __tablename__ = "insight_digest_subscriptions"
