@@ -287,4 +287,5 @@ def scorecard_items(key: str):
 def idea_evidence(idea: Idea) -> dict[str, object]:
     """What the idea page shows staff: evidence, the customers behind it, candidates from its theme."""
     return {"items": evidence.evidence_for(idea), "customers": evidence.customers_behind(idea),
-            "candidates": themes.evidence_candidates(idea), "form": EvidenceForm(), "action_form": ActionForm()}
+            "candidates": themes.evidence_candidates(idea), "form": EvidenceForm(), "action_form": ActionForm(),
+            "types": [(s.name, _(s.label)) for s in sources.sources() if s.name != "idea"]}

@@ -165,3 +165,34 @@ def test_duplicates_page_links_a_pair_and_the_idea_gets_evidence(themes_run, ins
     assert link.status == "linked"
     if "idea" in (link.a_type, link.b_type) and link.a_type != link.b_type:
         assert db.session.scalar(select(db.func.count()).select_from(Evidence)) == 1
+
+
+def test_a_reply_or_chat_message_can_be_evidence_by_its_number(insight_site, auth, client):
+    from community.models import ChatMessage, Conversation, Reply
+
+    thread = db.session.scalars(select(Thread)).first()
+    reply = Reply(thread_id=thread.id, author_id=insight_site["customer"].id, body="Same here, please add it.")
+    conversation = Conversation(user_id=insight_site["customer"].id)
+    db.session.add_all([reply, conversation])
+    db.session.flush()
+    message = ChatMessage(conversation_id=conversation.id, role="customer", text="I want a dark mode",
+                          author_id=insight_site["customer"].id)
+    db.session.add(message)
+    db.session.commit()
+    idea = insight_site["idea"]
+    auth.login("staff@example.com")
+    page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    assert 'value="reply"' in page and 'value="chat_message"' in page
+    token = csrf_token(client, f"/ideas/{idea.id}")
+    for kind, ident in (("reply", reply.id), ("chat_message", message.id)):
+        client.post("/insights/evidence", data={"csrf_token": token, "idea_id": idea.id, "source_type": kind,
+                                                 "source_id": ident, "next": f"/ideas/{idea.id}"})
+    kinds = {e.source_type for e in db.session.scalars(select(Evidence))}
+    assert kinds == {"reply", "chat_message"}
+    page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    assert f'href="/forum/t/{thread.id}#reply-{reply.id}"' in page and "I want a dark mode" in page
+    # A number that is no item is refused and nothing is stored.
+    missing = client.post("/insights/evidence", data={"csrf_token": token, "idea_id": idea.id, "source_type": "reply",
+                                                       "source_id": "99999", "next": f"/ideas/{idea.id}"})
+    assert missing.status_code == 404
+    assert db.session.scalar(select(db.func.count()).select_from(Evidence)) == 2
