@@ -103,5 +103,8 @@ def register_cli(app: Flask) -> None:
     from community.notifications.cli import outbox_cli
 
     coknow.add_command(outbox_cli)
+    from community.insights.cli import insights_cli
+
+    coknow.add_command(insights_cli)
     coknow.add_command(jobs_cli)
     app.cli.add_command(coknow)

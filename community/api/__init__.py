@@ -38,9 +38,10 @@ def create_api(app: Flask) -> CoKnowApi:
     from community.api.system import blp as system_blp
     from community.forum.api import blp as forum_blp
     from community.ideas.api import blp as ideas_blp
+    from community.insights.api import blp as insights_blp
 
     api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
-    for blp in (system_blp, ideas_blp, forum_blp):
+    for blp in (system_blp, ideas_blp, forum_blp, insights_blp):
         register_api_blueprint(api, blp)
     app.before_request(_require_json_body)
     return api

@@ -122,8 +122,9 @@ def parse_line(line: int, text: str) -> ParsedThread:
     if len(title) > services.MAX_TITLE:
         title = title[: services.MAX_TITLE - 1].rstrip() + "…"
     body = obj.get("body")
-    if not isinstance(body, str) or not body.strip():
-        raise BadRecord("'body' must be a non-empty string")
+    # A short customer message is all title: an empty body is allowed, a missing or non-string one is not.
+    if not isinstance(body, str):
+        raise BadRecord("'body' must be a string")
     if len(body) > services.MAX_BODY:
         raise BadRecord(f"'body' is longer than {services.MAX_BODY} characters")
     raw_replies = obj.get("replies", [])

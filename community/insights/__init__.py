@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("insights", __name__, url_prefix="/insights")
 
-from community.insights import views  # noqa: E402,F401
+from community.insights import jobs, views  # noqa: E402,F401

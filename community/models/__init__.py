@@ -28,6 +28,7 @@ from community.models.idea import (
     changelog_ideas,
 )
 from community.models.index import index_entries
+from community.models.insight import DigestSubscription, Evidence, ItemLink, Theme, ThemeItem, ThemeRun
 from community.models.job import JobRun, JobState
 from community.models.knowledge import Article, ArticleFeedback, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
@@ -81,6 +82,12 @@ __all__ = [
     "User",
     "find_user_by_email",
     "index_entries",
+    "DigestSubscription",
+    "Evidence",
+    "ItemLink",
+    "Theme",
+    "ThemeItem",
+    "ThemeRun",
     "JobRun",
     "JobState",
     "utcnow",
