@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from community.forum import bp as forum_bp
     from community.ideas import bp as ideas_bp
     from community.insights import bp as insights_bp
+    from community.integrations import bp as integrations_bp
     from community.kb import bp as kb_bp
     from community.main import bp as main_bp
     from community.notifications import bp as notifications_bp
@@ -87,7 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     from bot.console import bp as support_bp
 
     for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp, chat_bp,
-               support_bp):
+               support_bp, integrations_bp):
         app.register_blueprint(bp)
     create_api(app)
     _register_socket_namespaces()
@@ -98,6 +99,11 @@ def _register_demand_sources() -> None:
     from bot.requests import register as register_chat_requests
 
     register_chat_requests()
+    # Publishing through the API closes the gaps waiting on the article, as the editor does.
+    from bot.promotion import publish_article
+    from community.kb.services import register_publisher
+
+    register_publisher(publish_article)
 
 
 def _register_socket_namespaces() -> None:

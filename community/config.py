@@ -140,6 +140,12 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "COKNOW_STAFF_PRESENCE_TIMEOUT": _int(env, "COKNOW_STAFF_PRESENCE_TIMEOUT", 90, 35, 86_400),
         "COKNOW_JOBS_URL": jobs_url,
         "COKNOW_JOB_WORKERS": _int(env, "COKNOW_JOB_WORKERS", 1, 0, 64),
+        # Webhook deliveries: seconds to wait for a receiver; tries in all; the first retry's wait
+        # (doubled for each next one); failed deliveries in a row before an endpoint is disabled.
+        "COKNOW_WEBHOOK_TIMEOUT": _int(env, "COKNOW_WEBHOOK_TIMEOUT", 10, 1, 60),
+        "COKNOW_WEBHOOK_MAX_ATTEMPTS": _int(env, "COKNOW_WEBHOOK_MAX_ATTEMPTS", 8, 1, 20),
+        "COKNOW_WEBHOOK_RETRY_SECONDS": _int(env, "COKNOW_WEBHOOK_RETRY_SECONDS", 60, 1, 86_400),
+        "COKNOW_WEBHOOK_DISABLE_AFTER": _int(env, "COKNOW_WEBHOOK_DISABLE_AFTER", 5, 1, 1000),
         "API_TITLE": "CoKnow API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -27,6 +27,7 @@ NAVIGATION = (
     NavItem("customers.index", _l("Customers"), staff_only=True),
     NavItem("insights.gaps", _l("Knowledge gaps"), staff_only=True),
     NavItem("support.console", _l("Support console"), staff_only=True),
+    NavItem("integrations.index", _l("Integrations"), staff_only=True),
 )
 
 

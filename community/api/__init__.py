@@ -36,20 +36,30 @@ def _require_json_body() -> None:
 
 def create_api(app: Flask) -> CoKnowApi:
     """Attach the API to app and register every feature's API blueprint."""
+    from community.api import tokens
     from community.api.system import blp as system_blp
 
     api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
+    api.spec.components.security_scheme("bearerToken", {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token from /account/tokens (or a service token); its scopes limit what it reaches."})
     for blp in [system_blp, *extra_blueprints()]:
         csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))
     app.before_request(_require_json_body)
+    tokens.init_app(app)
+    app.extensions["coknow.api"] = api  # the API reference page renders its spec
     return api
 
 
 def extra_blueprints() -> list[Blueprint]:
     """Feature API blueprints; each feature appends its import here."""
     from bot.api import blp as chat_blp
+    from bot.gaps_api import blp as gaps_blp
+    from community.auth.api import blp as users_blp
     from community.forum.api import blp as forum_blp
     from community.ideas.api import blp as ideas_blp
+    from community.kb.api import blp as kb_blp
+    from community.notifications.api import blp as notifications_blp
 
-    return [chat_blp, ideas_blp, forum_blp]
+    return [chat_blp, ideas_blp, forum_blp, kb_blp, gaps_blp, notifications_blp, users_blp]

@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
 from community.errors import _fields_from, error_body
 from community.forum import services
 from community.markup import render_markdown
@@ -67,6 +68,7 @@ class ForumThreadSchema(Schema):
     author = fields.Nested(ForumAuthorSchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     last_activity_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
     edited_at = fields.DateTime(dump_only=True, allow_none=True)
     pinned = fields.Boolean(dump_only=True)
     locked = fields.Boolean(dump_only=True)
@@ -82,6 +84,9 @@ class ForumThreadSchema(Schema):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise validate.ValidationError("A list of strings.")
         return value
+
+
+ForumThreadPageSchema = page_schema(ForumThreadSchema, "ForumThreadPage")
 
 
 class ForumThreadDetailSchema(ForumThreadSchema):
@@ -141,6 +146,18 @@ class Threads(MethodView):
         user = signed_in_or_401()
         category = services.get_category_or_404(data["category"], user)
         return commit_or_rollback(lambda: services.create_thread(user, category, data["title"], data["body"], data["tags"]))
+
+
+@blp.route("/threads/changes")
+class ThreadChanges(MethodView):
+    @blp.arguments(CursorQuerySchema, location="query")
+    @blp.response(200, ForumThreadPageSchema)
+    @blp.alt_response(422, description="Malformed updated_since or cursor")
+    def get(self, args):
+        """Threads you may see changed since a time (new replies, edits, moderation), oldest change first."""
+        from community.models import Thread
+
+        return keyset_page(services.threads_visible_to(current_user), Thread.updated_at, Thread.id, args)
 
 
 @blp.route("/threads/<int:thread_id>")

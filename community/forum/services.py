@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from community.webhooks import emit_event, payloads
 from community.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from community.extensions import db
 from community.markup import plain_text
@@ -143,6 +144,11 @@ def _visible_threads(viewer: Any) -> Select:
     return stmt
 
 
+def threads_visible_to(viewer: Any) -> Select:
+    """Every thread the viewer may see (deleted ones left out), unordered: for listings that page themselves."""
+    return _visible_threads(viewer)
+
+
 @dataclass
 class ThreadPage:
     threads: list[Thread]
@@ -227,7 +233,9 @@ def mark_read(user: User, thread: Thread) -> None:
 
 def count_view(thread: Thread) -> None:
     """Add one view atomically (concurrent page loads must not lose counts)."""
-    db.session.execute(update(Thread).where(Thread.id == thread.id).values(views=Thread.views + 1))
+    # A page view is not a change worth syncing: updated_at stays as it was.
+    db.session.execute(update(Thread).where(Thread.id == thread.id)
+                       .values(views=Thread.views + 1, updated_at=Thread.updated_at))
     db.session.expire(thread, ["views"])
 
 
@@ -410,6 +418,7 @@ def create_thread(
     mark_read(author, thread)
     sync_index(thread)
     _notify_mentions(author, thread, None, body)
+    emit_event("thread.created", payloads.thread(thread))
     return thread
 
 
@@ -571,6 +580,8 @@ def accept_answer(actor: User, thread: Thread, reply: Reply) -> None:
     thread.accepted_reply = reply
     db.session.flush()
     sync_index(thread)
+    emit_event("answer.accepted", {"thread": payloads.thread(thread), "reply": payloads.reply(reply),
+                                   "accepted_by_id": actor.id})
     if reply.author_id and reply.author_id != actor.id:
         from community.notifications.services import notify
 

@@ -6,7 +6,9 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
+from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
 from community.extensions import db
 from community.ideas import services
 from community.models import Idea, IdeaStatus
@@ -36,8 +38,12 @@ class IdeaSchema(Schema):
     author = fields.Nested(AuthorSchema, dump_only=True, allow_none=True)
     merged_into_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
     shipped_at = fields.DateTime(dump_only=True, allow_none=True)
     url = fields.Function(lambda i: services.idea_url(i), dump_only=True)
+
+
+IdeaPageSchema = page_schema(IdeaSchema, "IdeaPage")
 
 
 class IdeaQuerySchema(Schema):
@@ -109,6 +115,16 @@ class Ideas(MethodView):
         user = signed_in_or_401()
         return commit_or_rollback(lambda: services.submit_idea(user, data["title"], data["body"], data["category"],
                                                                 data["tags"]))
+
+
+@blp.route("/changes")
+class IdeaChanges(MethodView):
+    @blp.arguments(CursorQuerySchema, location="query")
+    @blp.response(200, IdeaPageSchema)
+    @blp.alt_response(422, description="Malformed updated_since or cursor")
+    def get(self, args):
+        """Ideas changed since a time, oldest change first, merged ones included: for incremental sync."""
+        return keyset_page(select(Idea), Idea.updated_at, Idea.id, args)
 
 
 @blp.route("/<int:idea_id>")

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from community import search
+from community.webhooks import emit_event, payloads
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.markup import plain_text
@@ -254,6 +255,7 @@ def submit_idea(author: User, title: str | None, body: str | None, category: str
                                     by_id=author.id))
     follow_idea(author, idea)
     _reindex(idea)
+    emit_event("idea.created", payloads.idea(idea))
     return idea
 
 
@@ -447,6 +449,8 @@ def change_status(idea: Idea, new_status: str | IdeaStatus, by: User, reason: st
         idea.shipped_at = utcnow()
     db.session.flush()
     _reindex(idea)
+    emit_event("idea.status_changed", {"idea": payloads.idea(idea), "from_status": change.from_status.value,
+                                       "to_status": status.value, "reason": reason, "changed_by_id": by.id})
     if notify_users:
         recipients = audience(idea.id)
         if status is IdeaStatus.shipped:
@@ -580,6 +584,7 @@ def merge_ideas(source: Idea, target: Idea, by: User) -> Idea:
     db.session.flush()
     db.session.expire_all()
     search.remove_document("idea", source.id)
+    emit_event("idea.merged", {"source_id": source.id, "target": payloads.idea(target), "merged_by_id": by.id})
     notify(sorted(notified), "idea.merged",
            _("“%(source)s” was merged into “%(target)s”", source=source.title, target=target.title),
            idea_url(target), _("Your vote and follow moved with it."), actor=by)

@@ -6,12 +6,13 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from community import search
+from community.webhooks import emit_event, payloads
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import Article, ArticleSource, ArticleStatus, KbCategory, User, utcnow
@@ -148,6 +149,8 @@ def create_article(
     db.session.add(article)
     db.session.flush()
     reindex_article(article)
+    if status is ArticleStatus.published:
+        emit_event("article.published", payloads.article(article))
     return article
 
 
@@ -174,9 +177,11 @@ def update_article(
         article.questions = clean_questions(questions)
     if category is not False:
         article.category = category or None
+    published = False
     if status is not None and status is not article.status:
         article.status = status
-        if status is ArticleStatus.published and article.published_at is None:
+        published = status is ArticleStatus.published
+        if published and article.published_at is None:
             article.published_at = utcnow()
     article.content_hash = content_hash(
         article.title, article.body, article.questions, article.category.slug if article.category else None
@@ -184,6 +189,27 @@ def update_article(
     article.updated_at = utcnow()
     db.session.flush()
     reindex_article(article)
+    if published:
+        emit_event("article.published", payloads.article(article))
+    return article
+
+
+Publisher = Callable[[Article, User | None], object]
+_publisher: Publisher | None = None
+
+
+def register_publisher(fn: Publisher) -> None:
+    """Let the bot publish articles its way (close the gaps waiting on them, credit answerers)."""
+    global _publisher
+    _publisher = fn
+
+
+def publish(article: Article, staff: User | None) -> Article:
+    """Publish through the registered publisher, or plainly when none is registered; flushes."""
+    if _publisher is not None:
+        _publisher(article, staff)
+    else:
+        update_article(article, status=ArticleStatus.published)
     return article
 
 

@@ -28,6 +28,14 @@ from community.models.idea import (
     changelog_ideas,
 )
 from community.models.index import index_entries
+from community.models.integration import (
+    ApiToken,
+    DeliveryState,
+    TokenKind,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from community.models.job import JobRun, JobState
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
@@ -80,6 +88,12 @@ __all__ = [
     "User",
     "find_user_by_email",
     "index_entries",
+    "ApiToken",
+    "DeliveryState",
+    "TokenKind",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "JobRun",
     "JobState",
     "utcnow",
