@@ -46,8 +46,8 @@ class ArticleSchema(Schema):
                              metadata={"description": "category slug"})
     category_slug = fields.Function(lambda a: a.category.slug if a.category else None, dump_only=True,
                                     allow_none=True)
-    status = fields.String(load_default="draft", validate=validate.OneOf(STATUSES),
-                           metadata={"description": "publishing indexes it for the bot and closes the gaps "
+    status = fields.Enum(ArticleStatus, by_value=True, load_default=ArticleStatus.draft,
+                         metadata={"description": "publishing indexes it for the bot and closes the gaps "
                                                     "waiting on it"})
     source = fields.Function(lambda a: a.source.value, dump_only=True)
     external_id = fields.String(dump_only=True, allow_none=True)
@@ -63,7 +63,7 @@ class ArticlePatchSchema(Schema):
     body_format = fields.String(validate=validate.OneOf(["markdown", "html"]))
     questions = fields.List(fields.String())
     category = fields.String(allow_none=True, metadata={"description": "category slug; null removes it"})
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.Enum(ArticleStatus, by_value=True)
 
 
 class ArticleQuerySchema(CursorQuerySchema):
@@ -178,10 +178,10 @@ class Articles(MethodView):
         def create() -> Article:
             article = services.create_article(data["title"], data["body"], questions=data["questions"],
                                               category=category, author=staff, body_format=data["body_format"])
-            if data["status"] == ArticleStatus.published.value:
+            if data["status"] is ArticleStatus.published:
                 services.publish(article, staff)
-            elif data["status"] != ArticleStatus.draft.value:
-                services.update_article(article, status=ArticleStatus(data["status"]))
+            elif data["status"] is not ArticleStatus.draft:
+                services.update_article(article, status=data["status"])
             return article
 
         return commit_or_rollback(create)
@@ -204,7 +204,7 @@ class ArticleResource(MethodView):
         staff = _staff()
         article = _article(article_id)
         category: Any = _category(data["category"]) if data.get("category") else (None if "category" in data else False)
-        status = ArticleStatus(data["status"]) if "status" in data else None
+        status = data.get("status")
 
         def change() -> Article:
             services.update_article(article, title=data.get("title"), body=data.get("body"),

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @dataclass
 class Delivery:
     path: str
-    headers: dict[str, str]
+    headers: Message  # looked up without regard to case, as HTTP says
     body: bytes
 
 
@@ -26,7 +27,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._lock:
-                    receiver.received.append(Delivery(self.path, dict(self.headers.items()), body))
+                    receiver.received.append(Delivery(self.path, self.headers, body))
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
