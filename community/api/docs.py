@@ -65,7 +65,7 @@ def operations(app: Flask) -> tuple[dict[str, Any], list[Group]]:
             if op is None:
                 continue
             tag = (op.get("tags") or ["api"])[0]
-            group = groups.setdefault(tag, Group(tag.removeprefix("api_").replace("_", " ").title(),
+            groups.setdefault(tag, Group(tag.removeprefix("api_").replace("_", " ").title(),
                                                  descriptions.get(tag, "")))
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             responses = []

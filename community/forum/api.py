@@ -102,6 +102,22 @@ class ForumThreadQuerySchema(Schema):
     tag = fields.String(load_default=None)
 
 
+class ForumThreadEditSchema(Schema):
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    tags = fields.List(fields.String(), load_default=None, allow_none=True)
+
+
+class ForumReplyEditSchema(Schema):
+    body = fields.String(required=True)
+
+
+class LikeStateSchema(Schema):
+    reply_id = fields.Integer(required=True)
+    liked = fields.Boolean(required=True)
+    like_count = fields.Integer(required=True)
+
+
 class ForumAcceptSchema(Schema):
     reply_id = fields.Integer(required=True, allow_none=True,
                               metadata={"description": "the reply to accept; null clears the accepted answer"})
@@ -167,6 +183,40 @@ class ThreadResource(MethodView):
     def get(self, thread_id):
         """One thread with its replies (deleted replies come back without a body)."""
         return services.get_thread_or_404(thread_id, current_user)
+
+    @blp.arguments(ForumThreadEditSchema)
+    @blp.response(200, ForumThreadDetailSchema)
+    @blp.alt_response(403, description="Only the author or staff")
+    def put(self, data, thread_id):
+        """Edit the thread's title, body and tags (the author or staff; earlier versions are kept)."""
+        user = signed_in_or_401()
+        thread = services.get_thread_or_404(thread_id, user)
+        return commit_or_rollback(lambda: services.edit_thread(user, thread, data["title"], data["body"], data["tags"]))
+
+
+@blp.route("/replies/<int:reply_id>")
+class ReplyResource(MethodView):
+    @blp.arguments(ForumReplyEditSchema)
+    @blp.response(200, ForumReplySchema)
+    @blp.alt_response(403, description="Only the author or staff")
+    @blp.alt_response(404, description="No such reply")
+    def put(self, data, reply_id):
+        """Edit a reply (the author or staff; earlier versions are kept)."""
+        user = signed_in_or_401()
+        reply = services.get_reply_or_404(reply_id, user)
+        return commit_or_rollback(lambda: services.edit_reply(user, reply, data["body"]))
+
+
+@blp.route("/replies/<int:reply_id>/like")
+class ReplyLikeResource(MethodView):
+    @blp.response(200, LikeStateSchema)
+    @blp.alt_response(403, description="Your own reply")
+    def post(self, reply_id):
+        """Like a reply, or take your like back."""
+        user = signed_in_or_401()
+        reply = services.get_reply_or_404(reply_id, user)
+        liked = commit_or_rollback(lambda: services.toggle_like(user, reply))
+        return {"reply_id": reply.id, "liked": liked, "like_count": reply.like_count}
 
 
 @blp.route("/threads/<int:thread_id>/replies")

@@ -72,6 +72,17 @@ class CommentSchema(Schema):
     edited_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
+class IdeaEditSchema(Schema):
+    title = fields.String(required=True)
+    body = fields.String(load_default="")
+    category = fields.String(load_default=None, allow_none=True)
+    tags = fields.List(fields.String(), load_default=list)
+
+
+class MergeSchema(Schema):
+    target_id = fields.Integer(required=True, strict=True, metadata={"description": "the idea that keeps the votes"})
+
+
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     reason = fields.String(load_default=None, allow_none=True, metadata={"description": "required for declined"})
@@ -134,6 +145,28 @@ class IdeaResource(MethodView):
     def get(self, idea_id):
         """One idea (a merged idea names the idea it was merged into)."""
         return _idea(idea_id)
+
+    @blp.arguments(IdeaEditSchema)
+    @blp.response(200, IdeaSchema)
+    @blp.alt_response(403, description="Staff, or the author while the idea is open")
+    @blp.alt_response(409, description="The idea was merged")
+    def put(self, data, idea_id):
+        """Change the idea's text, category and tags."""
+        user, idea = signed_in_or_401(), _idea(idea_id)
+        return commit_or_rollback(lambda: services.edit_idea(idea, user, data["title"], data["body"],
+                                                              data["category"], data["tags"]))
+
+
+@blp.route("/<int:idea_id>/merge")
+class IdeaMerge(MethodView):
+    @blp.arguments(MergeSchema)
+    @blp.response(200, IdeaSchema)
+    @blp.alt_response(403, description="Staff only")
+    @blp.alt_response(404, description="No such idea")
+    def post(self, data, idea_id):
+        """Merge this idea into another (staff): votes, followers and comments move; returns the target."""
+        user, source, target = signed_in_or_401(), _idea(idea_id), _idea(data["target_id"])
+        return commit_or_rollback(lambda: services.merge_ideas(source, target, user))
 
 
 @blp.route("/<int:idea_id>/vote")

@@ -50,17 +50,17 @@ def test_help_center_read_and_staff_write(app, client, create_user):
     category = client.post("/api/v1/kb/categories", json={"name": "Billing"}, headers=writer)
     assert category.status_code == 201 and category.get_json()["slug"] == "billing"
     assert client.post("/api/v1/kb/categories", json={"name": "Billing"}, headers=writer).status_code == 409
-    draft = client.post("/api/v1/kb/articles", json={"title": "Refunds", "body": "Within 30 days.",
-                                                     "category": "billing", "questions": ["Can I get my money back?"]},
-                        headers=writer)
+    draft = client.post("/api/v1/kb/articles", headers=writer, json={
+        "title": "Refunds", "body": "Within 30 days.", "category": "billing",
+        "questions": ["Can I get my money back?"]})
     assert draft.status_code == 201 and draft.get_json()["status"] == "draft"
     article_id = draft.get_json()["id"]
     assert client.get(f"/api/v1/kb/articles/{article_id}", headers=reader).status_code == 404  # drafts are staff's
     assert client.get("/api/v1/kb/articles", headers=reader).get_json()["items"] == []
     assert client.patch(f"/api/v1/kb/articles/{article_id}", json={"status": "published"},
                         headers=bearer(customer, "kb:read")).status_code == 403
-    published = client.patch(f"/api/v1/kb/articles/{article_id}", json={"status": "published", "title": "Refunds policy"},
-                             headers=writer)
+    published = client.patch(f"/api/v1/kb/articles/{article_id}", headers=writer,
+                             json={"status": "published", "title": "Refunds policy"})
     assert published.status_code == 200 and published.get_json()["status"] == "published"
     listed = client.get("/api/v1/kb/articles?category=billing", headers=reader).get_json()
     assert [a["title"] for a in listed["items"]] == ["Refunds policy"] and listed["next_cursor"] is None
@@ -109,7 +109,8 @@ def test_gaps_list_link_and_dismiss(app, client, create_user):
     assert client.get("/api/v1/gaps", headers=bearer(staff, "ideas:read")).status_code == 403
     linked = client.post(f"/api/v1/gaps/{gap.id}/link", json={"article_id": article.id}, headers=headers)
     assert linked.status_code == 200 and linked.get_json()["status"] == "answered"
-    assert client.post(f"/api/v1/gaps/{gap.id}/link", json={"article_id": article.id}, headers=headers).status_code == 409
+    again = client.post(f"/api/v1/gaps/{gap.id}/link", json={"article_id": article.id}, headers=headers)
+    assert again.status_code == 409
     assert client.post(f"/api/v1/gaps/{other.id}/dismiss", json={"reason": ""}, headers=headers).status_code == 422
     dismissed = client.post(f"/api/v1/gaps/{other.id}/dismiss", json={"reason": "out of scope"}, headers=headers)
     assert dismissed.status_code == 200 and dismissed.get_json()["dismissed_reason"] == "out of scope"
@@ -182,8 +183,8 @@ def test_ideas_and_threads_sync_by_update_time_and_cursor(app, client, create_us
     changed = client.get("/api/v1/ideas/changes", query_string={"updated_since": since, "limit": 1}, headers=headers)
     first = changed.get_json()
     assert [i["id"] for i in first["items"]] == [made[3].id] and first["next_cursor"]
-    second = client.get("/api/v1/ideas/changes", query_string={"updated_since": since, "limit": 1,
-                                                                "cursor": first["next_cursor"]}, headers=headers).get_json()
+    second = client.get("/api/v1/ideas/changes", headers=headers, query_string={
+        "updated_since": since, "limit": 1, "cursor": first["next_cursor"]}).get_json()
     assert [i["id"] for i in second["items"]] == [made[1].id] and second["next_cursor"] is None
     everything = client.get("/api/v1/ideas/changes", query_string={"limit": 500}, headers=headers).get_json()
     assert len(everything["items"]) == 5
@@ -219,3 +220,34 @@ def test_the_documentation_pages_render_locally(client, path):
     assert "https://cdn" not in html and "unpkg" not in html
     if path == "/developers/api":
         assert "/api/v1/ideas/changes" in html and "ideas:read" in html and 'id="schema-Idea"' in html
+
+
+def test_edit_merge_and_like_through_the_api(app, client, create_user):
+    from community.forum import services as forum
+    from community.ideas import services as ideas
+
+    author = create_user("a@example.com")
+    staff = create_user("staff@example.com", role=Role.staff)
+    first = ideas.submit_idea(author, "Dark mode for the editor", "")
+    second = ideas.submit_idea(author, "A dark theme please", "")
+    ideas.cast_vote(author, second)
+    thread = forum.create_thread(author, forum.save_category(None, name="General"), "Export question", "How?")
+    reply = forum.post_reply(staff, thread, "File, then Export.")
+    db.session.commit()
+    mine = bearer(author, "ideas:write", "forum:write")
+    edited = client.put(f"/api/v1/ideas/{first.id}", json={"title": "Dark mode for the whole app", "tags": ["ui"]},
+                        headers=mine)
+    assert edited.status_code == 200 and edited.get_json()["tags"] == ["ui"]
+    assert client.post(f"/api/v1/ideas/{second.id}/merge", json={"target_id": first.id},
+                       headers=mine).status_code == 403
+    merged = client.post(f"/api/v1/ideas/{second.id}/merge", json={"target_id": first.id},
+                         headers=bearer(staff, "ideas:write"))
+    assert merged.status_code == 200 and merged.get_json()["id"] == first.id and merged.get_json()["vote_count"] == 1
+    changed = client.put(f"/api/v1/forum/threads/{thread.id}", headers=mine,
+                         json={"title": "Export to PDF question", "body": "How?"})
+    assert changed.status_code == 200 and changed.get_json()["title"] == "Export to PDF question"
+    assert client.put(f"/api/v1/forum/replies/{reply.id}", json={"body": "Hijacked"}, headers=mine).status_code == 403
+    liked = client.post(f"/api/v1/forum/replies/{reply.id}/like", headers=mine)
+    assert liked.get_json() == {"reply_id": reply.id, "liked": True, "like_count": 1}
+    read_only = bearer(author, "forum:read")
+    assert client.post(f"/api/v1/forum/replies/{reply.id}/like", headers=read_only).status_code == 403

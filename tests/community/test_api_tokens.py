@@ -43,7 +43,8 @@ def test_a_scoped_token_does_what_its_scopes_allow_and_nothing_else(app, client,
     assert client.get("/api/v1/ideas/changes", headers=bearer(read_only)).status_code == 200
     assert client.get("/api/v1/me", headers=bearer(read_only)).get_json()["email"] == "reader@example.com"
     # Writing ideas, or reading another area, is refused and the refusal names the missing scope.
-    refused = client.post("/api/v1/ideas", json={"title": "Offline mode please", "body": "x"}, headers=bearer(read_only))
+    refused = client.post("/api/v1/ideas", json={"title": "Offline mode please", "body": "x"},
+                          headers=bearer(read_only))
     assert refused.status_code == 403
     assert refused.get_json()["error"]["code"] == "insufficient_scope"
     assert "ideas:write" in refused.get_json()["error"]["message"]
@@ -174,7 +175,8 @@ def test_nobody_revokes_or_lists_another_persons_tokens(app, client, auth, creat
     row = db.session.query(ApiToken).one()
     auth.login("other@example.com")
     assert "test script" not in client.get("/account/tokens").get_data(as_text=True)
-    response = client.post(f"/account/tokens/{row.id}/revoke", data={"csrf_token": csrf_token(client, "/account/tokens")})
+    response = client.post(f"/account/tokens/{row.id}/revoke",
+                           data={"csrf_token": csrf_token(client, "/account/tokens")})
     assert response.status_code == 404
     assert client.get("/integrations/tokens").status_code == 403
     db.session.expire_all()

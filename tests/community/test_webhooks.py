@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from html import unescape
 
 import pytest
@@ -267,3 +267,22 @@ def test_the_documented_verification_example_accepts_a_real_delivery(app, client
     assert not namespace["verify"](endpoint.secret, header, delivery.body + b" ")
     stale = f"t={int(time.time()) - 3600},v1=" + header.split("v1=")[1]
     assert not namespace["verify"](endpoint.secret, stale, delivery.body)
+
+
+def test_a_savepoint_inside_the_transaction_neither_sends_early_nor_drops_the_event(app, staff, endpoint, receiver,
+                                                                                   create_user):
+    from community.ideas import services as ideas
+
+    author = create_user()
+    ideas.submit_idea(author, "Sent only at the commit", "")
+    with db.session.begin_nested():  # released: must not count as the commit
+        pass
+    assert receiver.received == []
+    try:
+        with db.session.begin_nested():  # rolled back: must not drop what the outer transaction queued
+            raise ValueError("one bad import record")
+    except ValueError:
+        pass
+    assert receiver.received == []
+    db.session.commit()
+    assert [b["event"] for b in _checked(receiver, endpoint.secret)] == ["idea.created"]
