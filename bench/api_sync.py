@@ -108,7 +108,11 @@ def main() -> None:
             parser.error("--url needs --token and --since")
         base, token, since = args.url.rstrip("/"), args.token, args.since
     else:
+        import logging
+
         from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per page would be timed too
 
         folder = Path(tempfile.mkdtemp(prefix="coknow-sync-"))
         print(f"building {args.ideas} ideas and {args.threads} threads ({args.changed:.0%} changed) in {folder}")

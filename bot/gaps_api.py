@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from bot import capture
-from community.errors import Forbidden
+from community.errors import Forbidden, ValidationFailed
 from community.extensions import db
 from community.models import Article, GapStatus, KnowledgeGap
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
@@ -100,8 +100,6 @@ class GapLink(MethodView):
         gap = _gap(gap_id)
         article = db.session.get(Article, data["article_id"])
         if article is None:
-            from community.errors import ValidationFailed
-
             message = _("There is no such article.")
             raise ValidationFailed(message, {"article_id": [message]})
         commit_or_rollback(lambda: capture.link_gap_to_article(gap, article, staff))

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import Flask, abort, g, jsonify, request
+from flask import Flask, g, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -267,9 +267,3 @@ def init_app(app: Flask) -> None:
     # First in line: scopes must be settled before any other before_request looks at the user.
     app.before_request_funcs.setdefault(None, []).insert(0, _authenticate_request)
 
-
-def abort_unless_scope(scope: str) -> None:
-    """For a resource that needs a different scope than its blueprint's: 403 when the token lacks it."""
-    token = current_token()
-    if token is not None and not has_scope(token, scope):
-        abort(403, description=_("This token lacks the %(scope)s scope.", scope=scope))

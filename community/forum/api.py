@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
 from community.errors import _fields_from, error_body
@@ -173,7 +174,10 @@ class ThreadChanges(MethodView):
         """Threads you may see changed since a time (new replies, edits, moderation), oldest change first."""
         from community.models import Thread
 
-        return keyset_page(services.threads_visible_to(current_user), Thread.updated_at, Thread.id, args)
+        # The page serialises each thread's category, tags and author: load them together, not row by row.
+        stmt = services.threads_visible_to(current_user).options(
+            selectinload(Thread.tags), selectinload(Thread.author), selectinload(Thread.category))
+        return keyset_page(stmt, Thread.updated_at, Thread.id, args)
 
 
 @blp.route("/threads/<int:thread_id>")

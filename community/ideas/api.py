@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
 from community.extensions import db
@@ -135,7 +136,7 @@ class IdeaChanges(MethodView):
     @blp.alt_response(422, description="Malformed updated_since or cursor")
     def get(self, args):
         """Ideas changed since a time, oldest change first, merged ones included: for incremental sync."""
-        return keyset_page(select(Idea), Idea.updated_at, Idea.id, args)
+        return keyset_page(select(Idea).options(selectinload(Idea.author)), Idea.updated_at, Idea.id, args)
 
 
 @blp.route("/<int:idea_id>")

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
-from community.errors import Forbidden, ValidationFailed
+from community.errors import Conflict, Forbidden, ValidationFailed
 from community.extensions import db
 from community.kb import importing, services
 from community.models import Article, ArticleStatus, KbCategory
@@ -143,8 +143,6 @@ class Categories(MethodView):
         if not slug:
             raise ValidationFailed(_("Give the category a name with letters or digits."), {"name": [_("Required.")]})
         if db.session.scalar(select(KbCategory.id).where(KbCategory.slug == slug)) is not None:
-            from community.errors import Conflict
-
             raise Conflict(_("A category %(slug)s exists already.", slug=slug), {"slug": [_("Taken.")]})
         return commit_or_rollback(lambda: services.ensure_category(slug, data["name"], data["description"],
                                                                    data["position"]))

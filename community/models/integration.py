@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -100,11 +99,6 @@ class WebhookDelivery(db.Model):
     endpoint = relationship("WebhookEndpoint")
     attempt_log = relationship("WebhookAttempt", order_by="WebhookAttempt.number", cascade="all, delete-orphan",
                                back_populates="delivery")
-
-    def data(self) -> dict[str, Any]:
-        import json
-
-        return json.loads(self.body)
 
 
 class WebhookAttempt(db.Model):
