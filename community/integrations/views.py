@@ -35,11 +35,14 @@ def _event_choices() -> list[SelectChoice]:
 def _issue(form: TokenForm, kind: TokenKind) -> tokens.IssuedToken | None:
     expires = None if form.expires.data == "never" else int(form.expires.data)
     try:
-        return commit_or_rollback(lambda: tokens.issue_token(current_user, form.name.data, form.scopes.data or [],
-                                                             expires, kind))
+        issued = commit_or_rollback(lambda: tokens.issue_token(current_user, form.name.data, form.scopes.data or [],
+                                                               expires, kind))
     except DomainError as error:
         show_form_error(error, form)
         return None
+    # An empty form for the next token: sending this one again must not make a twin.
+    form.process(formdata=None)
+    return issued
 
 
 def _no_store(response):
