@@ -29,37 +29,33 @@ def _require_json_body() -> None:
     """
     if not request.path.startswith(API_PREFIX + "/"):
         return
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.content_length:
-        if not request.is_json:
-            abort(415, description="Send the request body as application/json.")
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.content_length and not request.is_json:
+        abort(415, description="Send the request body as application/json.")
 
 
 def create_api(app: Flask) -> CoKnowApi:
-    """Attach the API to app and register every feature's API blueprint."""
+    """Attach the API to app and register the community features' API blueprints."""
     from community.api import tokens
     from community.api.system import blp as system_blp
-
-    api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
-    api.spec.components.security_scheme("bearerToken", {
-        "type": "http", "scheme": "bearer",
-        "description": "An API token from /account/tokens (or a service token); its scopes limit what it reaches."})
-    for blp in [system_blp, *extra_blueprints()]:
-        csrf.exempt(blp)
-        api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))
-    app.before_request(_require_json_body)
-    tokens.init_app(app)
-    app.extensions["coknow.api"] = api  # the API reference page renders its spec
-    return api
-
-
-def extra_blueprints() -> list[Blueprint]:
-    """Feature API blueprints; each feature appends its import here."""
-    from bot.api import blp as chat_blp
-    from bot.gaps_api import blp as gaps_blp
     from community.auth.api import blp as users_blp
     from community.forum.api import blp as forum_blp
     from community.ideas.api import blp as ideas_blp
     from community.kb.api import blp as kb_blp
     from community.notifications.api import blp as notifications_blp
 
-    return [chat_blp, ideas_blp, forum_blp, kb_blp, gaps_blp, notifications_blp, users_blp]
+    api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
+    api.spec.components.security_scheme("bearerToken", {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token from /account/tokens (or a service token); its scopes limit what it reaches."})
+    for blp in (system_blp, ideas_blp, forum_blp, kb_blp, notifications_blp, users_blp):
+        register_api_blueprint(api, blp)
+    app.before_request(_require_json_body)
+    tokens.init_app(app)
+    app.extensions["coknow.api"] = api  # the API reference page renders its spec
+    return api
+
+
+def register_api_blueprint(api: CoKnowApi, blp: Blueprint) -> None:
+    """Mount one feature's API blueprint under /api/v1 (create_app adds the bot's this way)."""
+    csrf.exempt(blp)
+    api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))

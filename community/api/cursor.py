@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from flask_babel import gettext as _
@@ -25,7 +25,7 @@ MAX_LIMIT = 500
 
 
 class CursorQuerySchema(Schema):
-    updated_since = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc, metadata={
+    updated_since = fields.AwareDateTime(load_default=None, default_timezone=UTC, metadata={
         "description": "only items changed at or after this time (ISO 8601; UTC when no offset is given)"})
     cursor = fields.String(load_default=None, metadata={"description": "next_cursor from the previous page"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
@@ -42,7 +42,7 @@ def page_schema(item: type[Schema] | Schema, name: str) -> type[Schema]:
 
 def encode_cursor(moment: datetime, row_id: int) -> str:
     """An opaque cursor pointing just after (moment, row_id)."""
-    raw = json.dumps([as_utc(moment).astimezone(timezone.utc).isoformat(), row_id]).encode()
+    raw = json.dumps([as_utc(moment).astimezone(UTC).isoformat(), row_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -54,7 +54,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         when = datetime.fromisoformat(moment)
         if when.tzinfo is None or not isinstance(row_id, int):
             raise ValueError(cursor)
-        return when.astimezone(timezone.utc), row_id
+        return when.astimezone(UTC), row_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         message = _("This cursor is not valid: pass next_cursor exactly as a previous page returned it.")
         raise ValidationFailed(message, {"cursor": [message]}) from None
@@ -65,7 +65,7 @@ def keyset_page(stmt: Select, time_col: InstrumentedAttribute, id_col: Instrumen
     """One page of stmt's rows in (time_col, id_col) order, after args' cursor and since args' updated_since."""
     since = args.get("updated_since")
     if since is not None:
-        stmt = stmt.where(time_col >= since.astimezone(timezone.utc))
+        stmt = stmt.where(time_col >= since.astimezone(UTC))
     if args.get("cursor"):
         moment, row_id = decode_cursor(args["cursor"])
         stmt = stmt.where(or_(time_col > moment, and_(time_col == moment, id_col > row_id)))

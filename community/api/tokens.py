@@ -24,7 +24,7 @@ from community.models import ApiToken, Role, TokenKind, User
 from community.models.base import as_utc, utcnow
 from community.realtime import fresh_session
 
-TOKEN_PREFIX = "ckn_"
+TOKEN_PREFIX = "ckn_"  # noqa: S105 (a marker that makes leaked tokens easy to scan for, not a secret)
 MAX_NAME = 80
 EXPIRY_DAYS = (30, 90, 365)  # offered in the forms; None means never
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often per token

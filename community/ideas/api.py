@@ -1,7 +1,6 @@
 """JSON API for ideas, votes, follows, comments and status changes (same services as the pages)."""
 from __future__ import annotations
 
-from flask import abort
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -90,11 +89,6 @@ class StatusChangeSchema(Schema):
 
 
 
-def _idea(idea_id: int) -> Idea:
-    idea = db.session.get(Idea, idea_id)
-    if idea is None:
-        abort(404, description="This idea does not exist.")
-    return idea
 
 
 def _state(idea: Idea, changed: bool) -> dict:
@@ -145,7 +139,7 @@ class IdeaResource(MethodView):
     @blp.alt_response(404, description="No such idea")
     def get(self, idea_id):
         """One idea (a merged idea names the idea it was merged into)."""
-        return _idea(idea_id)
+        return services.get_idea_or_404(idea_id)
 
     @blp.arguments(IdeaEditSchema)
     @blp.response(200, IdeaSchema)
@@ -153,7 +147,7 @@ class IdeaResource(MethodView):
     @blp.alt_response(409, description="The idea was merged")
     def put(self, data, idea_id):
         """Change the idea's text, category and tags."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return commit_or_rollback(lambda: services.edit_idea(idea, user, data["title"], data["body"],
                                                               data["category"], data["tags"]))
 
@@ -166,7 +160,7 @@ class IdeaMerge(MethodView):
     @blp.alt_response(404, description="No such idea")
     def post(self, data, idea_id):
         """Merge this idea into another (staff): votes, followers and comments move; returns the target."""
-        user, source, target = signed_in_or_401(), _idea(idea_id), _idea(data["target_id"])
+        user, source, target = signed_in_or_401(), services.get_idea_or_404(idea_id), services.get_idea_or_404(data["target_id"])
         return commit_or_rollback(lambda: services.merge_ideas(source, target, user))
 
 
@@ -176,13 +170,13 @@ class IdeaVote(MethodView):
     @blp.alt_response(409, description="Voting closed, or the idea was merged")
     def post(self, idea_id):
         """Vote for the idea; repeating is harmless."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return _state(idea, commit_or_rollback(lambda: services.cast_vote(user, idea)))
 
     @blp.response(200, VoteStateSchema)
     def delete(self, idea_id):
         """Remove your vote."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return _state(idea, commit_or_rollback(lambda: services.retract_vote(user, idea)))
 
 
@@ -191,13 +185,13 @@ class IdeaFollow(MethodView):
     @blp.response(200, VoteStateSchema)
     def post(self, idea_id):
         """Follow the idea without voting."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return _state(idea, commit_or_rollback(lambda: services.follow_idea(user, idea)))
 
     @blp.response(200, VoteStateSchema)
     def delete(self, idea_id):
         """Stop following the idea."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return _state(idea, commit_or_rollback(lambda: services.unfollow_idea(user, idea)))
 
 
@@ -206,13 +200,13 @@ class IdeaComments(MethodView):
     @blp.response(200, CommentSchema(many=True))
     def get(self, idea_id):
         """Visible comments, oldest first."""
-        return services.comments(_idea(idea_id))
+        return services.comments(services.get_idea_or_404(idea_id))
 
     @blp.arguments(CommentSchema)
     @blp.response(201, CommentSchema)
     def post(self, data, idea_id):
         """Comment (Markdown, @mentions); staff comments are official."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return commit_or_rollback(lambda: services.add_comment(idea, user, data["body"]))
 
 
@@ -223,6 +217,6 @@ class IdeaStatusResource(MethodView):
     @blp.alt_response(403, description="Staff only")
     def post(self, data, idea_id):
         """Move the idea to a status (staff); voters and followers are notified."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         commit_or_rollback(lambda: services.change_status(idea, data["status"], user, data["reason"]))
         return idea

@@ -8,11 +8,10 @@ from wtforms.fields.choices import SelectChoice
 
 from community.access import admin_required, staff_required
 from community.api import tokens
-from community.errors import DomainError
 from community.integrations import bp
 from community.integrations.forms import ActionForm, TokenForm, WebhookForm
 from community.models import TokenKind
-from community.viewhelpers import commit_or_rollback, show_form_error
+from community.viewhelpers import run_service
 from community.webhooks import EVENTS
 from community.webhooks import services as webhooks
 from community.webhooks.delivery import SIGNATURE_HEADER
@@ -34,15 +33,12 @@ def _event_choices() -> list[SelectChoice]:
 
 def _issue(form: TokenForm, kind: TokenKind) -> tokens.IssuedToken | None:
     expires = None if form.expires.data == "never" else int(form.expires.data)
-    try:
-        issued = commit_or_rollback(lambda: tokens.issue_token(current_user, form.name.data, form.scopes.data or [],
-                                                               expires, kind))
-    except DomainError as error:
-        show_form_error(error, form)
-        return None
-    # An empty form for the next token: sending this one again must not make a twin.
-    form.process(formdata=None)
-    return issued
+    outcome = run_service(lambda: tokens.issue_token(current_user, form.name.data, form.scopes.data or [],
+                                                     expires, kind), form)
+    if outcome.ok:
+        # An empty form for the next token: sending this one again must not make a twin.
+        form.process(formdata=None)
+    return outcome.value
 
 
 def _no_store(response):
@@ -75,7 +71,7 @@ def _revoke(token_id: int, back: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     row = tokens.get_manageable_token(token_id, current_user)
-    if commit_or_rollback(lambda: tokens.revoke_token(row, current_user)):
+    if run_service(lambda: tokens.revoke_token(row, current_user)).value:
         flash(_("The token “%(name)s” is revoked: requests with it now get 401.", name=row.name), "success")
     return redirect(url_for(back))
 
@@ -97,12 +93,9 @@ def create_webhook():
     form = WebhookForm()
     form.events.choices = _event_choices()
     if form.validate_on_submit():
-        try:
-            endpoint = commit_or_rollback(lambda: webhooks.create_endpoint(
-                current_user, form.url.data, form.events.data, form.description.data or ""))
-        except DomainError as error:
-            show_form_error(error, form)
-        else:
+        endpoint = run_service(lambda: webhooks.create_endpoint(
+            current_user, form.url.data, form.events.data, form.description.data or ""), form).value
+        if endpoint is not None:
             page = render_template("integrations/webhook.html", endpoint=endpoint, secret=endpoint.secret,
                                    deliveries=[], form=_edit_form(endpoint), action=ActionForm())
             return _no_store(current_app.make_response((page, 201)))
@@ -123,14 +116,10 @@ def webhook(endpoint_id: int):
     form = WebhookForm() if request.method == "POST" else _edit_form(endpoint)
     form.events.choices = _event_choices()
     status = 200
-    if form.validate_on_submit():
-        try:
-            commit_or_rollback(lambda: webhooks.update_endpoint(current_user, endpoint, form.url.data,
-                                                                form.events.data, form.description.data or ""))
-            flash(_("The endpoint is saved."), "success")
-            return redirect(url_for("integrations.webhook", endpoint_id=endpoint.id))
-        except DomainError as error:
-            show_form_error(error, form)
+    if form.validate_on_submit() and run_service(lambda: webhooks.update_endpoint(
+            current_user, endpoint, form.url.data, form.events.data, form.description.data or ""), form).ok:
+        flash(_("The endpoint is saved."), "success")
+        return redirect(url_for("integrations.webhook", endpoint_id=endpoint.id))
     if form.errors:
         status = 422
     return render_template("integrations/webhook.html", endpoint=endpoint, secret=None,
@@ -144,19 +133,19 @@ def webhook_action(endpoint_id: int, what: str):
         abort(400)
     endpoint = webhooks.get_endpoint_or_404(endpoint_id)
     if what == "ping":
-        commit_or_rollback(lambda: webhooks.ping(current_user, endpoint))
+        run_service(lambda: webhooks.ping(current_user, endpoint))
         flash(_("A test delivery is on its way; it appears below."), "success")
     elif what in ("enable", "pause"):
-        commit_or_rollback(lambda: webhooks.set_active(current_user, endpoint, what == "enable"))
+        run_service(lambda: webhooks.set_active(current_user, endpoint, what == "enable"))
         flash(_("The endpoint is enabled.") if what == "enable" else _("The endpoint is paused."), "success")
     elif what == "rotate":
-        secret = commit_or_rollback(lambda: webhooks.rotate_secret(current_user, endpoint))
+        secret = run_service(lambda: webhooks.rotate_secret(current_user, endpoint)).value
         page = render_template("integrations/webhook.html", endpoint=endpoint, secret=secret,
                                deliveries=webhooks.deliveries(endpoint), form=_edit_form(endpoint),
                                action=ActionForm())
         return _no_store(current_app.make_response(page))
     else:
-        commit_or_rollback(lambda: webhooks.delete_endpoint(current_user, endpoint))
+        run_service(lambda: webhooks.delete_endpoint(current_user, endpoint))
         flash(_("The endpoint and its delivery log are deleted."), "success")
         return redirect(url_for("integrations.index"))
     return redirect(url_for("integrations.webhook", endpoint_id=endpoint.id))
@@ -169,11 +158,8 @@ def resend(endpoint_id: int, delivery_id: int):
         abort(400)
     endpoint = webhooks.get_endpoint_or_404(endpoint_id)
     delivery = webhooks.get_delivery_or_404(endpoint, delivery_id)
-    try:
-        commit_or_rollback(lambda: webhooks.resend(current_user, delivery))
+    if run_service(lambda: webhooks.resend(current_user, delivery)).ok:
         flash(_("The delivery is being sent again."), "success")
-    except DomainError as error:
-        flash(error.message, "error")
     return redirect(url_for("integrations.webhook", endpoint_id=endpoint.id))
 
 

@@ -161,7 +161,7 @@ class Articles(MethodView):
         stmt = stmt.where(Article.status == ArticleStatus(status))
         if args["category"]:
             category = _category(args["category"])
-            stmt = stmt.where(Article.category_id == category.id)  # type: ignore[union-attr]
+            stmt = stmt.where(Article.category_id == (category.id if category else None))
         return keyset_page(stmt, Article.updated_at, Article.id, args)
 
     @blp.arguments(ArticleSchema)
@@ -177,7 +177,7 @@ class Articles(MethodView):
             article = services.create_article(data["title"], data["body"], questions=data["questions"],
                                               category=category, author=staff, body_format=data["body_format"])
             if data["status"] is ArticleStatus.published:
-                services.publish(article, staff)
+                services.publish_article(article, staff)
             elif data["status"] is not ArticleStatus.draft:
                 services.update_article(article, status=data["status"])
             return article
@@ -210,7 +210,7 @@ class ArticleResource(MethodView):
                                     body_format=data.get("body_format"),
                                     status=None if status is ArticleStatus.published else status)
             if status is ArticleStatus.published and not article.is_published:
-                services.publish(article, staff)
+                services.publish_article(article, staff)
             return article
 
         return commit_or_rollback(change)

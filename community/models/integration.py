@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import as_utc, utcnow
 
 
@@ -16,7 +16,7 @@ class TokenKind(str, enum.Enum):
     service = "service"  # an admin's token for another system, listed and revocable by every admin
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token: only its SHA-256 is stored; the token itself is shown once, at creation."""
 
     __tablename__ = "api_tokens"
@@ -52,7 +52,7 @@ class DeliveryState(str, enum.Enum):
     failed = "failed"  # every try failed
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     """A receiver staff registered, the events it wants, and how its deliveries have gone lately."""
 
     __tablename__ = "webhook_endpoints"
@@ -74,7 +74,7 @@ class WebhookEndpoint(db.Model):
         return self.active and (event in self.events or "*" in self.events)
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One event sent (or being sent) to one endpoint; the exact body is kept so a re-send is identical."""
 
     __tablename__ = "webhook_deliveries"
@@ -101,7 +101,7 @@ class WebhookDelivery(db.Model):
                                back_populates="delivery")
 
 
-class WebhookAttempt(db.Model):
+class WebhookAttempt(Model):
     """One try of a delivery: when, the receiver's status code (or the network error) and how long it took."""
 
     __tablename__ = "webhook_attempts"

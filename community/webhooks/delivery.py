@@ -75,7 +75,9 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 def post(url: str, body: str, headers: dict[str, str], timeout: float) -> tuple[int | None, str]:
     """POST body; (status code, error text) — status None when the receiver could not be reached."""
-    request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
+    if not url.startswith(("http://", "https://")):  # check_url allows nothing else; never file: or ftp:
+        return None, "Only http and https addresses are sent to."
+    request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)  # noqa: S310
     try:
         with _opener.open(request, timeout=timeout) as response:
             return response.status, ""

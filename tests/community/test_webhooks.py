@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from html import unescape
 
 import pytest
@@ -105,7 +105,7 @@ def test_every_event_kind_reaches_the_receiver_signed(app, help_center, create_u
     article = kb.create_article("Weather and your notes", "We do not forecast the weather.", author=staff)
     capture.link_gap_to_article(gap, article, staff)
     db.session.commit()
-    kb.publish(article, staff)  # through the bot's publisher: publishes and closes the gap
+    kb.publish_article(article, staff)  # the bot hears it (article_saved) and closes the gap
     db.session.commit()
     chat.request_handoff(customer, None)
     db.session.commit()
@@ -171,7 +171,7 @@ def test_a_failing_receiver_is_retried_with_back_off_then_disabled(app, staff, e
         due = schedule()
         assert len(due) == 1, "exactly one retry is waiting"
         task = due[0]
-        waits.append((task.eta.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)).total_seconds())
+        waits.append((task.eta.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds())
         jobs.huey.execute(task, timestamp=task.eta)  # the moment the worker would run it
     assert schedule() == []  # the fourth try was the last
     # 30 s, then 60 s, then 120 s: each wait doubles.
@@ -260,7 +260,7 @@ def test_the_documented_verification_example_accepts_a_real_delivery(app, client
     page = client.get("/developers/webhooks").get_data(as_text=True)
     code = unescape(re.search(r'<code id="verify-python">(.*?)</code>', page, re.S).group(1))
     namespace: dict = {}
-    exec(compile(code, "webhook_docs", "exec"), namespace)  # the example exactly as a reader copies it
+    exec(compile(code, "webhook_docs", "exec"), namespace)  # noqa: S102 (the example exactly as a reader copies it)
     delivery = receiver.received[0]
     header = delivery.headers[SIGNATURE_HEADER]
     assert namespace["verify"](endpoint.secret, header, delivery.body)

@@ -1,13 +1,13 @@
 """issue 20, integrations: API tokens, webhook endpoints, deliveries and attempts; threads' updated_at
 
-Revision ID: 0013_integrations
-Revises: 0012_jobs
+Revision ID: 0015_integrations
+Revises: 0014_changelog_corrected
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0013_integrations'
-down_revision = '0012_jobs'
+revision = '0015_integrations'
+down_revision = '0014_changelog_corrected'
 branch_labels = None
 depends_on = None
 
