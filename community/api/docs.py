@@ -9,6 +9,7 @@ from flask import Flask
 from community.api.tokens import BLUEPRINT_AREAS, SAFE_METHODS
 
 METHODS = ("get", "post", "put", "patch", "delete")
+TITLES = {"api_kb": "Help center", "api_gaps": "Knowledge gaps"}  # where the blueprint's name reads badly
 
 
 @dataclass
@@ -65,7 +66,7 @@ def operations(app: Flask) -> tuple[dict[str, Any], list[Group]]:
             if op is None:
                 continue
             tag = (op.get("tags") or ["api"])[0]
-            groups.setdefault(tag, Group(tag.removeprefix("api_").replace("_", " ").title(),
+            groups.setdefault(tag, Group(TITLES.get(tag, tag.removeprefix("api_").replace("_", " ").title()),
                                                  descriptions.get(tag, "")))
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             responses = []

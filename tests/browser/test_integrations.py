@@ -32,6 +32,7 @@ def test_webhook_and_token_walk_through(live_server, page, create_user, tmp_path
     create_user("sam@example.com", display_name="Sam Staff", role=Role.staff)
     login(page, live_server, "sam@example.com")
     with Receiver() as receiver:
+        page.get_by_text("Staff", exact=True).click()  # the staff menu
         page.get_by_role("link", name="Integrations").click()
         page.get_by_label("Receiver URL").fill(receiver.url)
         page.get_by_label("Description").fill("Our CRM")
