@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from community import config
+from community.webhooks import emit_event, payloads
 from community.errors import Conflict, ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
@@ -79,6 +80,7 @@ def record_gap(
     question = question[:MAX_QUESTION]
     gap, _score = find_gap_for(vector, merge_threshold())
     now = utcnow()
+    created = gap is None
     if gap is None:
         gap = KnowledgeGap(title=question[:500], first_asked_at=now, last_asked_at=now, ask_count=0)
         db.session.add(gap)
@@ -89,6 +91,8 @@ def record_gap(
         user_id=user.id if user is not None else None, conversation_id=conversation_id, message_id=message_id,
     ))
     db.session.flush()
+    if created:
+        emit_event("gap.created", payloads.gap(gap))
     return gap
 
 
@@ -199,6 +203,7 @@ def _close(gap: KnowledgeGap, article: Article, staff: User | None) -> None:
     link = kb.article_url(article)
     notify(askers, "gap.answered", _("Your question now has an answer: %(title)s", title=article.title),
            link=link, body=gap.title, actor=staff)
+    emit_event("gap.closed", {"gap": payloads.gap(gap), "resolution": "answered", "article": payloads.article(article)})
 
 
 def link_gap_to_article(gap: KnowledgeGap, article: Article, staff: User | None = None) -> Article:
@@ -258,6 +263,7 @@ def dismiss_gap(gap: KnowledgeGap, reason: str, staff: User) -> None:
     gap.resolved_at = utcnow()
     gap.resolved_by_id = staff.id
     db.session.flush()
+    emit_event("gap.closed", {"gap": payloads.gap(gap), "resolution": "dismissed", "article": None})
 
 
 def _article_not_helpful(article: Article, *, question: str, user_id: int | None) -> None:

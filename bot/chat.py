@@ -21,6 +21,7 @@ from bot import idea_requests
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from bot.row_ids import parse_row_id
 from community import search
+from community.webhooks import emit_event, payloads
 from community.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from community.extensions import db, socketio
 from community.models import (
@@ -393,6 +394,7 @@ def request_handoff(user: User | None, key: str | None) -> ChatMessage:
     db.session.add(message)
     db.session.flush()
     tell_console(conversation, [message])
+    emit_event("conversation.handed_off", payloads.conversation(conversation))
     return message
 
 

@@ -86,11 +86,13 @@ def _register_blueprints(app: Flask) -> None:
     from community.forum import bp as forum_bp
     from community.ideas import bp as ideas_bp
     from community.insights import bp as insights_bp
+    from community.integrations import bp as integrations_bp
     from community.kb import bp as kb_bp
     from community.main import bp as main_bp
     from community.notifications import bp as notifications_bp
 
-    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp):
+    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp,
+               integrations_bp):
         app.register_blueprint(bp)
 
 
@@ -101,6 +103,7 @@ def _wire_bot(app: Flask, api: Any) -> None:
     from bot import capture, capture_views, promotion
     from bot import idea_requests
     from bot.api import blp as chat_blp
+    from bot.gaps_api import blp as gaps_blp
     from bot.console import bp as support_bp
     from bot.console_events import register as register_console
     from bot.events import register as register_chat
@@ -111,6 +114,7 @@ def _wire_bot(app: Flask, api: Any) -> None:
     for bp in (chat_bp, support_bp, capture_views.bp):
         app.register_blueprint(bp)
     register_api_blueprint(api, chat_blp)
+    register_api_blueprint(api, gaps_blp)
     # init_app builds a new Socket.IO server each time, so namespaces attach per app.
     register_chat(socketio)
     register_console(socketio)

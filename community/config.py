@@ -210,6 +210,12 @@ SETTINGS: tuple[Setting, ...] = (
     # A running job beats every 20 s (community.jobs.HEARTBEAT_SECONDS): silent this long means its worker died.
     Setting("COKNOW_JOB_STALE_SECONDS", 120, whole(2, 86_400),
             "a running job beats every 20 s; silent this long, its worker is taken as dead and the job is run again"),
+    Setting("COKNOW_WEBHOOK_TIMEOUT", 10, whole(1, 60), "seconds to wait for a webhook receiver"),
+    Setting("COKNOW_WEBHOOK_MAX_ATTEMPTS", 8, whole(1, 20), "tries per webhook delivery, in all"),
+    Setting("COKNOW_WEBHOOK_RETRY_SECONDS", 60, whole(1, 86_400),
+            "wait before a failed webhook delivery's first retry; doubled for each next one"),
+    Setting("COKNOW_WEBHOOK_DISABLE_AFTER", 5, whole(1, 1000),
+            "failed webhook deliveries in a row before the endpoint is disabled and staff are told"),
     Setting("COKNOW_CHAT_RATE_PER_MINUTE", 12, whole(1, 10_000), "chat messages per conversation per minute"),
     Setting("COKNOW_CHAT_MAX_CHARS", 1000, whole(10, 100_000), "longest chat message"),
     Setting("COKNOW_STAFF_REPLY_MAX_CHARS", 10_000, whole(10, 100_000), "longest reply from the support console"),

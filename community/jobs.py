@@ -154,8 +154,11 @@ class _Heartbeat:
 
 
 def start_job(fn: Callable[..., Any], *, user_id: int | None = None, total: int | None = None,
-              **kwargs: Any) -> JobRun:
-    """Record a run of the job fn and enqueue it once the caller's transaction commits."""
+              delay: float | None = None, **kwargs: Any) -> JobRun:
+    """Record a run of the job fn and enqueue it once the caller's transaction commits.
+
+    delay: seconds to wait before a worker may start it (a scheduled retry, for instance).
+    """
     task = getattr(fn, "task", None)
     kind = getattr(fn, "kind", None)
     if task is None or kind is None:
@@ -164,7 +167,10 @@ def start_job(fn: Callable[..., Any], *, user_id: int | None = None, total: int 
     db.session.add(run)
     db.session.flush()
     job_id = run.id
-    after_commit(lambda: task(job_id, **kwargs))
+    if delay:
+        after_commit(lambda: task.schedule(args=(job_id,), kwargs=kwargs, delay=delay))
+    else:
+        after_commit(lambda: task(job_id, **kwargs))
     return run
 
 

@@ -27,6 +27,7 @@ NAVIGATION = (
     NavItem("insights.index", _l("Insights"), staff_only=True),
     NavItem("capture.gaps", _l("Knowledge gaps"), staff_only=True),
     NavItem("support.console", _l("Support console"), staff_only=True),
+    NavItem("integrations.index", _l("Integrations"), staff_only=True),
 )
 
 

@@ -26,6 +26,10 @@ def after_commit(callback: Callable[[], None], session: Session | None = None) -
 
 @event.listens_for(Session, "after_commit")
 def _run_callbacks(session: Session) -> None:
+    # Releasing a savepoint (begin_nested) fires after_commit too; the real commit is still to come, and
+    # a job or e-mail started now would look for rows no other connection can see yet.
+    if session.in_nested_transaction():
+        return
     callbacks = session.info.pop(_KEY, [])
     for callback in callbacks:
         try:
@@ -36,6 +40,10 @@ def _run_callbacks(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_callbacks(session: Session) -> None:
+    # A savepoint rolled back (a rejected import record, a lost race) leaves the outer transaction's
+    # callbacks to run at its commit.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_KEY, None)
 
 

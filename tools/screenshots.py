@@ -60,7 +60,9 @@ def _pages(app) -> list[tuple[str, str, bool]]:
         thread = db.session.scalar(select(Thread).order_by(Thread.id))
         pages = [("home", "/", False), ("help-center", "/help/", False), ("help-search", "/help/search?q=export+pdf", False),
                  ("chat", "/chat/", False), ("ideas", "/ideas/", False), ("forum", "/forum/", False),
-                 ("gaps", "/insights/gaps", True)]
+                 ("gaps", "/insights/gaps", True), ("integrations", "/integrations", True),
+                 ("api-tokens", "/account/tokens", True), ("api-docs", "/developers/api", False),
+                 ("webhook-docs", "/developers/webhooks", False)]
         if article is not None:
             pages.insert(2, ("article", f"/help/articles/{article.slug}", False))
         if idea is not None:

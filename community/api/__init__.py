@@ -35,15 +35,24 @@ def _require_json_body() -> None:
 
 def create_api(app: Flask) -> CoKnowApi:
     """Attach the API to app and register the community features' API blueprints."""
+    from community.api import tokens
     from community.api.system import blp as system_blp
+    from community.auth.api import blp as users_blp
     from community.forum.api import blp as forum_blp
     from community.ideas.api import blp as ideas_blp
     from community.insights.api import blp as insights_blp
+    from community.kb.api import blp as kb_blp
+    from community.notifications.api import blp as notifications_blp
 
     api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
-    for blp in (system_blp, ideas_blp, forum_blp, insights_blp):
+    api.spec.components.security_scheme("bearerToken", {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token from /account/tokens (or a service token); its scopes limit what it reaches."})
+    for blp in (system_blp, ideas_blp, forum_blp, kb_blp, notifications_blp, users_blp, insights_blp):
         register_api_blueprint(api, blp)
     app.before_request(_require_json_body)
+    tokens.init_app(app)
+    app.extensions["coknow.api"] = api  # the API reference page renders its spec
     return api
 
 

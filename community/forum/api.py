@@ -7,7 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
+from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
 from community.errors import _fields_from, error_body
 from community.forum import services
 from community.markup import render_markdown
@@ -67,6 +69,7 @@ class ForumThreadSchema(Schema):
     author = fields.Nested(ForumAuthorSchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     last_activity_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
     edited_at = fields.DateTime(dump_only=True, allow_none=True)
     pinned = fields.Boolean(dump_only=True)
     locked = fields.Boolean(dump_only=True)
@@ -84,6 +87,9 @@ class ForumThreadSchema(Schema):
         return value
 
 
+ForumThreadPageSchema = page_schema(ForumThreadSchema, "ForumThreadPage")
+
+
 class ForumThreadDetailSchema(ForumThreadSchema):
     replies = fields.Method("_replies", dump_only=True)
 
@@ -95,6 +101,22 @@ class ForumThreadQuerySchema(Schema):
     sort = fields.String(load_default="latest", validate=validate.OneOf(services.SORTS))
     category = fields.String(load_default=None, metadata={"description": "category slug"})
     tag = fields.String(load_default=None)
+
+
+class ForumThreadEditSchema(Schema):
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    tags = fields.List(fields.String(), load_default=None, allow_none=True)
+
+
+class ForumReplyEditSchema(Schema):
+    body = fields.String(required=True)
+
+
+class LikeStateSchema(Schema):
+    reply_id = fields.Integer(required=True)
+    liked = fields.Boolean(required=True)
+    like_count = fields.Integer(required=True)
 
 
 class ForumAcceptSchema(Schema):
@@ -143,6 +165,21 @@ class Threads(MethodView):
         return commit_or_rollback(lambda: services.create_thread(user, category, data["title"], data["body"], data["tags"]))
 
 
+@blp.route("/threads/changes")
+class ThreadChanges(MethodView):
+    @blp.arguments(CursorQuerySchema, location="query")
+    @blp.response(200, ForumThreadPageSchema)
+    @blp.alt_response(422, description="Malformed updated_since or cursor")
+    def get(self, args):
+        """Threads you may see changed since a time (new replies, edits, moderation), oldest change first."""
+        from community.models import Thread
+
+        # The page serialises each thread's category, tags and author: load them together, not row by row.
+        stmt = services.threads_visible_to(current_user).options(
+            selectinload(Thread.tags), selectinload(Thread.author), selectinload(Thread.category))
+        return keyset_page(stmt, Thread.updated_at, Thread.id, args)
+
+
 @blp.route("/threads/<int:thread_id>")
 class ThreadResource(MethodView):
     @blp.response(200, ForumThreadDetailSchema)
@@ -150,6 +187,40 @@ class ThreadResource(MethodView):
     def get(self, thread_id):
         """One thread with its replies (deleted replies come back without a body)."""
         return services.get_thread_or_404(thread_id, current_user)
+
+    @blp.arguments(ForumThreadEditSchema)
+    @blp.response(200, ForumThreadDetailSchema)
+    @blp.alt_response(403, description="Only the author or staff")
+    def put(self, data, thread_id):
+        """Edit the thread's title, body and tags (the author or staff; earlier versions are kept)."""
+        user = signed_in_or_401()
+        thread = services.get_thread_or_404(thread_id, user)
+        return commit_or_rollback(lambda: services.edit_thread(user, thread, data["title"], data["body"], data["tags"]))
+
+
+@blp.route("/replies/<int:reply_id>")
+class ReplyResource(MethodView):
+    @blp.arguments(ForumReplyEditSchema)
+    @blp.response(200, ForumReplySchema)
+    @blp.alt_response(403, description="Only the author or staff")
+    @blp.alt_response(404, description="No such reply")
+    def put(self, data, reply_id):
+        """Edit a reply (the author or staff; earlier versions are kept)."""
+        user = signed_in_or_401()
+        reply = services.get_reply_or_404(reply_id, user)
+        return commit_or_rollback(lambda: services.edit_reply(user, reply, data["body"]))
+
+
+@blp.route("/replies/<int:reply_id>/like")
+class ReplyLikeResource(MethodView):
+    @blp.response(200, LikeStateSchema)
+    @blp.alt_response(403, description="Your own reply")
+    def post(self, reply_id):
+        """Like a reply, or take your like back."""
+        user = signed_in_or_401()
+        reply = services.get_reply_or_404(reply_id, user)
+        liked = commit_or_rollback(lambda: services.toggle_like(user, reply))
+        return {"reply_id": reply.id, "liked": liked, "like_count": reply.like_count}
 
 
 @blp.route("/threads/<int:thread_id>/replies")

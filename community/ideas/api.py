@@ -5,7 +5,10 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
 from community.ideas import services
 from community.models import Idea, IdeaStatus
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
@@ -34,8 +37,12 @@ class IdeaSchema(Schema):
     author = fields.Nested(AuthorSchema, dump_only=True, allow_none=True)
     merged_into_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
     shipped_at = fields.DateTime(dump_only=True, allow_none=True)
     url = fields.Function(lambda i: services.idea_url(i), dump_only=True)
+
+
+IdeaPageSchema = page_schema(IdeaSchema, "IdeaPage")
 
 
 class IdeaQuerySchema(Schema):
@@ -74,6 +81,17 @@ class CommentSchema(Schema):
     edited_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
+class IdeaEditSchema(Schema):
+    title = fields.String(required=True)
+    body = fields.String(load_default="")
+    category = fields.String(load_default=None, allow_none=True)
+    tags = fields.List(fields.String(), load_default=list)
+
+
+class MergeSchema(Schema):
+    target_id = fields.Integer(required=True, strict=True, metadata={"description": "the idea that keeps the votes"})
+
+
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     reason = fields.String(load_default=None, allow_none=True, metadata={"description": "required for declined"})
@@ -109,6 +127,16 @@ class Ideas(MethodView):
                                                                 data["tags"]))
 
 
+@blp.route("/changes")
+class IdeaChanges(MethodView):
+    @blp.arguments(CursorQuerySchema, location="query")
+    @blp.response(200, IdeaPageSchema)
+    @blp.alt_response(422, description="Malformed updated_since or cursor")
+    def get(self, args):
+        """Ideas changed since a time, oldest change first, merged ones included: for incremental sync."""
+        return keyset_page(select(Idea).options(selectinload(Idea.author)), Idea.updated_at, Idea.id, args)
+
+
 @blp.route("/<int:idea_id>")
 class IdeaResource(MethodView):
     @blp.response(200, IdeaSchema)
@@ -116,6 +144,28 @@ class IdeaResource(MethodView):
     def get(self, idea_id):
         """One idea (a merged idea names the idea it was merged into)."""
         return services.get_idea_or_404(idea_id)
+
+    @blp.arguments(IdeaEditSchema)
+    @blp.response(200, IdeaSchema)
+    @blp.alt_response(403, description="Staff, or the author while the idea is open")
+    @blp.alt_response(409, description="The idea was merged")
+    def put(self, data, idea_id):
+        """Change the idea's text, category and tags."""
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
+        return commit_or_rollback(lambda: services.edit_idea(idea, user, data["title"], data["body"],
+                                                              data["category"], data["tags"]))
+
+
+@blp.route("/<int:idea_id>/merge")
+class IdeaMerge(MethodView):
+    @blp.arguments(MergeSchema)
+    @blp.response(200, IdeaSchema)
+    @blp.alt_response(403, description="Staff only")
+    @blp.alt_response(404, description="No such idea")
+    def post(self, data, idea_id):
+        """Merge this idea into another (staff): votes, followers and comments move; returns the target."""
+        user, source, target = signed_in_or_401(), services.get_idea_or_404(idea_id), services.get_idea_or_404(data["target_id"])
+        return commit_or_rollback(lambda: services.merge_ideas(source, target, user))
 
 
 @blp.route("/<int:idea_id>/vote")

@@ -16,6 +16,7 @@ from community.hooks import article_saved
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import Article, ArticleSource, ArticleStatus, KbCategory, User, utcnow
+from community.webhooks import emit_event, payloads
 
 MAX_TITLE = 200
 MAX_BODY = 100_000
@@ -149,6 +150,8 @@ def create_article(
     db.session.add(article)
     db.session.flush()
     reindex_article(article)
+    if status is ArticleStatus.published:
+        emit_event("article.published", payloads.article(article))
     return article
 
 
@@ -175,9 +178,11 @@ def update_article(
         article.questions = clean_questions(questions)
     if not isinstance(category, bool):  # False (the default) leaves the category as it is
         article.category = category
+    published = False
     if status is not None and status is not article.status:
         article.status = status
-        if status is ArticleStatus.published and article.published_at is None:
+        published = status is ArticleStatus.published
+        if published and article.published_at is None:
             article.published_at = utcnow()
     article.content_hash = content_hash(
         article.title, article.body, article.questions, article.category.slug if article.category else None
@@ -185,6 +190,8 @@ def update_article(
     article.updated_at = utcnow()
     db.session.flush()
     reindex_article(article)
+    if published:
+        emit_event("article.published", payloads.article(article))
     return article
 
 

@@ -29,6 +29,14 @@ from community.models.idea import (
 )
 from community.models.index import index_entries
 from community.models.insight import DigestSubscription, Evidence, ItemLink, Theme, ThemeItem, ThemeRun
+from community.models.integration import (
+    ApiToken,
+    DeliveryState,
+    TokenKind,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from community.models.job import JobRun, JobState
 from community.models.knowledge import Article, ArticleFeedback, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
@@ -88,6 +96,12 @@ __all__ = [
     "Theme",
     "ThemeItem",
     "ThemeRun",
+    "ApiToken",
+    "DeliveryState",
+    "TokenKind",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "JobRun",
     "JobState",
     "utcnow",

@@ -64,7 +64,8 @@ class Tag(Model):
 
 class Thread(Model):
     __tablename__ = "forum_threads"
-    __table_args__ = (Index("ix_forum_threads_category_activity", "category_id", "last_activity_at"),)
+    __table_args__ = (Index("ix_forum_threads_category_activity", "category_id", "last_activity_at"),
+                      Index("ix_forum_threads_updated_at", "updated_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("forum_categories.id", ondelete="RESTRICT"))
@@ -75,6 +76,8 @@ class Thread(Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Any change to the row (a reply, an edit, moderation); what API clients sync by (updated_since).
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     pinned: Mapped[bool] = mapped_column(default=False)
     locked: Mapped[bool] = mapped_column(default=False)
     hidden: Mapped[bool] = mapped_column(default=False)

@@ -32,7 +32,8 @@ def _status_enum(name: str) -> Enum:
 
 class Idea(Timestamped, Model):
     __tablename__ = "ideas"
-    __table_args__ = (Index("ix_ideas_status_votes", "status", "vote_count"),)
+    __table_args__ = (Index("ix_ideas_status_votes", "status", "vote_count"),
+                      Index("ix_ideas_updated_at", "updated_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))

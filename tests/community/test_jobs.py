@@ -10,6 +10,7 @@ from community import jobs
 from community.extensions import db
 from community.jobs import job, report_progress, start_job
 from community.models import JobRun, JobState, Role
+from datetime import UTC
 
 CALLS: list[tuple[int, int]] = []
 FAILURES = {"left": 0}
@@ -108,3 +109,19 @@ def test_a_real_queue_worker_retries_a_failing_job_until_it_succeeds(app, tmp_pa
         consumer.scheduler.join(timeout=5)
         jobs.huey.immediate = True
         jobs.huey.storage = saved
+
+
+def test_a_delayed_job_waits_in_the_schedule_until_it_is_due(app):
+    from datetime import datetime, timedelta
+
+    CALLS.clear()
+    run = start_job(count_to, delay=90, n=1)
+    db.session.commit()
+    assert CALLS == [] and run.state is JobState.queued
+    waiting = jobs.huey.read_schedule(datetime(2100, 1, 1))  # pops what is scheduled
+    assert len(waiting) == 1
+    eta = waiting[0].eta.replace(tzinfo=UTC)
+    assert timedelta(seconds=85) < eta - datetime.now(UTC) <= timedelta(seconds=90)
+    jobs.huey.execute(waiting[0], timestamp=waiting[0].eta)
+    db.session.expire_all()
+    assert db.session.get(JobRun, run.id).state is JobState.done and [i for _, i in CALLS] == [1]

@@ -30,6 +30,7 @@ from community.forum.services.rules import (
 from community.forum.services.visibility import (
     can_see_category as can_see_category,
     can_see_thread as can_see_thread,
+    threads_visible_to as threads_visible_to,
     get_category_or_404 as get_category_or_404,
     get_reply_or_404 as get_reply_or_404,
     get_thread_or_404 as get_thread_or_404,

@@ -107,7 +107,9 @@ def mark_read(user: User, thread: Thread) -> None:
 
 def count_view(thread: Thread) -> None:
     """Add one view atomically (concurrent page loads must not lose counts)."""
-    db.session.execute(update(Thread).where(Thread.id == thread.id).values(views=Thread.views + 1))
+    # A page view is not a change worth syncing: updated_at stays as it was.
+    db.session.execute(update(Thread).where(Thread.id == thread.id)
+                       .values(views=Thread.views + 1, updated_at=Thread.updated_at))
     db.session.expire(thread, ["views"])
 
 

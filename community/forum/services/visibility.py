@@ -64,6 +64,11 @@ def get_reply_or_404(reply_id: int, viewer: Any) -> Reply:
     return reply
 
 
+def threads_visible_to(viewer: Any) -> Select[tuple[Thread]]:
+    """Every thread the viewer may see (deleted ones left out), unordered: for listings that page themselves."""
+    return _visible_threads(viewer)
+
+
 def _visible_threads(viewer: Any) -> Select[tuple[Thread]]:
     stmt = select(Thread).join(Thread.category).where(Thread.deleted_at.is_(None))
     if not is_staff(viewer):

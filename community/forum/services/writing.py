@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from community.webhooks import emit_event, payloads
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.forum.live import announce_reply
@@ -82,6 +83,7 @@ def create_thread(
     mark_read(author, thread)
     sync_index(thread)
     _notify_mentions(author, thread, None, body)
+    emit_event("thread.created", payloads.thread(thread))
     return thread
 
 
@@ -231,6 +233,8 @@ def accept_answer(actor: User, thread: Thread, reply: Reply) -> None:
     thread.accepted_reply = reply
     db.session.flush()
     sync_index(thread)
+    emit_event("answer.accepted", {"thread": payloads.thread(thread), "reply": payloads.reply(reply),
+                                   "accepted_by_id": actor.id})
     if reply.author_id and reply.author_id != actor.id:
         from community.notifications.services import notify
 

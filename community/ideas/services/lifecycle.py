@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from community import search
+from community.webhooks import emit_event, payloads
 from community.errors import Forbidden, ValidationFailed
 from community.extensions import db
 from community.markup import plain_text
@@ -49,6 +50,7 @@ def submit_idea(author: User, title: str | None, body: str | None, category: str
     follow_idea(author, idea)
     _reindex(idea)
     _notify_mentions(idea, author, [u for u in find_mentions(body) if u.id != author.id])
+    emit_event("idea.created", payloads.idea(idea))
     return idea
 
 
@@ -95,6 +97,9 @@ def change_status(idea: Idea, new_status: str | IdeaStatus, by: User, reason: st
         idea.shipped_at = utcnow()
     db.session.flush()
     _reindex(idea)
+    from_status = change.from_status.value if change.from_status else None
+    emit_event("idea.status_changed", {"idea": payloads.idea(idea), "from_status": from_status,
+                                       "to_status": status.value, "reason": reason, "changed_by_id": by.id})
     if notify_users:
         recipients = audience(idea.id)
         if status is IdeaStatus.shipped:
@@ -210,6 +215,7 @@ def merge_ideas(source: Idea, target: Idea, by: User) -> Idea:
     db.session.flush()
     db.session.expire_all()
     search.remove_document("idea", source.id)
+    emit_event("idea.merged", {"source_id": source.id, "target": payloads.idea(target), "merged_by_id": by.id})
     notify(sorted(notified), "idea.merged",
            _("“%(source)s” was merged into “%(target)s”", source=source.title, target=target.title),
            idea_url(target), _("Your vote and follow moved with it."), actor=by)

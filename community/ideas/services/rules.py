@@ -175,7 +175,8 @@ def _bump(idea: Idea, column: str, delta: int) -> None:
     """Add delta to a counter in SQL (never read-modify-write in Python)."""
     col = getattr(Idea, column)
     db.session.execute(
-        update(Idea).where(Idea.id == idea.id).values({column: col + delta, "updated_at": Idea.updated_at})
+        # updated_at moves (onupdate): a new vote count is a change integrations sync (/api/v1/ideas/changes).
+        update(Idea).where(Idea.id == idea.id).values({column: col + delta})
         .execution_options(synchronize_session=False)
     )
     db.session.expire(idea, [column])
