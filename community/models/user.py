@@ -32,6 +32,8 @@ class User(UserMixin, Timestamped, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the person deleted their account: the row stays, anonymised, so their public posts keep an author.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def set_password(self, password: str) -> None:
         # scrypt is Werkzeug's default; the parameters travel inside the hash.
@@ -43,6 +45,10 @@ class User(UserMixin, Timestamped, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def is_staff(self) -> bool:
