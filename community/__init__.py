@@ -60,9 +60,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from community import errors, navigation
+    from community import errors, jobs, navigation
     from community.cli import register_cli
 
+    jobs.init_app(app)
     errors.register(app)
     navigation.register(app)
     register_cli(app)

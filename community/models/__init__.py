@@ -29,6 +29,7 @@ from community.models.idea import (
     changelog_ideas,
 )
 from community.models.index import index_entries
+from community.models.job import JobRun, JobState
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
 from community.models.outbox import EmailStatus, OutgoingEmail
@@ -84,5 +85,7 @@ __all__ = [
     "User",
     "find_user_by_email",
     "index_entries",
+    "JobRun",
+    "JobState",
     "utcnow",
 ]
