@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from community.customers import segments as customer_segments
 from community.errors import Conflict, ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
@@ -107,21 +108,32 @@ class RankedGap:
     demand: float
     askers: int
     variants: int
+    # Askers per value segment (signed-in customers with a profile), most valuable first.
+    segments: tuple[tuple[str, int], ...] = ()
 
 
 def ranked_gaps(status: GapStatus = GapStatus.open, limit: int = 200) -> list[RankedGap]:
-    """Gaps by demand: each ask counts 1, halving every DEMAND_HALF_LIFE_DAYS."""
+    """Gaps by demand: each ask counts its asker's segment weight (1 for visitors), halving every
+    DEMAND_HALF_LIFE_DAYS."""
     now = utcnow()
     gaps = list(db.session.scalars(select(KnowledgeGap).where(KnowledgeGap.status == status)))
+    segment_of = customer_segments.segments_of(v.user_id for gap in gaps for v in gap.variants)
+    weight_of = customer_segments.weights()
     out = []
     for gap in gaps:
         demand = 0.0
         askers: set[object] = set()
+        by_segment: dict[str, set[int]] = {}
         for v in gap.variants:
             age = (now - as_utc(v.created_at)).total_seconds() / 86400
-            demand += math.pow(0.5, age / DEMAND_HALF_LIFE_DAYS)
+            segment = segment_of.get(v.user_id) if v.user_id else None
+            demand += math.pow(0.5, age / DEMAND_HALF_LIFE_DAYS) * weight_of.get(segment or "", 1.0)
             askers.add(v.user_id or ("conversation", v.conversation_id, v.id if v.conversation_id is None else 0))
-        out.append(RankedGap(gap, round(demand, 3), len(askers), len(gap.variants)))
+            if segment and v.user_id:
+                by_segment.setdefault(segment, set()).add(v.user_id)
+        order = [s.value for s in customer_segments.SEGMENT_ORDER]
+        segments = tuple((s, len(by_segment[s])) for s in order if s in by_segment)
+        out.append(RankedGap(gap, round(demand, 3), len(askers), len(gap.variants), segments))
     out.sort(key=lambda r: (-r.demand, -r.gap.ask_count, r.gap.id))
     return out[:limit]
 

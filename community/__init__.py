@@ -76,7 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from community.api import create_api
     from community.auth import bp as auth_bp
     from community.beta import bp as beta_bp
-    from community.customers import bp as customers_bp
+    from community.customers import bp as customers_bp, people_bp
     from community.forum import bp as forum_bp
     from community.ideas import bp as ideas_bp
     from community.insights import bp as insights_bp
@@ -86,8 +86,8 @@ def _register_blueprints(app: Flask) -> None:
     from bot import bp as chat_bp
     from bot.console import bp as support_bp
 
-    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp, chat_bp,
-               support_bp):
+    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, people_bp, insights_bp,
+               chat_bp, support_bp):
         app.register_blueprint(bp)
     create_api(app)
     _register_socket_namespaces()

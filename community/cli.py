@@ -100,4 +100,7 @@ def register_cli(app: Flask) -> None:
 
     coknow.add_command(outbox_cli)
     coknow.add_command(jobs_cli)
+    from community.customers.cli import customers_cli
+
+    coknow.add_command(customers_cli)
     app.cli.add_command(coknow)

@@ -50,6 +50,7 @@ def extra_blueprints() -> list[Blueprint]:
     """Feature API blueprints; each feature appends its import here."""
     from bot.api import blp as chat_blp
     from community.forum.api import blp as forum_blp
+    from community.customers.api import blp as customers_blp
     from community.ideas.api import blp as ideas_blp
 
-    return [chat_blp, ideas_blp, forum_blp]
+    return [chat_blp, ideas_blp, forum_blp, customers_blp]

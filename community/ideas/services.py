@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from community import search
+from community.customers.segments import parse_segment, segment_and_weight
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.markup import plain_text
@@ -78,11 +79,8 @@ def status_label(status: IdeaStatus) -> str:
 
 
 def voter_weight(user: User) -> tuple[str | None, float]:
-    """The customer's value segment and vote weight, recorded on the vote when it is cast.
-
-    Customer value segments arrive in a later issue; until then every vote weighs 1.0.
-    """
-    return None, 1.0
+    """The customer's value segment and vote weight, recorded on the vote when it is cast."""
+    return segment_and_weight(user.id)
 
 
 # ---------------------------------------------------------------- demand hooks
@@ -754,12 +752,14 @@ class Value:
     segments: list[tuple[str | None, int, float]]  # (segment, votes, weight sum)
 
 
-def idea_value(idea_id: int) -> Value:
-    """Votes raw and weighted by the value recorded at vote time, split by customer segment."""
-    rows = db.session.execute(
-        select(Vote.segment, func.count(), func.sum(func.coalesce(Vote.weight, 1.0)))
-        .where(Vote.idea_id == idea_id).group_by(Vote.segment)
-    ).all()
+def idea_value(idea_id: int, segment: str | None = None) -> Value:
+    """Votes raw and weighted by the value recorded at vote time, split by customer segment
+    (only the votes cast from segment, when given)."""
+    stmt = (select(Vote.segment, func.count(), func.sum(func.coalesce(Vote.weight, 1.0)))
+            .where(Vote.idea_id == idea_id).group_by(Vote.segment))
+    if segment:
+        stmt = stmt.where(Vote.segment == segment)
+    rows = db.session.execute(stmt).all()
     segments = sorted(((seg, int(n), float(w or 0)) for seg, n, w in rows), key=lambda r: -r[2])
     return Value(sum(r[1] for r in segments), round(sum(r[2] for r in segments), 2), segments)
 
@@ -777,11 +777,15 @@ def demand(idea: Idea) -> list[tuple[str, str, int, bool]]:
     return rows
 
 
-def priorities(limit: int = 100) -> list[tuple[Idea, Value]]:
-    """Undecided ideas with their value, highest weighted score first (staff)."""
-    ideas = db.session.scalars(select(Idea).where(Idea.merged_into_id.is_(None),
-                                                  Idea.status.not_in(list(CLOSED_STATUSES)))).all()
-    rows = [(idea, idea_value(idea.id)) for idea in ideas]
+def priorities(limit: int = 100, segment: str | None = None) -> list[tuple[Idea, Value]]:
+    """Undecided ideas with their value, highest weighted score first (staff); with a segment, only
+    ideas that segment voted for, valued by its votes alone."""
+    wanted = parse_segment(segment)
+    stmt = select(Idea).where(Idea.merged_into_id.is_(None), Idea.status.not_in(list(CLOSED_STATUSES)))
+    if wanted is not None:
+        stmt = stmt.where(Idea.id.in_(select(Vote.idea_id).where(Vote.segment == wanted.value)))
+    ideas = db.session.scalars(stmt).all()
+    rows = [(idea, idea_value(idea.id, wanted.value if wanted else None)) for idea in ideas]
     rows.sort(key=lambda r: (-r[1].weighted, -r[0].vote_count, -r[0].id))
     return rows[:limit]
 
