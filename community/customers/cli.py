@@ -1,6 +1,7 @@
 """`flask coknow customers …`: CRM import and segment recomputation from the command line."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -24,8 +25,7 @@ def import_command(path: Path, create_missing: bool, show_errors: int) -> None:
     total = crm_import.count_rows(path)
     report = crm_import.ImportReport()
     try:
-        with click.progressbar(length=total, label="Importing", file=click.get_text_stream("stderr"),
-                               show_pos=True) as bar:
+        with click.progressbar(length=total, label="Importing", file=sys.stderr, show_pos=True) as bar:
             for batch in crm_import.batches(path):
                 crm_import.import_batch(batch, create_missing, report)
                 db.session.commit()  # each batch is whole; a re-run skips what is already in

@@ -27,6 +27,7 @@ were weren't what when where which while who whom why will with won't would woul
 yourself would really still even every something anything thing things lot would'nt i'm i've i'd we're
 we've you're they're isn't hi hello there's able already always another around back best better could'nt
 feature app work works working way ways time new add added adding option options possible maybe know
+first last next day days today tomorrow yesterday week month year every see look try tried
 """.split())
 
 

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, Enum, String, func
+from sqlalchemy import DateTime, Enum, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -72,6 +72,10 @@ class User(UserMixin, Timestamped, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"
+
+
+# E-mail lookups ignore case (find_user_by_email, the CRM import): an index on the expression they use.
+Index("ix_users_email_lower", func.lower(User.email))
 
 
 def find_user_by_email(email: str) -> User | None:

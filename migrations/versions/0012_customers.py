@@ -16,6 +16,8 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True))
+    # Case-insensitive e-mail matching (the CRM import looks up thousands per batch) uses this index.
+    op.create_index('ix_users_email_lower', 'users', [sa.text('lower(email)')])
 
     op.create_table(
         'customer_profiles',
@@ -84,5 +86,6 @@ def downgrade():
     op.drop_index('ix_customer_profiles_company', table_name='customer_profiles')
     op.drop_index('ix_customer_profiles_segment', table_name='customer_profiles')
     op.drop_table('customer_profiles')
+    op.drop_index('ix_users_email_lower', table_name='users')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('deleted_at')
