@@ -128,6 +128,9 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "SESSION_COOKIE_SECURE": env.get("COKNOW_SECURE_COOKIES", "0") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": _int(env, "COKNOW_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+        # CRM exports are big (100,000 customers is about 11 MB): only the import page accepts this much.
+        "COKNOW_MAX_CRM_UPLOAD_BYTES": _int(env, "COKNOW_MAX_CRM_UPLOAD_BYTES", 64 * 1024 * 1024, 1024,
+                                            1024 * 1024 * 1024),
         "BABEL_DEFAULT_LOCALE": env.get("COKNOW_DEFAULT_LOCALE", "en"),
         "COKNOW_LOCALES": ["en", "zh"],
         "COKNOW_SITE_NAME": site_name,

@@ -24,8 +24,9 @@ def insert_ignore(model: type, unique: Sequence[str], rows: list[dict[str, Any]]
             db.session.execute(_insert(model).on_conflict_do_nothing(index_elements=list(unique)), batch)
 
 
-def upsert_changed(model: type, unique: Sequence[str], rows: list[dict[str, Any]], compare: str) -> None:
-    """Insert rows or update the existing ones, but only where the `compare` column differs.
+def upsert_changed(model: type, unique: Sequence[str], rows: list[dict[str, Any]], compare: str,
+                   update: Sequence[str] | None = None) -> None:
+    """Insert rows or update the existing ones (the `update` columns, default all), only where `compare` differs.
 
     Comparing a content hash keeps a repeated import from touching rows it already wrote.
     """
@@ -34,7 +35,7 @@ def upsert_changed(model: type, unique: Sequence[str], rows: list[dict[str, Any]
         if not batch:
             continue
         stmt = _insert(model)
-        columns = [c for c in batch[0] if c not in unique]
+        columns = list(update) if update is not None else [c for c in batch[0] if c not in unique]
         table = model.__table__
         stmt = stmt.on_conflict_do_update(
             index_elements=list(unique),

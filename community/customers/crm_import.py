@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,6 +37,9 @@ MAX_NAME = 80
 MAX_COMPANY = 200
 MAX_PLAN = 80
 MAX_ATTRIBUTE = 500
+CRM_COLUMNS = ("company", "plan", "annual_value", "signup_date", "attributes", "crm_hash", "crm_imported_at")
+NEW_PROFILE = {"segment": Segment.ordinary.value, "value_score": 0.0, "engagement": 0, "support_load": 0,
+               "interests": []}
 
 
 @dataclass
@@ -52,9 +54,10 @@ class CrmRow:
     attributes: dict[str, str]
 
     def content_hash(self) -> str:
-        payload = [self.company, self.plan, self.annual_value, self.signup_date.isoformat() if self.signup_date else None,
-                   self.name, sorted(self.attributes.items())]
-        return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+        # Unit and record separators cannot occur in CSV cells we keep, so the joined text is unambiguous.
+        parts = [self.company or "", self.plan or "", repr(self.annual_value), str(self.signup_date or ""),
+                 self.name or "", *(f"{k}\x1f{v}" for k, v in sorted(self.attributes.items()))]
+        return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()
 
 
 @dataclass
@@ -96,6 +99,10 @@ def _column(name: str) -> str:
 
 
 def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)  # the usual form, and much faster than strptime
+    except ValueError:
+        pass
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
         try:
             return datetime.strptime(value, fmt).date()
@@ -254,14 +261,11 @@ def import_batch(batch: list[CrmRow | RowError], create_missing: bool, report: I
         changed.append({"user_id": uid, "company": row.company, "plan": row.plan, "annual_value": row.annual_value,
                         "signup_date": row.signup_date,
                         "attributes": {**row.attributes, **({"name": row.name} if row.name else {})},
-                        "crm_hash": digest, "crm_imported_at": now})
+                        "crm_hash": digest, "crm_imported_at": now, **NEW_PROFILE})
     if changed:
-        # New profiles start ordinary until the segment job (started after the import) sorts them.
-        defaults = {"segment": Segment.ordinary.value, "value_score": 0.0, "engagement": 0, "support_load": 0,
-                    "interests": []}
-        insert_ignore(CustomerProfile, ["user_id"], [{**defaults, "user_id": c["user_id"], "attributes": {}}
-                                                      for c in changed if c["user_id"] not in hashes])
-        upsert_changed(CustomerProfile, ["user_id"], changed, compare="crm_hash")
+        # New profiles start ordinary until the segment job (started after the import) sorts them;
+        # existing ones keep their computed columns and only take the CRM's.
+        upsert_changed(CustomerProfile, ["user_id"], changed, compare="crm_hash", update=CRM_COLUMNS)
         report.updated += len(changed)
     db.session.flush()
 

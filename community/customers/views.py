@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,6 +15,13 @@ from community.extensions import db
 from community.jobs import get_run, start_job
 from community.models import JobRun
 from community.viewhelpers import commit_or_rollback, page_arg, show_form_error
+
+
+@bp.url_value_preprocessor
+def _crm_upload_limit(endpoint: str | None, _values: dict | None) -> None:
+    # Runs before any before_request (CSRF reads the form there), so the larger limit applies in time.
+    if endpoint == "customers.crm_import":
+        request.max_content_length = current_app.config["COKNOW_MAX_CRM_UPLOAD_BYTES"]
 
 
 @bp.app_template_filter("segment_label")

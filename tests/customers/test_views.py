@@ -54,6 +54,20 @@ def test_upload_runs_the_import_job_and_lists_bad_rows_by_line(app, client, auth
     assert missing.status_code == 400 and "Choose a CSV file" in missing.get_data(as_text=True)
 
 
+def test_the_import_page_alone_takes_files_beyond_the_site_upload_limit(app, client, auth, world):
+    auth.login("staff@example.com")
+    token = csrf_token(client, "/customers/import")
+    app.config.update(MAX_CONTENT_LENGTH=2048, COKNOW_MAX_CRM_UPLOAD_BYTES=64 * 1024)
+    big = "email,name,notes\n" + "".join(f"ana@example.com,Ana,{'x' * 80}\n" for _ in range(1)) + \
+        "".join(f"c{i}@example.com,C,{'y' * 80}\n" for i in range(60))
+    assert len(big) > 4096
+    sent = client.post("/customers/import", data={"csrf_token": token, "file": (io.BytesIO(big.encode()), "crm.csv")},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302
+    too_big = client.post("/notifications/settings", data={"csrf_token": token, "x": "y" * 4096})
+    assert too_big.status_code == 413
+
+
 def test_segment_rules_page_saves_and_recomputes(app, client, auth, world):
     auth.login("staff@example.com")
     page = client.get("/customers/segments").get_data(as_text=True)
