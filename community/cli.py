@@ -70,6 +70,10 @@ def serve(host: str, port: int) -> None:
     # `flask coknow jobs worker` runs them.
     jobs.start_embedded_workers(current_app.config["COKNOW_JOB_WORKERS"])
     click.echo(f"CoKnow on http://{host}:{port}/")
+    # Werkzeug prints its own "development server" warning next: it is right for a site on the internet,
+    # and harmless for the demo and a small team on one machine.
+    click.echo("This is the embedded single-process server, made for the demo and small sites; Werkzeug's "
+               "'development server' warning below refers to it. For a public site see README, 'Production mode'.")
     socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True)
 
 

@@ -30,7 +30,7 @@ from community.models.idea import (
 )
 from community.models.index import index_entries
 from community.models.job import JobRun, JobState
-from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
+from community.models.knowledge import Article, ArticleFeedback, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
 from community.models.outbox import EmailStatus, OutgoingEmail
 from community.models.support import StaffPresence
@@ -57,6 +57,7 @@ __all__ = [
     "Vote",
     "changelog_ideas",
     "Article",
+    "ArticleFeedback",
     "Flag",
     "GapSource",
     "GapStatus",
