@@ -5,7 +5,6 @@ import secrets
 
 from flask import abort
 from flask.views import MethodView
-from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 

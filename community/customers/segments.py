@@ -127,7 +127,7 @@ def update_rules(staff: User, values: dict[str, Any], plan_values: dict[str, flo
             continue
         clean[name] = number if name in ("high_value",) or name.startswith("weight_") else int(number)
     if plan_values is not None:
-        for plan, value in plan_values.items():
+        for value in plan_values.values():
             if not isinstance(value, (int, float)) or value < 0:
                 errors["plan_values"] = [_("Each plan needs a yearly value of 0 or more.")]
     if errors:
