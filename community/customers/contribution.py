@@ -31,8 +31,15 @@ class ContributionRule:
 CONTRIBUTION_RULES: dict[str, ContributionRule] = {}
 
 
-def register_contribution_rule(rule: ContributionRule) -> None:
-    """Let a feature award points (e.g. beta: confirmed bug reports)."""
+def register_contribution_rule(rule: ContributionRule | None = None, *, key: str = "",
+                               label: Callable[[], str] | None = None, points: int = 0,
+                               counts: Callable[[], Select] | None = None) -> None:
+    """Let a feature award points (e.g. beta: confirmed bug reports), by a rule or by its plain parts
+    (so the feature need not import this package: the app wiring connects the two)."""
+    if rule is None:
+        if not key or label is None or counts is None:
+            raise TypeError("a contribution rule needs key, label, points and counts")
+        rule = ContributionRule(key, label, points, counts)
     CONTRIBUTION_RULES[rule.key] = rule
 
 

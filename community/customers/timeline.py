@@ -45,9 +45,17 @@ TimelineSource = Callable[[int, "int | None"], list[TimelineItem]]
 TIMELINE_SOURCES: dict[str, TimelineSource] = {}
 
 
-def register_timeline_source(key: str, source: TimelineSource) -> None:
-    """Let a feature add its records to customers' timelines and exports (e.g. beta applications and reports)."""
-    TIMELINE_SOURCES[key] = source
+def register_timeline_source(key: str, source: Callable[[int, int | None], list[Any]]) -> None:
+    """Let a feature add its records to customers' timelines and exports (e.g. beta applications and reports).
+
+    source(user_id, limit) returns the user's newest records first, at most limit (all when None), as
+    TimelineItem or as plain dicts with the same fields, so the feature need not import this package:
+    the app wiring (create_app) connects the two.
+    """
+    def items(user_id: int, limit: int | None) -> list[TimelineItem]:
+        return [i if isinstance(i, TimelineItem) else TimelineItem(**i) for i in source(user_id, limit)]
+
+    TIMELINE_SOURCES[key] = items
 
 
 def _limited(stmt, limit: int | None):

@@ -170,3 +170,26 @@ def test_export_holds_every_timeline_item_and_deletion_anonymises_without_losing
     assert db.session.get(Idea, world.idea.id).vote_count == 1
     assert segment_and_weight(ana_id) == (None, 1.0)
     assert ana_id not in {c.user.id for c in contribution.top_contributors()}
+
+
+def test_other_features_plug_into_timeline_and_points_without_importing_customers(app, world):
+    from sqlalchemy import literal
+
+    from community.customers.timeline import TIMELINE_SOURCES, register_timeline_source
+    from community.customers.contribution import CONTRIBUTION_RULES, register_contribution_rule
+    from community.models.base import utcnow
+
+    def beta_reports(user_id: int, limit: int | None) -> list[dict]:
+        return [{"key": "beta_report:1", "at": utcnow(), "feature": "beta", "kind": "beta_report",
+                 "title": "Sync loses a note", "detail": "confirmed", "link": "", "data": {"id": 1}}][:limit]
+
+    register_timeline_source("beta_reports", beta_reports)
+    register_contribution_rule(key="confirmed_reports", label=lambda: "Confirmed beta report", points=5,
+                               counts=lambda: select(literal(world.bo.id), literal(2)))
+    try:
+        assert timeline.customer_timeline(world.ana.id).items[0].key == "beta_report:1"
+        assert "beta_report:1" in {i["key"] for i in privacy.export_data(world.ana)["timeline"]}
+        assert contribution.contribution_of(world.bo).breakdown == {"confirmed_reports": 2}
+    finally:
+        TIMELINE_SOURCES.pop("beta_reports")
+        CONTRIBUTION_RULES.pop("confirmed_reports")
