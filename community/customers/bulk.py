@@ -13,12 +13,12 @@ from community.extensions import db
 BATCH = 2000
 
 
-def _insert(model: type):
+def _insert(model: Any) -> Any:
     dialect = db.session.get_bind().dialect.name
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model.__table__)
 
 
-def insert_ignore(model: type, unique: Sequence[str], rows: list[dict[str, Any]]) -> None:
+def insert_ignore(model: Any, unique: Sequence[str], rows: list[dict[str, Any]]) -> None:
     """Insert rows, skipping those whose unique key already exists."""
     for start in range(0, len(rows), BATCH):
         batch = rows[start:start + BATCH]
@@ -26,7 +26,7 @@ def insert_ignore(model: type, unique: Sequence[str], rows: list[dict[str, Any]]
             db.session.execute(_insert(model).on_conflict_do_nothing(index_elements=list(unique)), batch)
 
 
-def upsert_changed(model: type, unique: Sequence[str], rows: list[dict[str, Any]], compare: str,
+def upsert_changed(model: Any, unique: Sequence[str], rows: list[dict[str, Any]], compare: str,
                    update: Sequence[str] | None = None) -> None:
     """Insert rows or update the existing ones (the `update` columns, default all), only where `compare` differs.
 
@@ -45,3 +45,8 @@ def upsert_changed(model: type, unique: Sequence[str], rows: list[dict[str, Any]
             where=table.c[compare].is_distinct_from(stmt.excluded[compare]),
         )
         db.session.execute(stmt, batch)
+
+
+def pairs(stmt: Any) -> dict[Any, Any]:
+    """The (key, value) rows of a two-column statement as a dict."""
+    return {row[0]: row[1] for row in db.session.execute(stmt)}

@@ -33,8 +33,8 @@ def import_command(path: Path, create_missing: bool, show_errors: int) -> None:
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
-    for error in report.errors[:show_errors]:
-        click.echo(f"line {error.line}: {error.reason}", err=True)
+    for bad in report.errors[:show_errors]:
+        click.echo(f"line {bad.line}: {bad.reason}", err=True)
     if report.error_count > show_errors:
         click.echo(f"… and {report.error_count - show_errors} more bad rows", err=True)
     if report.user_ids:

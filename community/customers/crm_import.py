@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from community.customers.bulk import insert_ignore, upsert_changed
+from community.customers.bulk import insert_ignore, pairs, upsert_changed
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import CustomerProfile, Role, Segment, User, utcnow
@@ -165,7 +165,7 @@ def read_rows(path: Path) -> Iterator[CrmRow | RowError]:
             message = _("The file is not UTF-8 text. Export the CSV as UTF-8.")
             raise ValidationFailed(message, {"file": [message]}) from None
         handle.seek(0)
-        dialect = csv.excel
+        dialect: type[csv.Dialect] = csv.excel
         if sample:
             try:
                 dialect = csv.Sniffer().sniff(sample.splitlines()[0] if sample else "", delimiters=",;\t")
@@ -248,8 +248,7 @@ def import_batch(batch: list[CrmRow | RowError], create_missing: bool, report: I
     if not matched:
         return
     ids = [uid for uid, _row in matched]
-    hashes = dict(db.session.execute(select(CustomerProfile.user_id, CustomerProfile.crm_hash)
-                                     .where(CustomerProfile.user_id.in_(ids))).all())
+    hashes = pairs(select(CustomerProfile.user_id, CustomerProfile.crm_hash).where(CustomerProfile.user_id.in_(ids)))
     now = utcnow()
     changed = []
     for uid, row in matched:

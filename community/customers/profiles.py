@@ -78,7 +78,7 @@ def list_customers(q: str | None = None, segment: str | None = None, plan: str |
 def plans() -> list[str]:
     """Plans in use, for the list's filter."""
     return [p for p in db.session.scalars(select(CustomerProfile.plan).where(CustomerProfile.plan.is_not(None))
-                                          .distinct().order_by(CustomerProfile.plan))]
+                                          .distinct().order_by(CustomerProfile.plan)) if p]
 
 
 def get_customer(user_id: int) -> tuple[User, CustomerProfile | None]:

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from community.customers.bulk import insert_ignore, pairs
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import (
@@ -209,7 +210,7 @@ def activity_counts(user_ids: list[int] | None, since) -> tuple[Counter, Counter
             stmt = select(who, func.count()).where(when >= since, who.is_not(None)).group_by(who)
             if chunk is not None:
                 stmt = stmt.where(who.in_(chunk))
-            engagement.update(dict(db.session.execute(stmt).all()))
+            engagement.update(pairs(stmt))
         chat = (select(Conversation.user_id, func.count()).join(ChatMessage, ChatMessage.conversation_id == Conversation.id)
                 .where(ChatMessage.role == "customer", ChatMessage.created_at >= since, Conversation.user_id.is_not(None))
                 .group_by(Conversation.user_id))
@@ -223,16 +224,14 @@ def activity_counts(user_ids: list[int] | None, since) -> tuple[Counter, Counter
             chat = chat.where(Conversation.user_id.in_(chunk))
             handoffs = handoffs.where(Conversation.user_id.in_(chunk))
             thumbs = thumbs.where(AnswerFeedback.user_id.in_(chunk))
-        engagement.update(dict(db.session.execute(chat).all()))
-        load.update(dict(db.session.execute(handoffs).all()))
-        load.update(dict(db.session.execute(thumbs).all()))
+        engagement.update(pairs(chat))
+        load.update(pairs(handoffs))
+        load.update(pairs(thumbs))
     return engagement, load
 
 
 def ensure_profiles(user_ids: list[int] | None = None) -> None:
     """Give every customer (or the given ones) a profile row, so lists and segments see them all."""
-    from community.customers.bulk import insert_ignore
-
     stmt = select(User.id).outerjoin(CustomerProfile, CustomerProfile.user_id == User.id).where(
         User.role == Role.customer, CustomerProfile.user_id.is_(None))
     missing = list(db.session.scalars(stmt)) if user_ids is None else [
@@ -290,14 +289,13 @@ def segments_of(user_ids: Iterable[int | None]) -> dict[int, str]:
     ids = sorted({uid for uid in user_ids if uid is not None})
     out: dict[int, str] = {}
     for chunk in _chunks(ids):
-        out.update(dict(db.session.execute(select(CustomerProfile.user_id, CustomerProfile.segment)
-                                           .where(CustomerProfile.user_id.in_(chunk))).all()))
+        out.update(pairs(select(CustomerProfile.user_id, CustomerProfile.segment)
+                         .where(CustomerProfile.user_id.in_(chunk))))
     return out
 
 
 def segment_counts() -> dict[str, int]:
     """How many (not deleted) customers are in each segment."""
-    rows = dict(db.session.execute(
-        select(CustomerProfile.segment, func.count()).join(User, User.id == CustomerProfile.user_id)
-        .where(User.deleted_at.is_(None)).group_by(CustomerProfile.segment)).all())
+    rows = pairs(select(CustomerProfile.segment, func.count()).join(User, User.id == CustomerProfile.user_id)
+                 .where(User.deleted_at.is_(None)).group_by(CustomerProfile.segment))
     return {s.value: int(rows.get(s.value, 0)) for s in SEGMENT_ORDER}
