@@ -103,4 +103,6 @@ def test_staff_see_customers_across_features_and_segments_weight_demand(
     page.get_by_role("link", name="Support console").click()
     item = page.locator(".console-queue-item", has_text="Ana Lima")
     expect(item.locator(".segment")).to_have_text("Most valuable")
+    item.click()
+    expect(page.locator(".console-thread-head .segment")).to_have_text("Most valuable")
     _shoot(page, "console")

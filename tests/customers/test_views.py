@@ -150,3 +150,16 @@ def test_cli_import_shows_progress_names_bad_lines_and_is_idempotent(app, runner
     assert refused.exit_code == 1 and "no “email” column" in refused.output
     seg = runner.invoke(args=["coknow", "customers", "segments"])
     assert seg.exit_code == 0 and "Most valuable: 1" in seg.output
+
+
+def test_crm_text_is_shown_escaped(app, client, auth, world):
+    from community.customers import crm_import
+
+    evil = "<img src=x onerror=alert(1)>"
+    crm_import.import_text(f'email,company,"{evil}"\nana@example.com,"<b>Harbor</b>","{evil}"\n')
+    db.session.commit()
+    auth.login("staff@example.com")
+    for path in (f"/customers/{world.ana.id}", "/customers/?q=harbor"):
+        page = client.get(path).get_data(as_text=True)
+        assert "<b>Harbor</b>" not in page and "&lt;b&gt;Harbor&lt;/b&gt;" in page
+        assert evil not in page
