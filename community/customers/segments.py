@@ -53,18 +53,6 @@ def parse_segment(value: str | None, field: str = "segment") -> Segment | None:
         raise ValidationFailed(message, {field: [message]}) from None
 
 
-def get_rules() -> SegmentRules:
-    """The segment rules, created with their defaults on first use (flushes)."""
-    rules = db.session.scalar(select(SegmentRules).order_by(SegmentRules.id).limit(1))
-    if rules is None:
-        rules = SegmentRules(high_value=10_000.0, engaged_activity=8, quiet_activity=1, high_support_load=3,
-                             weight_most_valuable=3.0, weight_growth_potential=1.5, weight_at_risk=2.0,
-                             weight_ordinary=1.0, plan_values=dict(DEFAULT_PLAN_VALUES))
-        db.session.add(rules)
-        db.session.flush()
-    return rules
-
-
 def read_rules() -> SegmentRules:
     """The segment rules for reading (GET pages): the stored row, or unsaved defaults."""
     rules = db.session.scalar(select(SegmentRules).order_by(SegmentRules.id).limit(1))
@@ -72,6 +60,15 @@ def read_rules() -> SegmentRules:
         rules = SegmentRules(high_value=10_000.0, engaged_activity=8, quiet_activity=1, high_support_load=3,
                              weight_most_valuable=3.0, weight_growth_potential=1.5, weight_at_risk=2.0,
                              weight_ordinary=1.0, plan_values=dict(DEFAULT_PLAN_VALUES))
+    return rules
+
+
+def get_rules() -> SegmentRules:
+    """The segment rules, stored with their defaults on first use (flushes)."""
+    rules = read_rules()
+    if rules.id is None:
+        db.session.add(rules)
+        db.session.flush()
     return rules
 
 
