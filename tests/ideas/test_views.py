@@ -45,9 +45,9 @@ def test_bad_submissions_get_clear_errors_and_write_nothing(client, auth, create
     auth.login("ana@example.com")
     token = csrf_token(client, "/ideas/new")
     empty = client.post("/ideas/new", data={"title": "  ", "body": "x", "csrf_token": token})
-    assert empty.status_code == 400 and "This field is required" in empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "This field is required" in empty.get_data(as_text=True)
     long_body = client.post("/ideas/new", data={"title": "Valid title", "body": "x" * 20_001, "csrf_token": token})
-    assert long_body.status_code == 400 and "At most 20000 characters" in long_body.get_data(as_text=True)
+    assert long_body.status_code == 422 and "At most 20000 characters" in long_body.get_data(as_text=True)
     huge = client.post("/ideas/new", data={"title": "Valid title", "body": "x" * (10 * 1024 * 1024),
                                            "csrf_token": token})
     assert huge.status_code == 413 and "too large" in huge.get_data(as_text=True)
