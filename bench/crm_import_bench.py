@@ -6,7 +6,7 @@ The file has the columns of a real CRM export (email, name, company, plan, annua
 signup_date, plus two extra attribute columns), one bad row in a thousand (broken e-mail, amount
 or date), and e-mails in mixed case. A share of the e-mails (--existing) already have accounts;
 the rest become invited accounts (--create-missing). It runs exactly what the import job runs
-(community.customers.crm_import batches, one commit per batch), then the same file again (must
+(community.customers.services.crm_import batches, one commit per batch), then the same file again (must
 change nothing), then the segment recomputation the job starts afterwards. Default database:
 a temporary SQLite file; pass a PostgreSQL URL (an empty database or schema) to time that.
 """
@@ -70,8 +70,8 @@ def main() -> None:
     from sqlalchemy import func, insert, select
 
     from community import create_app
-    from community.customers import crm_import
-    from community.customers.segments import recompute_segments
+    from community.customers.services import crm_import
+    from community.customers.services.segments import recompute_segments
     from community.extensions import db
     from community.models import CustomerProfile, User, utcnow
 

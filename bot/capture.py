@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from community.customers import segments as customer_segments
+from community.customers.services import segments as customer_segments
 from community.errors import Conflict, ValidationFailed
 from community.extensions import db
 from community.kb import services as kb

@@ -16,7 +16,7 @@ from bot import chat, handoff
 from bot.acks import acknowledged, require_fields
 from bot.events import announce, conversation_room
 from bot.views import message_payload
-from community.customers.segments import segment_and_weight
+from community.customers.services.segments import segment_and_weight
 from community.extensions import db
 from community.models import ChatMessage, Conversation
 from community.realtime import socket_sid

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from bot.row_ids import parse_row_id
-from community.customers import segments as customer_segments
+from community.customers.services import segments as customer_segments
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.database import changed_rows
 from community.extensions import db

@@ -24,6 +24,7 @@ NAVIGATION = (
     NavItem("forum.index", _l("Forum")),
     NavItem("kb.index", _l("Help center")),
     NavItem("chat.page", _l("Chat")),
+    NavItem("customers.index", _l("Customers"), staff_only=True),
     NavItem("capture.gaps", _l("Knowledge gaps"), staff_only=True),
     NavItem("support.console", _l("Support console"), staff_only=True),
 )

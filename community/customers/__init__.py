@@ -5,4 +5,4 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 # Public and self-service pages: profiles, top contributors, the data export and account deletion.
 people_bp = Blueprint("people", __name__)
 
-from community.customers import public, views  # noqa: E402,F401
+from community.customers import public, views  # noqa: E402, F401

@@ -8,7 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from community.customers import jobs, privacy, profiles, segments, timeline
+from community.customers import jobs
+from community.customers.services import privacy, profiles, segments, timeline
 from community.jobs import start_job
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
 

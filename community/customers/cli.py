@@ -19,8 +19,8 @@ customers_cli = AppGroup("customers", help="Customer knowledge: CRM import and v
 @click.option("--show-errors", default=50, show_default=True, help="How many bad rows to list.")
 def import_command(path: Path, create_missing: bool, show_errors: int) -> None:
     """Import customer attributes from a CRM export (CSV with an email column); safe to run twice."""
-    from community.customers import crm_import
-    from community.customers.segments import recompute_segments
+    from community.customers.services import crm_import
+    from community.customers.services.segments import recompute_segments
 
     total = crm_import.count_rows(path)
     report = crm_import.ImportReport()
@@ -47,7 +47,7 @@ def import_command(path: Path, create_missing: bool, show_errors: int) -> None:
 @customers_cli.command("segments")
 def segments_command() -> None:
     """Recompute every customer's value segment and interests (run it from cron, e.g. hourly)."""
-    from community.customers.segments import recompute_segments, segment_label
+    from community.customers.services.segments import recompute_segments, segment_label
 
     counts = recompute_segments()
     db.session.commit()

@@ -10,8 +10,9 @@ from typing import Any
 
 from flask import current_app
 
-from community.customers import crm_import
-from community.customers.segments import recompute_segments
+from community.customers.services import crm_import
+from community.customers.services.segments import recompute_segments
+from community.errors import ValidationFailed
 from community.extensions import db
 from community.jobs import job, report_progress, start_job
 from community.models import JobRun
@@ -54,7 +55,7 @@ def import_customers(job_id: int, upload_path: str, create_missing: bool = False
         for batch in crm_import.batches(path):
             crm_import.import_batch(batch, create_missing, report)
             report_progress(job_id, done=report.rows, total=total, message=f"{report.rows} of {total} rows")
-    except crm_import.ValidationFailed as error:
+    except ValidationFailed as error:
         db.session.rollback()
         return {**report.to_dict(), "file_error": error.message}
     if report.user_ids:

@@ -7,12 +7,12 @@ from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
-from community.customers import contribution, people_bp, privacy
+from community.customers import people_bp
+from community.customers.services import contribution, privacy
 from community.customers.forms import DeleteAccountForm
-from community.errors import DomainError
 from community.extensions import db
 from community.models import Idea, Reply, Role, Thread, User
-from community.viewhelpers import commit_or_rollback, show_form_error
+from community.viewhelpers import form_status, run_service
 
 
 @people_bp.get("/people/top")
@@ -55,12 +55,8 @@ def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        try:
-            commit_or_rollback(lambda: privacy.delete_account(user, form.password.data))
-        except DomainError as error:
-            show_form_error(error, form)
-        else:
+        if run_service(lambda: privacy.delete_account(user, form.password.data), form).ok:
             logout_user()
             flash(_("Your account is deleted. What you posted in public stays, under an anonymous name."), "info")
             return redirect(url_for("main.home"))
-    return render_template("customers/delete.html", form=form), 400 if form.errors else 200
+    return render_template("customers/delete.html", form=form), form_status()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from community.customers.segments import recompute_segments
+from community.customers.services.segments import recompute_segments
 from community.extensions import db
 from community.models import CustomerProfile, Segment, find_user_by_email
 

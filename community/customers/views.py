@@ -8,13 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from community.access import admin_required, staff_required
-from community.customers import bp, contribution, jobs, privacy, profiles, segments, timeline
+from community.customers import bp, jobs
+from community.customers.services import contribution, privacy, profiles, segments, timeline
 from community.customers.forms import CrmImportForm, RecomputeForm, SegmentRulesForm
 from community.errors import DomainError
 from community.extensions import db
 from community.jobs import get_run, start_job
 from community.models import JobRun
-from community.viewhelpers import commit_or_rollback, page_arg, show_form_error
+from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
 
 
 @bp.url_value_preprocessor
@@ -32,10 +33,11 @@ def _segment_label(value: str | None) -> str:
 @bp.get("/")
 @staff_required
 def index():
-    args = {k: request.args.get(k) or None for k in ("q", "segment", "plan", "company", "activity")}
+    args: dict[str, str | None] = {k: request.args.get(k) or None for k in ("q", "segment", "plan", "company", "activity")}
     sort = request.args.get("sort", "value")
     try:
-        result = profiles.list_customers(**args, sort=sort, page=page_arg())
+        result = profiles.list_customers(args["q"], args["segment"], args["plan"], args["company"], args["activity"],
+                                         sort=sort, page=page_arg())
     except DomainError as error:
         flash(error.message, "error")
         args, sort = dict.fromkeys(args), "value"
@@ -71,7 +73,7 @@ def crm_import():
         return redirect(url_for("customers.import_run", job_id=run.id))
     recent = db.session.scalars(db.select(JobRun).where(JobRun.kind == "customers.import")
                                 .order_by(JobRun.id.desc()).limit(10)).all()
-    return render_template("customers/import.html", form=form, recent=recent), 400 if form.errors else 200
+    return render_template("customers/import.html", form=form, recent=recent), form_status()
 
 
 @bp.get("/import/<int:job_id>")
@@ -91,23 +93,20 @@ def segment_rules():
     if request.method == "GET":
         form.plan_values.data = "\n".join(f"{k} = {v:g}" for k, v in sorted((rules.plan_values or {}).items()))
     if form.validate_on_submit():
-        try:
-            def save():
-                plans = segments.parse_plan_values(form.plan_values.data or "")
-                values = {name: getattr(form, name).data for name in segments.RULE_FIELDS}
-                segments.update_rules(current_user, values, plans)
-                return jobs.start_segment_recompute(None, user_id=current_user.id)
+        def save() -> JobRun:
+            plans = segments.parse_plan_values(form.plan_values.data or "")
+            values = {name: getattr(form, name).data for name in segments.RULE_FIELDS}
+            segments.update_rules(current_user, values, plans)
+            return jobs.start_segment_recompute(None, user_id=current_user.id)
 
-            run = commit_or_rollback(save)
-        except DomainError as error:
-            show_form_error(error, form)
-        else:
+        outcome = run_service(save, form)
+        if outcome.ok and outcome.value is not None:
             flash(_("The rules are saved; segments are being recomputed."), "success")
-            return redirect(url_for("customers.segment_rules", job=run.id))
+            return redirect(url_for("customers.segment_rules", job=outcome.value.id))
     run = get_run(int(request.args["job"])) if request.args.get("job", "").isdigit() else None
     return render_template("customers/segments.html", form=form, rules=segments.rule_lines(rules),
                            counts=segments.segment_counts(), weights=segments.weights(rules), run=run,
-                           recompute_form=RecomputeForm()), 400 if form.errors else 200
+                           recompute_form=RecomputeForm()), form_status()
 
 
 @bp.post("/segments/recompute")

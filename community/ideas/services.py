@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from community import search
-from community.customers.segments import parse_segment, segment_and_weight
+from community.customers.services.segments import parse_segment, segment_and_weight
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.database import changed_rows
 from community.extensions import db

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from community.access import staff_required
-from community.customers.segments import SEGMENT_ORDER
+from community.customers.services.segments import SEGMENT_ORDER
 from community.errors import DomainError, wants_json
 from community.extensions import db
 from community.ideas import bp, services

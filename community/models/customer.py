@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import utcnow
 
 
@@ -19,7 +19,7 @@ class Segment(str, enum.Enum):
     ordinary = "ordinary"
 
 
-class CustomerProfile(db.Model):
+class CustomerProfile(Model):
     """One customer's company attributes (from the CRM or the seed) and what we computed about them."""
 
     __tablename__ = "customer_profiles"
@@ -49,7 +49,7 @@ class CustomerProfile(db.Model):
     user = relationship("User", foreign_keys=[user_id])
 
 
-class SegmentRules(db.Model):
+class SegmentRules(Model):
     """The thresholds and vote weights of the value segments (one row, edited by staff)."""
 
     __tablename__ = "customer_segment_rules"
@@ -72,7 +72,7 @@ class SegmentRules(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class CustomerView(db.Model):
+class CustomerView(Model):
     """A member of staff opened a customer's page (who, whom, when): the privacy log admins read."""
 
     __tablename__ = "customer_views"

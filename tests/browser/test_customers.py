@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bot import chat
-from community.customers import contribution  # noqa: F401  (point rules registered before the pages render)
+from community.customers.services import contribution  # noqa: F401  (point rules registered before the pages render)
 from community.extensions import db
 from community.forum import services as forum
 from community.ideas import services as ideas

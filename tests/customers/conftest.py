@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from community.customers import crm_import
-from community.customers.segments import recompute_segments
+from community.customers.services import crm_import
+from community.customers.services.segments import recompute_segments
 from community.extensions import db
 from community.forum import services as forum
 from community.ideas import services as ideas

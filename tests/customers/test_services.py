@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from community.customers import contribution, crm_import, privacy, segments, timeline
+from community.customers.services import contribution, crm_import, privacy, segments, timeline
 from community.extensions import db
 from community.ideas import services as ideas
 from community.models import (
@@ -132,7 +132,7 @@ def test_contribution_points_for_accepted_answers_and_shipped_ideas(app, world):
 
 
 def test_export_holds_every_timeline_item_and_deletion_anonymises_without_losing_posts(app, world):
-    from community.customers.segments import segment_and_weight
+    from community.customers.services.segments import segment_and_weight
 
     privacy.log_view(world.staff, world.ana)
     db.session.commit()
@@ -175,8 +175,8 @@ def test_export_holds_every_timeline_item_and_deletion_anonymises_without_losing
 def test_other_features_plug_into_timeline_and_points_without_importing_customers(app, world):
     from sqlalchemy import literal
 
-    from community.customers.timeline import TIMELINE_SOURCES, register_timeline_source
-    from community.customers.contribution import CONTRIBUTION_RULES, register_contribution_rule
+    from community.customers.services.timeline import TIMELINE_SOURCES, register_timeline_source
+    from community.customers.services.contribution import CONTRIBUTION_RULES, register_contribution_rule
     from community.models.base import utcnow
 
     def beta_reports(user_id: int, limit: int | None) -> list[dict]:

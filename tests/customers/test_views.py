@@ -51,7 +51,7 @@ def test_upload_runs_the_import_job_and_lists_bad_rows_by_line(app, client, auth
     # Segments were recomputed in a second job after the import.
     assert db.session.scalar(select(func.count()).select_from(JobRun).where(JobRun.kind == "customers.segments")) == 1
     missing = client.post("/customers/import", data={"csrf_token": token})
-    assert missing.status_code == 400 and "Choose a CSV file" in missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "Choose a CSV file" in missing.get_data(as_text=True)
 
 
 def test_the_import_page_alone_takes_files_beyond_the_site_upload_limit(app, client, auth, world):
@@ -80,7 +80,7 @@ def test_segment_rules_page_saves_and_recomputes(app, client, auth, world):
     db.session.expire_all()
     assert db.session.get(CustomerProfile, world.ana.id).segment == "ordinary"
     bad = client.post("/customers/segments", data={**form, "plan_values": "team twelve"})
-    assert bad.status_code == 400 and "Line 1" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Line 1" in bad.get_data(as_text=True)
 
 
 def test_public_profile_top_contributors_and_own_export_and_deletion(app, client, auth, world):
@@ -95,13 +95,13 @@ def test_public_profile_top_contributors_and_own_export_and_deletion(app, client
     assert json.loads(exported.data)["account"]["email"] == "ana@example.com"
     token = csrf_token(client, "/account/delete")
     wrong = client.post("/account/delete", data={"csrf_token": token, "password": "nope", "confirm": "y"})
-    assert wrong.status_code == 400 and "password is not correct" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "password is not correct" in wrong.get_data(as_text=True)
     done = client.post("/account/delete", data={"csrf_token": token, "password": "correct horse battery",
                                                 "confirm": "y"})
     assert done.status_code == 302
     thread = client.get(f"/forum/t/{world.thread.id}").get_data(as_text=True)
     assert f"Former member {world.ana.id}" in thread and "Open the note first" in thread
-    assert auth.login("ana@example.com").status_code == 400
+    assert auth.login("ana@example.com").status_code == 422
 
 
 def test_api_customers_timeline_segments_and_export(app, client, auth, world):
@@ -153,7 +153,7 @@ def test_cli_import_shows_progress_names_bad_lines_and_is_idempotent(app, runner
 
 
 def test_crm_text_is_shown_escaped(app, client, auth, world):
-    from community.customers import crm_import
+    from community.customers.services import crm_import
 
     evil = "<img src=x onerror=alert(1)>"
     crm_import.import_text(f'email,company,"{evil}"\nana@example.com,"<b>Harbor</b>","{evil}"\n')

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from community.customers.bulk import insert_ignore, pairs
+from community.customers.services.bulk import insert_ignore, pairs
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import (
@@ -34,12 +34,13 @@ _CHUNK = 900  # ids per IN (...): under SQLite's bound-parameter limit
 def segment_label(segment: str | Segment | None) -> str:
     """The translated name of a segment."""
     key = Segment(segment) if segment else Segment.ordinary
-    return {
+    labels: dict[Segment, str] = {
         Segment.most_valuable: _("Most valuable"),
         Segment.growth_potential: _("Growth potential"),
         Segment.at_risk: _("At risk"),
         Segment.ordinary: _("Ordinary"),
-    }[key]
+    }
+    return labels[key]
 
 
 def parse_segment(value: str | None, field: str = "segment") -> Segment | None:
@@ -190,10 +191,10 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[start:start + _CHUNK]
 
 
-def activity_counts(user_ids: list[int] | None, since) -> tuple[Counter, Counter]:
+def activity_counts(user_ids: list[int] | None, since: datetime) -> tuple[Counter[int], Counter[int]]:
     """(engagement, support load) per user since a moment, in a fixed number of grouped queries per chunk."""
-    engagement: Counter = Counter()
-    load: Counter = Counter()
+    engagement: Counter[int] = Counter()
+    load: Counter[int] = Counter()
     sources = [
         (Idea.author_id, Idea.created_at, None),
         (Vote.user_id, Vote.created_at, None),
@@ -240,7 +241,7 @@ def ensure_profiles(user_ids: list[int] | None = None) -> None:
 
 def recompute_segments(user_ids: list[int] | None = None, *, with_interests: bool = True) -> dict[str, int]:
     """Recompute the segment (and interests) of every customer or the given ones; flushes. Counts per segment."""
-    from community.customers.interests import interests_for
+    from community.customers.services.interests import interests_for
 
     rules = get_rules()
     ensure_profiles(user_ids)
@@ -253,7 +254,7 @@ def recompute_segments(user_ids: list[int] | None = None, *, with_interests: boo
     active_ids = [row.user_id for row in profiles if engagement.get(row.user_id)]
     topics = interests_for(active_ids) if with_interests else {}
     updates = []
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     for row in profiles:
         inputs = Inputs(value_of(row.annual_value, row.plan, rules), int(engagement.get(row.user_id, 0)),
                         int(load.get(row.user_id, 0)))

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from community.customers.bulk import insert_ignore, pairs, upsert_changed
+from community.customers.services.bulk import insert_ignore, pairs, upsert_changed
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import CustomerProfile, Role, Segment, User, utcnow
@@ -88,9 +88,10 @@ class ImportReport:
                 "errors": [{"line": e.line, "reason": e.reason} for e in self.errors]}
 
     def summary(self) -> str:
-        return _("%(rows)d rows: %(updated)d profiles written, %(unchanged)d unchanged, %(created)d invited accounts "
+        text: str = _("%(rows)d rows: %(updated)d profiles written, %(unchanged)d unchanged, %(created)d invited accounts "
                  "created, %(missing)d unknown e-mails, %(errors)d bad rows.", rows=self.rows, updated=self.updated,
                  unchanged=self.unchanged, created=self.created, missing=self.not_found, errors=self.error_count)
+        return text
 
 
 def _column(name: str) -> str:

@@ -12,9 +12,9 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
-from community.customers.contribution import contribution_of
-from community.customers.segments import segment_label
-from community.customers.timeline import full_timeline
+from community.customers.services.contribution import contribution_of
+from community.customers.services.segments import segment_label
+from community.customers.services.timeline import full_timeline
 from community.errors import Forbidden, ValidationFailed
 from community.extensions import db
 from community.models import (
@@ -78,7 +78,8 @@ def export_data(user: User) -> dict[str, Any]:
 
 def anonymous_name(user: User) -> str:
     """The name a deleted account's public posts show."""
-    return _("Former member %(n)d", n=user.id)
+    name: str = _("Former member %(n)d", n=user.id)
+    return name
 
 
 def delete_account(user: User, password: str | None, *, by: User | None = None) -> User:

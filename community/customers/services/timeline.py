@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from community.extensions import db
 from community.markup import plain_text
@@ -58,7 +58,7 @@ def register_timeline_source(key: str, source: Callable[[int, int | None], list[
     TIMELINE_SOURCES[key] = items
 
 
-def _limited(stmt, limit: int | None):
+def _limited(stmt: Select[Any], limit: int | None) -> Select[Any]:
     return stmt.limit(limit) if limit is not None else stmt
 
 

@@ -15,7 +15,7 @@ TOP_TOPICS = 6
 MAX_TEXTS = 200  # per customer and source: the newest tell enough
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
 # Words that say nothing about a topic in support and product talk.
-STOPWORDS = frozenset("""
+_STOPWORD_TEXT = """
 a about above after again against all also am an and any are aren't as at be because been before being below
 between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each
 few for from further get gets getting got had hadn't has hasn't have haven't having he her here hers herself
@@ -28,12 +28,13 @@ yourself would really still even every something anything thing things lot would
 we've you're they're isn't hi hello there's able already always another around back best better could'nt
 feature app work works working way ways time new add added adding option options possible maybe know
 first last next day days today tomorrow yesterday week month year every see look try tried
-""".split())
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
-def keywords(texts: list[str], n: int = TOP_TOPICS) -> Counter:
+def keywords(texts: list[str]) -> Counter[str]:
     """Word counts of texts without stop words (each text counts a word once)."""
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     for text in texts:
         words = {w.lower().strip("'-") for w in _WORD.findall(text)}
         counts.update(w for w in words if w not in STOPWORDS and len(w) > 2)
@@ -45,7 +46,7 @@ def interests_for(user_ids: list[int]) -> dict[int, list[str]]:
     if not user_ids:
         return {}
     texts: dict[int, list[str]] = defaultdict(list)
-    places: dict[int, Counter] = defaultdict(Counter)
+    places: dict[int, Counter[str]] = defaultdict(Counter)
     for start in range(0, len(user_ids), 900):
         chunk = user_ids[start:start + 900]
         for uid, title, body, category in db.session.execute(
@@ -74,7 +75,7 @@ def interests_for(user_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for uid in user_ids:
         counts = keywords(texts.get(uid, [])[:MAX_TEXTS * 5])
-        counts.update(places.get(uid, Counter()))
+        counts.update(places.get(uid, Counter[str]()))
         # A word said once is noise unless it is all there is.
         ranked = [w for w, c in counts.most_common(TOP_TOPICS * 2) if c > 1] or [w for w, _c in counts.most_common(3)]
         out[uid] = ranked[:TOP_TOPICS]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, cast, func, or_, select, String
@@ -25,7 +25,7 @@ class ContributionRule:
     label: Callable[[], str]
     points: int
     # A statement selecting (user_id, count) grouped by user.
-    counts: Callable[[], Select]
+    counts: Callable[[], Select[Any]]
 
 
 CONTRIBUTION_RULES: dict[str, ContributionRule] = {}
@@ -33,7 +33,7 @@ CONTRIBUTION_RULES: dict[str, ContributionRule] = {}
 
 def register_contribution_rule(rule: ContributionRule | None = None, *, key: str = "",
                                label: Callable[[], str] | None = None, points: int = 0,
-                               counts: Callable[[], Select] | None = None) -> None:
+                               counts: Callable[[], Select[Any]] | None = None) -> None:
     """Let a feature award points (e.g. beta: confirmed bug reports), by a rule or by its plain parts
     (so the feature need not import this package: the app wiring connects the two)."""
     if rule is None:
@@ -43,24 +43,24 @@ def register_contribution_rule(rule: ContributionRule | None = None, *, key: str
     CONTRIBUTION_RULES[rule.key] = rule
 
 
-def _accepted_answers() -> Select:
+def _accepted_answers() -> Select[Any]:
     return (select(Reply.author_id, func.count()).join(Thread, Thread.accepted_reply_id == Reply.id)
             .where(Reply.author_id.is_not(None), Reply.deleted_at.is_(None), Thread.deleted_at.is_(None))
             .group_by(Reply.author_id))
 
 
-def _shipped_ideas() -> Select:
+def _shipped_ideas() -> Select[Any]:
     return (select(Idea.author_id, func.count()).where(Idea.status == IdeaStatus.shipped, Idea.author_id.is_not(None),
                                                        Idea.merged_into_id.is_(None)).group_by(Idea.author_id))
 
 
-def _promoted_answers() -> Select:
+def _promoted_answers() -> Select[Any]:
     return (select(Article.credited_user_id, func.count())
             .where(Article.credited_user_id.is_not(None), Article.status == ArticleStatus.published)
             .group_by(Article.credited_user_id))
 
 
-def _bot_citations() -> Select:
+def _bot_citations() -> Select[Any]:
     # The bot cites an accepted answer as ("answer", thread id), or the article it was promoted into.
     answer_author = (select(Reply.author_id).join(Thread, Thread.accepted_reply_id == Reply.id)
                      .where(cast(Thread.id, String) == ChatMessage.source_id).scalar_subquery())

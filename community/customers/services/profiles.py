@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 
-from community.customers.segments import SEGMENT_ORDER, parse_segment
+from community.customers.services.segments import SEGMENT_ORDER, parse_segment
 from community.errors import NotFound, ValidationFailed
 from community.extensions import db
 from community.models import CustomerProfile, Role, User
