@@ -7,11 +7,11 @@ from community.access import staff_required
 from community.customers.services.segments import SEGMENT_ORDER
 from community.errors import DomainError, wants_json
 from community.extensions import db
-from community.ideas import bp, services
+from community.ideas import bp, services, staff_tools
 from community.ideas.forms import ChangelogForm, CommentForm, IdeaForm, MergeForm, StatusForm, VoteForForm
 from community.ideas.services import IdeaMerged, get_idea_or_404
 from community.markup import render_markdown
-from community.models import Article, ContentReview, Idea, IdeaComment, IdeaStatus
+from community.models import Article, ChangelogEntry, ContentReview, Idea, IdeaComment, IdeaStatus
 from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
 
 
@@ -95,7 +95,6 @@ def detail(idea_id: int):
         context.update(
             status_form=StatusForm(status=idea.status.value),
             vote_for_form=VoteForForm(),
-            merge_form=MergeForm(),
             demand=services.demand(idea),
             requesters=services.requester_users(idea.id),
             value=services.idea_value(idea.id),
@@ -251,20 +250,32 @@ def change_status(idea_id: int):
     return redirect(url_for("ideas.detail", idea_id=idea.id))
 
 
-@bp.post("/<int:idea_id>/merge")
+@bp.route("/<int:idea_id>/merge", methods=["GET", "POST"])
 @staff_required
 def merge(idea_id: int):
+    """Merge in three steps: find the target by title (or number), see what will move, confirm."""
     source = get_idea_or_404(idea_id)
     form = MergeForm()
-    target_id = (form.target_id.data or "").strip().lstrip("#")
-    target = db.session.get(Idea, int(target_id)) if form.validate() and target_id.isdigit() else None
-    if target is None:
-        flash(_("Enter the number of an existing idea to merge into."), "error")
-        return redirect(url_for("ideas.detail", idea_id=source.id))
-    if not run_service(lambda: services.merge_ideas(source, target, current_user)).ok:
-        return redirect(url_for("ideas.detail", idea_id=source.id))
-    flash(_("Merged “%(source)s” into this idea.", source=source.title), "success")
-    return redirect(url_for("ideas.detail", idea_id=target.id))
+    query = request.values.get("q", "").strip()[:200]
+    target_id = (request.values.get("target_id") or "").strip().lstrip("#")
+    target = db.session.get(Idea, int(target_id)) if target_id.isdigit() else None
+    preview = None
+    if target is not None:
+        try:
+            preview = staff_tools.merge_preview(source, target)
+        except DomainError as error:
+            flash(error.message, "error")
+            target = None
+    if request.method == "POST" and preview is not None and request.form.get("confirm") == "1":
+        if not form.validate():
+            abort(400)
+        if run_service(lambda: services.merge_ideas(source, preview.target, current_user)).ok:
+            flash(_("Merged “%(source)s” into this idea.", source=source.title), "success")
+            return redirect(url_for("ideas.detail", idea_id=preview.target.id))
+    candidates = [] if preview is not None else staff_tools.merge_candidates(source, query)
+    status = 200 if request.method == "GET" else 422
+    return render_template("ideas/merge.html", idea=source, query=query, candidates=candidates, preview=preview,
+                           form=form), status
 
 
 @bp.get("/duplicates")
@@ -286,19 +297,42 @@ def changelog():
 @bp.route("/changelog/new", methods=["GET", "POST"])
 @staff_required
 def new_changelog():
+    """Write, preview (what ships, who is told), then publish: nothing goes out before the confirmation."""
     form = ChangelogForm()
     candidates = [i for i in services.list_ideas(sort="status", per_page=100).items
                   if i.status in (IdeaStatus.planned, IdeaStatus.in_progress, IdeaStatus.shipped)]
     form.ideas.choices = [(i.id, f"#{i.id} {i.title} ({services.status_label(i.status)})") for i in candidates]
     if request.method == "GET" and request.args.get("idea", "").isdigit():
         form.ideas.data = [int(request.args["idea"])]
+    preview = None
     if form.validate_on_submit():
-        done = run_service(lambda: services.publish_changelog(current_user, form.title.data, form.body.data,
-                                                              form.ideas.data), form)
-        if done.value is not None:
-            flash(_("Published; the voters of the delivered ideas are notified."), "success")
-            return redirect(url_for("ideas.changelog") + f"#entry-{done.value.id}")
-    return render_template("ideas/changelog_new.html", form=form), form_status()
+        if request.form.get("confirm") == "1":
+            done = run_service(lambda: services.publish_changelog(current_user, form.title.data, form.body.data,
+                                                                  form.ideas.data), form)
+            if done.value is not None:
+                flash(_("Published; the voters of the delivered ideas are notified."), "success")
+                return redirect(url_for("ideas.changelog") + f"#entry-{done.value.id}")
+        else:
+            preview = staff_tools.changelog_preview(form.title.data, form.body.data, form.ideas.data or [])
+            return render_template("ideas/changelog_new.html", form=form, preview=preview)
+    return render_template("ideas/changelog_new.html", form=form, preview=None), form_status()
+
+
+@bp.route("/changelog/<int:entry_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit_changelog(entry_id: int):
+    """Correct a published entry's text (a typo, a wrong link) without notifying anyone again."""
+    entry = db.get_or_404(ChangelogEntry, entry_id)
+    form = ChangelogForm(obj=entry)
+    form.ideas.choices = [(i.id, i.title) for i in entry.ideas]
+    form.ideas.data = [i.id for i in entry.ideas]
+    if form.validate_on_submit():
+        done = run_service(lambda: staff_tools.correct_changelog(entry.id, current_user, form.title.data,
+                                                                 form.body.data), form)
+        if done.ok:
+            flash(_("Corrected. Nobody was notified again."), "success")
+            return redirect(url_for("ideas.changelog") + f"#entry-{entry.id}")
+    return render_template("ideas/changelog_edit.html", form=form, entry=entry), form_status()
 
 
 @bp.get("/priorities")

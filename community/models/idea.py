@@ -167,6 +167,8 @@ class ChangelogEntry(Model):
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # Set when staff correct the text after publishing (nobody is notified again).
+    corrected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     author = relationship("User")
     ideas: Mapped[list[Idea]] = relationship(secondary=changelog_ideas, order_by=Idea.title)
