@@ -53,6 +53,7 @@ def test_staff_see_customers_across_features_and_segments_weight_demand(
 
     # 1. Staff import the CRM export; the bad row is named by its line, the rest are imported.
     login(page, live_server, "sam@example.com")
+    page.get_by_text("Staff", exact=True).click()
     page.get_by_role("link", name="Customers").click()
     page.get_by_role("link", name="Import from CRM").click()
     crm = tmp_path / "crm.csv"
@@ -100,6 +101,7 @@ def test_staff_see_customers_across_features_and_segments_weight_demand(
     _shoot(page, "priorities")
 
     # 4. The support console shows the asker's segment in the queue.
+    page.get_by_text("Staff", exact=True).click()
     page.get_by_role("link", name="Support console").click()
     item = page.locator(".console-queue-item", has_text="Ana Lima")
     expect(item.locator(".segment")).to_have_text("Most valuable")
