@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 
 from community import config
 from community.webhooks import emit_event, payloads
+from community.customers.services import segments as customer_segments
 from community.errors import Conflict, ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
@@ -123,6 +124,8 @@ class RankedGap:
     # Cosine of the gap's questions to the closest published article: how near the product's content it is.
     relevance: float = 0.0
     suggestions: tuple[ArticleSuggestion, ...] = ()
+    # Askers per value segment (signed-in customers with a profile), most valuable first.
+    segments: tuple[tuple[str, int], ...] = ()
 
 
 def gap_vector(gap: KnowledgeGap) -> np.ndarray | None:
@@ -152,23 +155,32 @@ def closest_articles(gap: KnowledgeGap, k: int = 3) -> tuple[ArticleSuggestion, 
 def ranked_gaps(status: GapStatus = GapStatus.open, limit: int = 200) -> list[RankedGap]:
     """Gaps by demand times closeness to the product's content.
 
-    Each ask counts 1, halving every DEMAND_HALF_LIFE_DAYS; the sum is weighted by the cosine to the
-    closest published article, so chatter far from anything the product covers ("tell me a joke")
-    sinks below real questions asked as often.
+    Each ask counts its asker's segment weight (1 for visitors), halving every DEMAND_HALF_LIFE_DAYS;
+    the sum is weighted by the cosine to the closest published article, so chatter far from anything
+    the product covers ("tell me a joke") sinks below real questions asked as often.
     """
     now = utcnow()
     gaps = list(db.session.scalars(select(KnowledgeGap).where(KnowledgeGap.status == status)))
+    segment_of = customer_segments.segments_of(v.user_id for gap in gaps for v in gap.variants)
+    weight_of = customer_segments.weights()
     out = []
     for gap in gaps:
         demand = 0.0
         askers: set[object] = set()
+        by_segment: dict[str, set[int]] = {}
         for v in gap.variants:
             age = (now - as_utc(v.created_at)).total_seconds() / 86400
-            demand += math.pow(0.5, age / DEMAND_HALF_LIFE_DAYS)
+            segment = segment_of.get(v.user_id) if v.user_id else None
+            demand += math.pow(0.5, age / DEMAND_HALF_LIFE_DAYS) * weight_of.get(segment or "", 1.0)
             askers.add(v.user_id or ("conversation", v.conversation_id, v.id if v.conversation_id is None else 0))
+            if segment and v.user_id:
+                by_segment.setdefault(segment, set()).add(v.user_id)
+        order = [s.value for s in customer_segments.SEGMENT_ORDER]
+        segments = tuple((s, len(by_segment[s])) for s in order if s in by_segment)
         suggestions = closest_articles(gap)
         relevance = max(suggestions[0].score, 0.0) if suggestions else 0.0
-        out.append(RankedGap(gap, round(demand, 3), len(askers), len(gap.variants), relevance, suggestions))
+        out.append(RankedGap(gap, round(demand, 3), len(askers), len(gap.variants), relevance, suggestions,
+                             segments))
     out.sort(key=lambda r: (-(r.demand * max(r.relevance, 0.05)), -r.gap.ask_count, r.gap.id))
     return out[:limit]
 

@@ -16,6 +16,7 @@ from bot import chat, handoff
 from bot.acks import acknowledged, require_fields
 from bot.events import announce, conversation_room
 from bot.views import message_payload
+from community.customers.services.segments import segment_and_weight
 from community.realtime import socket_sid
 from community.viewhelpers import commit_or_rollback
 from community.models import ChatMessage, Conversation
@@ -38,7 +39,8 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "status": conversation.status.value,
         "html": render_template("support/_conversation.html", conversation=conversation,
                                 messages=handoff.transcript(conversation),
-                                customer_name=handoff.customer_name(conversation)),
+                                customer_name=handoff.customer_name(conversation),
+                                segment=segment_and_weight(conversation.user_id)[0]),
     }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, update
 
 from bot.row_ids import parse_row_id
 from community import config
+from community.customers.services import segments as customer_segments
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.database import changed_rows
 from community.extensions import db
@@ -59,6 +60,9 @@ class QueueItem:
     last_question: str
     waiting_since: datetime
     staff_name: str | None
+    # The customer's value segment (None for visitors and customers without a profile).
+    segment: str | None = None
+    weight: float = 1.0
 
     @property
     def wait_minutes(self) -> int:
@@ -126,16 +130,22 @@ def _last_question(conversation_id: int) -> str:
 
 
 def queue() -> list[QueueItem]:
-    """Conversations handed to support and not closed, the longest waiting first."""
+    """Conversations handed to support and not closed: the most valuable customers' first (by their
+    segment's weight), then the longest waiting."""
     conversations = db.session.scalars(
         select(Conversation).where(Conversation.status.in_(HANDED_OFF))
         .order_by(Conversation.handoff_requested_at, Conversation.id)
     ).all()
-    return [
+    segment_of = customer_segments.segments_of(c.user_id for c in conversations)
+    weight_of = customer_segments.weights()
+    items = [
         QueueItem(c, customer_name(c), _last_question(c.id), as_utc(c.handoff_requested_at or c.created_at),
-                  c.staff.display_name if c.staff is not None else None)
+                  c.staff.display_name if c.staff is not None else None, segment_of.get(c.user_id or 0),
+                  weight_of.get(segment_of.get(c.user_id or 0, ""), 1.0))
         for c in conversations
     ]
+    # sorted() is stable: equal weights keep the longest-waiting-first order of the query.
+    return sorted(items, key=lambda item: -item.weight)
 
 
 def get_conversation(staff: User | None, public_id: object) -> Conversation:

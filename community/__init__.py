@@ -82,7 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from community.auth import bp as auth_bp
     from community.beta import bp as beta_bp
-    from community.customers import bp as customers_bp
+    from community.customers import bp as customers_bp, people_bp
     from community.forum import bp as forum_bp
     from community.ideas import bp as ideas_bp
     from community.insights import bp as insights_bp
@@ -91,8 +91,8 @@ def _register_blueprints(app: Flask) -> None:
     from community.main import bp as main_bp
     from community.notifications import bp as notifications_bp
 
-    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp,
-               integrations_bp):
+    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, people_bp,
+               insights_bp, integrations_bp):
         app.register_blueprint(bp)
 
 

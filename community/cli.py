@@ -107,4 +107,7 @@ def register_cli(app: Flask) -> None:
 
     coknow.add_command(insights_cli)
     coknow.add_command(jobs_cli)
+    from community.customers.cli import customers_cli
+
+    coknow.add_command(customers_cli)
     app.cli.add_command(coknow)

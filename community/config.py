@@ -198,6 +198,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_SECURE_COOKIES", False, flag, "`1` behind HTTPS", key="SESSION_COOKIE_SECURE"),
     Setting("COKNOW_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, whole(1024, 512 * 1024 * 1024), "largest accepted request body",
             shown="2 MiB", key="MAX_CONTENT_LENGTH"),
+    # CRM exports are big (100,000 customers is about 11 MB): only the import page accepts this much.
+    Setting("COKNOW_MAX_CRM_UPLOAD_BYTES", 64 * 1024 * 1024, whole(1024, 1024 * 1024 * 1024),
+            "largest CRM file the import page accepts (100,000 customers is about 11 MB)", shown="64 MiB"),
     Setting("COKNOW_DEFAULT_LOCALE", "en", one_of("en", "zh"),
             "interface language when the browser asks for none we have", key="BABEL_DEFAULT_LOCALE"),
     Setting("COKNOW_INDEX_SYNC_SECONDS", 2, whole(0, 3600),

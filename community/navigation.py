@@ -25,6 +25,7 @@ NAVIGATION = (
     NavItem("kb.index", _l("Help center")),
     NavItem("chat.page", _l("Chat")),
     NavItem("insights.index", _l("Insights"), staff_only=True),
+    NavItem("customers.index", _l("Customers"), staff_only=True),
     NavItem("capture.gaps", _l("Knowledge gaps"), staff_only=True),
     NavItem("support.console", _l("Support console"), staff_only=True),
     NavItem("integrations.index", _l("Integrations"), staff_only=True),

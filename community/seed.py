@@ -48,6 +48,9 @@ def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
     for person in people["customers"]:
         _, created = ensure_user(person["email"], person["display_name"], person["password"], Role.customer)
         report.add("customers", int(created))
+    from community.customers.seed import seed_profiles, seed_segments
+
+    seed_profiles(people, report)
     progress("Accounts ready.")
     _seed_help_center(report, progress)
     from community.ideas.seed import seed_ideas
@@ -56,6 +59,7 @@ def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
     from community.forum.seed import seed_forum
 
     seed_forum(SEED_DIR, report, progress)
+    seed_segments(progress)
     return report
 
 

@@ -51,7 +51,7 @@ def _pages(app) -> list[tuple[str, str, bool]]:
     from sqlalchemy import select
 
     from community.extensions import db
-    from community.models import Article, ArticleStatus, Idea, Thread
+    from community.models import Article, ArticleStatus, CustomerProfile, Idea, Thread
 
     with app.app_context():
         article = db.session.scalar(select(Article).where(Article.status == ArticleStatus.published)
@@ -69,6 +69,13 @@ def _pages(app) -> list[tuple[str, str, bool]]:
             pages.append(("idea", f"/ideas/{idea.id}", False))
         if thread is not None:
             pages.append(("thread", f"/forum/t/{thread.id}", False))
+        customer = db.session.scalar(select(CustomerProfile.user_id).order_by(CustomerProfile.value_score.desc(),
+                                                                              CustomerProfile.user_id))
+        pages += [("customers", "/customers/", True), ("customer-segments", "/customers/segments", True),
+                  ("customer-import", "/customers/import", True), ("priorities", "/ideas/priorities", True),
+                  ("top-contributors", "/people/top", False)]
+        if customer is not None:
+            pages += [("customer", f"/customers/{customer}", True), ("profile", f"/people/{customer}", False)]
         return pages
 
 

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from community.access import staff_required
+from community.customers.services.segments import SEGMENT_ORDER
 from community.errors import DomainError, wants_json
 from community.extensions import db
 from community.ideas import bp, services, staff_tools
@@ -329,7 +330,14 @@ def edit_changelog(entry_id: int):
 @bp.get("/priorities")
 @staff_required
 def priorities():
-    return render_template("ideas/priorities.html", rows=services.priorities())
+    segment = request.args.get("segment") or None
+    try:
+        rows = services.priorities(segment=segment)
+    except DomainError as error:
+        flash(error.message, "error")
+        segment, rows = None, services.priorities()
+    return render_template("ideas/priorities.html", rows=rows, segment=segment,
+                           segments=[s.value for s in SEGMENT_ORDER])
 
 
 @bp.get("/reviews")

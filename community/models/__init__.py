@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 from community.models.base import Timestamped, utcnow
 from community.models.chat import AnswerFeedback, ChatMessage, Conversation, ConversationStatus
+from community.models.customer import CustomerProfile, CustomerView, Segment, SegmentRules
 from community.models.forum import (
     Flag,
     FlagStatus,
@@ -53,6 +54,10 @@ __all__ = [
     "ChangelogEntry",
     "CommentRevision",
     "ContentReview",
+    "CustomerProfile",
+    "CustomerView",
+    "Segment",
+    "SegmentRules",
     "Idea",
     "IdeaComment",
     "IdeaFollower",

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, Enum, String, func
+from sqlalchemy import DateTime, Enum, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -32,6 +32,8 @@ class User(UserMixin, Timestamped, Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the person deleted their account: the row stays, anonymised, so their public posts keep an author.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def set_password(self, password: str) -> None:
         # scrypt is Werkzeug's default; the parameters travel inside the hash.
@@ -43,6 +45,10 @@ class User(UserMixin, Timestamped, Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def is_staff(self) -> bool:
@@ -66,6 +72,10 @@ class User(UserMixin, Timestamped, Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"
+
+
+# E-mail lookups ignore case (find_user_by_email, the CRM import): an index on the expression they use.
+Index("ix_users_email_lower", func.lower(User.email))
 
 
 def find_user_by_email(email: str) -> User | None:

@@ -7,6 +7,7 @@ from typing import Callable
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from community.customers.services.segments import parse_segment
 from community.extensions import db
 from community.models import (
     CLOSED_STATUSES, Idea, User, Vote,
@@ -54,17 +55,19 @@ class Value:
     segments: list[tuple[str | None, int, float]]  # (segment, votes, weight sum)
 
 
-def idea_value(idea_id: int) -> Value:
-    """Votes raw and weighted by the value recorded at vote time, split by customer segment."""
-    return idea_values([idea_id])[idea_id]
+def idea_value(idea_id: int, segment: str | None = None) -> Value:
+    """Votes raw and weighted by the value recorded at vote time, split by customer segment
+    (only the votes cast from segment, when given)."""
+    return idea_values([idea_id], segment)[idea_id]
 
 
-def idea_values(idea_ids: list[int]) -> dict[int, Value]:
+def idea_values(idea_ids: list[int], segment: str | None = None) -> dict[int, Value]:
     """idea_value for many ideas in one query."""
-    rows = db.session.execute(
-        select(Vote.idea_id, Vote.segment, func.count(), func.sum(func.coalesce(Vote.weight, 1.0)))
-        .where(Vote.idea_id.in_(idea_ids)).group_by(Vote.idea_id, Vote.segment)
-    ).all() if idea_ids else []
+    stmt = (select(Vote.idea_id, Vote.segment, func.count(), func.sum(func.coalesce(Vote.weight, 1.0)))
+            .where(Vote.idea_id.in_(idea_ids)).group_by(Vote.idea_id, Vote.segment))
+    if segment:
+        stmt = stmt.where(Vote.segment == segment)
+    rows = db.session.execute(stmt).all() if idea_ids else []
     by_idea: dict[int, list[tuple[str | None, int, float]]] = {i: [] for i in idea_ids}
     for idea_id, seg, n, w in rows:
         by_idea[idea_id].append((seg, int(n), float(w or 0)))
@@ -83,11 +86,15 @@ def demand(idea: Idea) -> list[tuple[str, str, int]]:
     return rows
 
 
-def priorities(limit: int = 100) -> list[tuple[Idea, Value]]:
-    """Undecided ideas with their value, highest weighted score first (staff)."""
-    ideas = db.session.scalars(select(Idea).where(Idea.merged_into_id.is_(None),
-                                                  Idea.status.not_in(list(CLOSED_STATUSES)))).all()
-    values = idea_values([idea.id for idea in ideas])  # two queries however many ideas
+def priorities(limit: int = 100, segment: str | None = None) -> list[tuple[Idea, Value]]:
+    """Undecided ideas with their value, highest weighted score first (staff); with a segment, only
+    ideas that segment voted for, valued by its votes alone."""
+    wanted = parse_segment(segment)
+    stmt = select(Idea).where(Idea.merged_into_id.is_(None), Idea.status.not_in(list(CLOSED_STATUSES)))
+    if wanted is not None:
+        stmt = stmt.where(Idea.id.in_(select(Vote.idea_id).where(Vote.segment == wanted.value)))
+    ideas = db.session.scalars(stmt).all()
+    values = idea_values([idea.id for idea in ideas], wanted.value if wanted else None)  # two queries in all
     rows = [(idea, values[idea.id]) for idea in ideas]
     rows.sort(key=lambda r: (-r[1].weighted, -r[0].vote_count, -r[0].id))
     return rows[:limit]

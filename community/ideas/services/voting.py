@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
+from community.customers.services.segments import segment_and_weight
 from community.errors import ValidationFailed
 from community.database import changed_rows
 from community.extensions import db
@@ -27,11 +28,8 @@ from community.ideas.services.rules import (
 
 
 def voter_weight(user: User) -> tuple[str | None, float]:
-    """The customer's value segment and vote weight, recorded on the vote when it is cast.
-
-    Customer value segments arrive in a later issue; until then every vote weighs 1.0.
-    """
-    return None, 1.0
+    """The customer's value segment and vote weight, recorded on the vote when it is cast."""
+    return segment_and_weight(user.id)
 
 
 def cast_vote(user: User, idea: Idea, *, recorded_by: User | None = None, note: str | None = None) -> bool:
