@@ -8,6 +8,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from flask_babel import lazy_gettext as _l
+
+from community.api.tokens import register_area
 from community.customers import jobs
 from community.customers.services import privacy, profiles, segments, timeline
 from community.jobs import start_job
@@ -25,7 +28,7 @@ def _staff_or_error():
     return user
 
 
-class ProfileSchema(Schema):
+class CustomerProfileSchema(Schema):
     company = fields.String(allow_none=True)
     plan = fields.String(allow_none=True)
     annual_value = fields.Float(allow_none=True)
@@ -44,7 +47,7 @@ class CustomerSchema(Schema):
     email = fields.Email()
     display_name = fields.String()
     created_at = fields.DateTime()
-    profile = fields.Nested(ProfileSchema, allow_none=True)
+    profile = fields.Nested(CustomerProfileSchema, allow_none=True)
 
 
 class CustomerListSchema(Schema):
@@ -107,7 +110,7 @@ class SegmentsSchema(Schema):
     job_id = fields.Integer(allow_none=True, metadata={"description": "the recomputation started by a change"})
 
 
-class ImportSchema(Schema):
+class CustomerImportSchema(Schema):
     csv = fields.String(required=True, validate=validate.Length(min=1),
                         metadata={"description": "the CRM export's CSV text (e-mail column required)"})
     create_missing = fields.Boolean(load_default=False)
@@ -207,7 +210,7 @@ class Segments(MethodView):
 
 @blp.route("/customers/imports")
 class Imports(MethodView):
-    @blp.arguments(ImportSchema)
+    @blp.arguments(CustomerImportSchema)
     @blp.response(202, JobStartedSchema)
     def post(self, body):
         """Start a CRM import from CSV text; follow it at /api/v1/jobs/<job_id> (staff)."""
@@ -227,3 +230,8 @@ class MyExport(MethodView):
         """Everything stored about the signed-in person (their timeline, profile, points, who looked)."""
         user = signed_in_or_401()
         return privacy.export_data(user)
+
+# API tokens reach these routes with customers:read / customers:write; the routes keep their own rules
+# (staff for customers and segments, everyone for their own data export).
+register_area("customers", _l("Customers, segments, timelines and your data export"), ["api_customers"],
+              staff_only_write=True)

@@ -6,6 +6,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from flask_babel import lazy_gettext as _l
+
+from community.api.tokens import register_area
 from community.extensions import db
 from community.insights import evidence, themes
 from community.insights.jobs import start_theme_run
@@ -160,3 +163,6 @@ def _idea(idea_id: int) -> Idea:
     if idea is None:
         abort(404, description="This idea does not exist.")
     return idea
+
+# API tokens reach these routes with insights:read / insights:write (staff only, like the pages).
+register_area("insights", _l("Themes, trends, duplicates and evidence"), ["api_insights"], staff_only=True)
