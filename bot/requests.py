@@ -136,9 +136,9 @@ def _suggest_reply(reply: Reply) -> RequestReply:
 def meet_ideas(reply: Reply, message_kind: str | None = None) -> Reply:
     """The reply to send: the engine's, unless an idea serves the message better or it is an unmatched request.
 
-    A message recognised as a feature request goes to the ideas flow: its closest idea, or the prefilled
-    new-idea form, even when some article weakly matches; only an article that says the same thing
-    (the feature exists and the article tells how) keeps the answer. A bug report never meets an idea
+    A message recognised as a feature request goes to the ideas flow: an idea that says the same thing, else
+    an answer whose article says the same thing (the feature exists and the article tells how), else its
+    closest idea or the prefilled new-idea form, even when some article weakly matches. A bug report never meets an idea
     (bot.bugs acknowledges it). Any other message meets an idea when the idea is a good match and beats
     the article the engine answered (or offered first).
     """
@@ -154,10 +154,13 @@ def meet_ideas(reply: Reply, message_kind: str | None = None) -> Reply:
                      else None)
     if message_kind == FEATURE_REQUEST:
         match = _best_idea(kn.idea_scores(qvec), REQUEST_IDEA_THRESHOLD)
-        if match is not None:
-            return _idea_reply(reply, match[0], match[1], known=match[1] >= IDEA_MATCH_THRESHOLD)
+        if match is not None and match[1] >= IDEA_MATCH_THRESHOLD:
+            return _idea_reply(reply, match[0], match[1], known=True)
+        # An article that says the same thing outranks an idea that is only about the same thing.
         if reply.kind == "answer" and article_score is not None and article_score >= IDEA_MATCH_THRESHOLD:
             return reply
+        if match is not None:
+            return _idea_reply(reply, match[0], match[1], known=False)
         return _suggest_reply(reply)
     match = _best_idea(kn.idea_scores(qvec))
     if match is not None and (article_score is None or match[1] > article_score):
