@@ -31,7 +31,7 @@ def main() -> None:
             upgrade(revision="heads")
             from bot import bugs, kinds
             from bot.engine import answer
-            from bot.requests import meet_ideas
+            from bot.idea_requests import meet_ideas
             from community.seed import seed_demo
 
             seed_demo()

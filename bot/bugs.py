@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from bot.engine import Reply
 from bot.kinds import BUG_REPORT
-from bot.requests import recast
+from bot.idea_requests import recast
 from community.models import User
 
 BUG_KIND = BUG_REPORT  # the reply kind when no article fits: the problem acknowledged, with next steps

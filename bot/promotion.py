@@ -10,8 +10,10 @@ rolls the whole step back, so the draft and the gaps stay as they were.
 """
 from __future__ import annotations
 
+import re
 import secrets
-from dataclasses import dataclass
+from collections import defaultdict
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -22,8 +24,11 @@ from bot.row_ids import parse_row_id
 from community.errors import Conflict, Forbidden, NotFound
 from community.extensions import db
 from community.forum import services as forum
+from community.forum.services import can_propose, linked_gaps, promoted_article
+from community.hooks import AskCommunitySource, ThreadPrefill, article_saved, register_ask_community
 from community.kb import services as kb
 from community.markup import plain_text
+from community.mentions import MENTION_RE
 from community.models import (
     Article,
     ArticleSource,
@@ -31,6 +36,7 @@ from community.models import (
     ChatMessage,
     GapStatus,
     GapVariant,
+    KbCategory,
     KnowledgeGap,
     Role,
     Thread,
@@ -40,15 +46,6 @@ from community.notifications.services import notify
 
 # Room left in a thread title for the customer's own words; forum titles hold 200 characters.
 MAX_PREFILL_TITLE = forum.MAX_TITLE
-
-
-@dataclass(frozen=True)
-class ThreadPrefill:
-    """What the new-thread form starts with when a customer asks the community from a bot reply."""
-
-    message_id: int
-    title: str
-    body: str
 
 
 def own_bot_message(user: User | None, key: str | None, message_id: object) -> ChatMessage | None:
@@ -108,7 +105,7 @@ def ask_community_prefill(user: User | None, key: str | None, message_id: object
     message = own_bot_message(user, key, message_id)
     if message is None or not (message.question or "").strip():
         return None
-    question = " ".join(message.question.split())
+    question = " ".join((message.question or "").split())
     body = question
     if message.reply_kind == "answer":
         body = f"{question}\n\n{_quoted_answer(message)}"
@@ -135,15 +132,56 @@ def link_thread_to_message(user: User | None, key: str | None, thread: Thread, m
     return gap
 
 
-def linked_gaps(thread: Thread) -> list[KnowledgeGap]:
-    """The knowledge gaps asked in this thread, oldest first."""
-    return list(db.session.scalars(
-        select(KnowledgeGap).where(KnowledgeGap.thread_id == thread.id).order_by(KnowledgeGap.id)))
+_FENCE = re.compile(r"(^```.*?^```[^\n]*$|^~~~.*?^~~~[^\n]*$)", re.M | re.S)
+# Forum chatter that opens or closes a reply and means nothing in a help article.
+_CHATTER = re.compile(
+    r"^(hi|hey|hello|thanks?( you)?|thx|cheers|hope (this|that|it) helps|glad (i could|to) help|good luck"
+    r"|you'?re welcome|no problem|np|\+1|edit:?)\b[^\n]{0,60}$",
+    re.I,
+)
 
 
-def promoted_article(thread: Thread) -> Article | None:
-    """The help article proposed from this thread, if any."""
-    return db.session.scalar(select(Article).where(Article.origin_thread_id == thread.id))
+def _without_mention(text: str) -> str:
+    # "@Ana, try this" reads as "Try this" in an article; a mention inside a sentence keeps its name.
+    text = re.sub(r"(^|\n)\s*@\w[\w.\-]*[,:]?\s*(\w)", lambda m: m.group(1) + m.group(2).upper(), text)
+    return MENTION_RE.sub(lambda m: m.group(1), text)
+
+
+def article_markdown(answer: str) -> str:
+    """An accepted forum answer as help-article Markdown: paragraphs and code blocks kept, @mentions
+    and the greetings and thanks around the answer left out."""
+    parts = _FENCE.split((answer or "").strip())
+    out: list[str] = []
+    for n, part in enumerate(parts):
+        if n % 2:  # a fenced code block: verbatim
+            out.append(part)
+            continue
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", part) if p.strip()]
+        if n == 0:
+            while paragraphs and _CHATTER.match(paragraphs[0]):
+                paragraphs.pop(0)
+        if n == len(parts) - 1:
+            while paragraphs and _CHATTER.match(paragraphs[-1]):
+                paragraphs.pop()
+        out.append("\n\n".join(_without_mention(p) for p in paragraphs))
+    return "\n\n".join(p for p in out if p.strip())
+
+
+def help_center_category(thread: Thread) -> KbCategory | None:
+    """The help-center category of the published articles closest to the thread (its stored vectors)."""
+    from community import search
+
+    matches = search.related_documents("thread", thread.id, source_types=("article",), k=5, min_score=0.3,
+                                       filters={"visibility": "public"})
+    votes: dict[str, float] = defaultdict(float)
+    for match in matches:
+        slug = match.meta.get("category")
+        if slug:
+            votes[str(slug)] += match.score
+    if not votes:
+        return None
+    best = max(votes, key=lambda slug: votes[slug])
+    return db.session.scalar(select(KbCategory).where(KbCategory.slug == best))
 
 
 def promoted_body(thread: Thread) -> str:
@@ -159,13 +197,7 @@ def promoted_body(thread: Thread) -> str:
     discussion = _("Read the discussion")
     return (f"**{label}** {question}\n\n"
             f"*{credit}* · [{discussion}]({forum.thread_link(thread)})\n\n"
-            f"{answer.body.strip()}\n")
-
-
-def can_propose(user: User | None, thread: Thread) -> bool:
-    """Staff and the thread's author may propose its accepted answer for the help center."""
-    return bool(user is not None and getattr(user, "is_authenticated", False)
-                and (user.is_staff or (thread.author_id is not None and thread.author_id == user.id)))
+            f"{article_markdown(answer.body)}\n")
 
 
 def propose_article(actor: User, thread: Thread) -> Article:
@@ -188,7 +220,7 @@ def propose_article(actor: User, thread: Thread) -> Article:
         with db.session.begin_nested():
             article = kb.create_article(
                 thread.title, promoted_body(thread), questions=[q[: kb.MAX_QUESTION] for q in questions],
-                status=ArticleStatus.draft, source=ArticleSource.community, author=actor,
+                category=help_center_category(thread), status=ArticleStatus.draft, source=ArticleSource.community, author=actor,
                 credited_user=answer.author, origin_thread_id=thread.id,
             )
     except IntegrityError:  # a second click proposed it at the same moment
@@ -216,12 +248,19 @@ def publish_article(article: Article, staff: User | None) -> int:
 
     Flushes only: on any failure the caller rolls back and the draft and its gaps stay as they were.
     """
-    first_time = not article.is_published
+    first_publish = not article.is_published
     kb.update_article(article, status=ArticleStatus.published)
+    return after_article_saved(article, staff=staff, first_publish=first_publish)
+
+
+def after_article_saved(article: Article, *, staff: User | None, first_publish: bool) -> int:
+    """What the bot does when an article is saved (community.hooks.article_saved): close the gaps
+    waiting on it once it is published, keep its origin thread's answer document in step, and on
+    its first publication tell the answerer and the asker. Returns how many gaps closed."""
     closed = capture.close_gaps_for(article, staff)
     sync_origin_thread(article)
     thread = article.origin_thread
-    if first_time and thread is not None:
+    if first_publish and thread is not None:
         link = kb.article_url(article)
         if article.credited_user_id:
             notify([article.credited_user_id], "article.credited",
@@ -231,3 +270,13 @@ def publish_article(article: Article, staff: User | None) -> int:
                    _("The answer to your question is now a help article: %(title)s", title=article.title),
                    link=link, actor=staff)
     return closed
+
+
+def _on_article_saved(article: Article, **details: Any) -> None:
+    after_article_saved(article, staff=details.get("staff"), first_publish=bool(details.get("first_publish")))
+
+
+def register() -> None:
+    """Connect the bot to the community's hooks (called by create_app)."""
+    article_saved.connect(_on_article_saved)
+    register_ask_community(AskCommunitySource(prefill=ask_community_prefill, link=link_thread_to_message))

@@ -258,7 +258,7 @@ def reindex_all(conn: Connection, table: sa.Table, embedder: Embedder | None = N
         part = rows[start : start + batch_size]
         inputs = [_row_input(r) for r in part]
         vecs = embedder.encode(inputs, progress=progress)
-        for r, x, v in zip(part, inputs, vecs):
+        for r, x, v in zip(part, inputs, vecs, strict=True):
             conn.execute(
                 sa.update(table).where(t.id == r.id).values(
                     vector=_vec_bytes(v), model=embedder.model_name, dim=embedder.dim,
@@ -366,6 +366,7 @@ class IndexCache:
         self._lexical = LexicalIndex()
         self._entries: dict[int, Entry] = {}
         self._by_type: dict[str, set[int]] = {}
+        self._by_doc: dict[tuple[str, str], set[int]] = {}
         self._by_meta: dict[tuple[str, Any], set[int]] = {}
         self._tombstone_seq: dict[int, int] = {}
         self.watermark = 0
@@ -391,6 +392,11 @@ class IndexCache:
         if old is None:
             return
         self._by_type.get(old.source_type, set()).discard(entry_id)
+        doc = self._by_doc.get((old.source_type, old.source_id))
+        if doc is not None:
+            doc.discard(entry_id)
+            if not doc:
+                del self._by_doc[(old.source_type, old.source_id)]
         for key, value in old.meta.items():
             self._by_meta.get((key, _hashable(value)), set()).discard(entry_id)
         self._store.remove([entry_id])
@@ -399,6 +405,7 @@ class IndexCache:
     def _remember(self, entry_id: int, entry: Entry, text_input: str) -> None:
         self._entries[entry_id] = entry
         self._by_type.setdefault(entry.source_type, set()).add(entry_id)
+        self._by_doc.setdefault((entry.source_type, entry.source_id), set()).add(entry_id)
         for key, value in entry.meta.items():
             self._by_meta.setdefault((key, _hashable(value)), set()).add(entry_id)
         self._lexical.set(entry_id, text_input)
@@ -547,6 +554,7 @@ class IndexCache:
             entry = Entry(*(cols[f][n] for f in Entry.__slots__))
             cache._entries[entry_id] = entry
             cache._by_type.setdefault(entry.source_type, set()).add(entry_id)
+            cache._by_doc.setdefault((entry.source_type, entry.source_id), set()).add(entry_id)
             for key, value in entry.meta.items():
                 cache._by_meta.setdefault((key, _hashable(value)), set()).add(entry_id)
             cache._lexical._tokens[entry_id] = tuple(cols["tokens"][n].split())
@@ -577,7 +585,8 @@ class IndexCache:
             if e is None:
                 continue
             span = best_span(query, e.text) if query else (0, len(e.text))
-            hits.append(Hit(entry_id, e.source_type, e.source_id, e.chunk_key, e.title, e.heading_path, e.text, dict(e.meta), score, dense, lex, span))
+            hits.append(Hit(entry_id, e.source_type, e.source_id, e.chunk_key, e.title, e.heading_path, e.text, dict(e.meta),
+                            score, dense, lex, span))
         return hits
 
     def search(
@@ -601,6 +610,36 @@ class IndexCache:
             return self._hits(ranked, query)
         finally:
             self._lock.release_read()
+
+    def document_vector(self, source_type: str, source_id: str) -> np.ndarray | None:
+        """The normalized mean of a document's stored passage vectors, or None when it is not indexed.
+
+        Lets a page find what is close to a stored document without running the model again.
+        """
+        self._lock.acquire_read()
+        try:
+            ids = sorted(self._by_doc.get((source_type, str(source_id)), ()))
+            if not ids:
+                return None
+            mean = self._store.vectors(ids).mean(axis=0)
+        finally:
+            self._lock.release_read()
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if norm > 0 else None
+
+    def mean_vector(self, filters: Filters, limit: int = 500) -> np.ndarray | None:
+        """The normalized mean of the newest `limit` passages matching filters (what a category is about)."""
+        self._lock.acquire_read()
+        try:
+            allowed = self._allowed(filters)
+            if allowed is None or not len(allowed):
+                return None
+            ids = np.sort(allowed)[-limit:]
+            mean = self._store.vectors(ids).mean(axis=0)
+        finally:
+            self._lock.release_read()
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if norm > 0 else None
 
     def search_vector(self, vector: np.ndarray, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """Dense-only search with a precomputed (normalized) query vector."""
@@ -633,7 +672,7 @@ class IndexCache:
             keep = i[0] >= 0
             ids, dense = i[0][keep], d[0][keep]
             lex = self._lexical.scores_for(self._lexical.scores(query), ids) if lexical else np.zeros(len(ids))
-            ranked = [(int(a), float(b), float(b), float(c)) for a, b, c in zip(ids, dense, lex)]
+            ranked = [(int(a), float(b), float(b), float(c)) for a, b, c in zip(ids, dense, lex, strict=True)]
             return self._hits(ranked, query if spans else None)
         finally:
             self._lock.release_read()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -23,7 +24,11 @@ def test_pages_list_and_show_threads(app, client, auth, create_user, make_thread
     assert client.get(f"/forum/c/{staff_category.slug}").status_code == 404
     assert client.get("/forum/?tag=pairing").get_data(as_text=True).count("thread-row") == 1
     assert client.get("/forum/?sort=top&page=2").status_code == 200
+    assert db.session.get(Thread, thread.id).views == 0  # reading a page writes nothing
+    token = csrf_token(client, f"/forum/t/{thread.id}")
+    assert client.post(f"/forum/t/{thread.id}/seen", data={"csrf_token": token}).status_code == 204
     assert db.session.get(Thread, thread.id).views == 1
+    assert client.post(f"/forum/t/{secret.id}/seen", data={"csrf_token": token}).status_code == 404
 
 
 def test_new_thread_reply_and_rate_limit_message(app, client, auth, create_user, category):
@@ -127,3 +132,26 @@ def test_api_threads_replies_accept(app, client, auth, create_user, category, st
     assert detail["replies"][0]["accepted"] is True
     spec = client.get("/api/v1/openapi.json").get_json()
     assert {"/api/v1/forum/threads", "/api/v1/forum/threads/{thread_id}/accept"} <= set(spec["paths"])
+
+
+def test_a_question_from_the_bot_defaults_to_its_category_by_meaning(app, client, auth, create_user):
+    from community.forum.seed import seed_forum
+    from community.seed import SEED_DIR, SeedReport
+
+    seed_forum(SEED_DIR, SeedReport(), lambda _m: None)  # the demo categories and their threads
+    db.session.commit()
+    create_user("ana@example.com")
+    create_user("sam@example.com", role="staff")
+
+    def selected(title: str) -> str:
+        page = client.get("/forum/new", query_string={"title": title}).get_data(as_text=True)
+        return re.search(r'<option selected value="([^"]+)"|<option value="([^"]+)" selected', page).group(0)
+
+    auth.login("ana@example.com")
+    assert "questions-answers" in selected("How do I move a page to another notebook?")
+    assert "bug-reports" in selected("The app crashes every time I open a PDF attachment")
+    assert "tips-workflows" in selected("how I organise my weekly review with tags")
+    auth.logout()
+    auth.login("sam@example.com")
+    # Staff see the staff-only category, but a question never lands there by default.
+    assert "staff-lounge" not in selected("How should we coordinate answers and escalations internally?")

@@ -23,7 +23,7 @@ from bot.kinds import BUG_REPORT, FEATURE_REQUEST
 from bot.knowledge import document_key, knowledge
 from bot.row_ids import parse_row_id
 from community import search
-from community.errors import DomainError, NotFound, ValidationFailed
+from community.errors import DomainError, ValidationFailed
 from community.extensions import db
 from community.ideas import services as ideas
 from community.models import ChatMessage, Conversation, Idea, User
@@ -186,10 +186,7 @@ def _idea_for(user: User | None, idea_id: object) -> Idea:
     idea_id = parse_row_id(idea_id)
     if idea_id is None:
         raise ValidationFailed(_("Say which idea you mean."), {"idea_id": [_("Must be a number.")]})
-    idea = db.session.get(Idea, idea_id)
-    if idea is None:
-        raise NotFound(_("This idea does not exist."))
-    return ideas.resolve_merged(idea)
+    return ideas.resolve_merged(ideas.get_idea_or_404(idea_id))
 
 
 @dataclass
