@@ -29,7 +29,14 @@ $(ONNX_BUILT): $(STAMP)
 	$(BIN)/python -W ignore -m knowledge_index.onnx_model build
 	touch $@
 
-install: $(STAMP) $(ONNX_BUILT)
+# The message-kind classifier (question / feature request / bug report / other) is trained on the data
+# that ships in bot/data/, once per environment and again whenever that data changes.
+KINDS_BUILT := $(VENV)/share/coknow/message-kinds/.built
+$(KINDS_BUILT): $(ONNX_BUILT) bot/data/message_kinds.jsonl
+	$(BIN)/python -W ignore -m bot.kinds build
+	touch $@
+
+install: $(STAMP) $(ONNX_BUILT) $(KINDS_BUILT)
 
 instance:
 	mkdir -p instance

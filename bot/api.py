@@ -60,6 +60,8 @@ class MessageOut(Schema):
     role = fields.String()
     text = fields.String()
     kind = fields.String(allow_none=True)
+    message_kind = fields.String(allow_none=True, metadata={
+        "description": "What the customer's message was: question, feature_request, bug_report or other"})
     client_id = fields.String(allow_none=True)
     created_at = fields.String()
     reply = fields.Dict(allow_none=True, metadata={"description": "The engine's reply (bot messages)"})

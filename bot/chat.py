@@ -16,8 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import capture
-from bot import idea_requests
+from bot import bugs, capture, idea_requests, kinds
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from bot.row_ids import parse_row_id
 from community import search
@@ -234,10 +233,11 @@ def _article_id(reply: Reply) -> int | None:
     return article_id if db.session.get(Article, article_id) is not None else None
 
 
-def _store(conversation: Conversation, text: str, client_id: str | None, reply: Reply | None) -> Exchange:
+def _store(conversation: Conversation, text: str, client_id: str | None, reply: Reply | None,
+           message_kind: str | None = None) -> Exchange:
     now = utcnow()
     customer = ChatMessage(conversation_id=conversation.id, role="customer", text=text, client_id=client_id,
-                           created_at=now)
+                           message_kind=message_kind, created_at=now)
     try:
         with db.session.begin_nested():
             db.session.add(customer)
@@ -258,7 +258,7 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
         source_type=reply.source.source_type if reply.source else None,
         source_id=reply.source.source_id if reply.source else None,
         article_id=_article_id(reply), confidence=reply.confidence, payload=reply.to_dict(),
-        latency_ms=round(reply.latency_ms, 2), created_at=now,
+        latency_ms=round(reply.latency_ms, 2), message_kind=message_kind, created_at=now,
     )
     db.session.add(bot)
     conversation.last_message_at = now
@@ -273,8 +273,9 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
 
 
 def send_message(user: User | None, key: str | None, text: object, client_id: object = None) -> Exchange:
-    """Store the customer's message and the bot's reply (answer, clarify, abstain, or a feature request's
-    idea); once a person from support has joined, only the message (the bot stays quiet)."""
+    """Store the customer's message, its kind and the bot's reply (answer, clarify, abstain; a feature
+    request's idea or the idea form; a bug report acknowledged); once a person from support has joined,
+    only the message and its kind (the bot stays quiet)."""
     text = check_text(text)
     client_id = check_client_id(client_id)
     conversation = find_conversation(user, key, create=True, lock=True)
@@ -284,9 +285,12 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
         return existing
     check_rate(conversation)
     if conversation.status is ConversationStatus.with_staff:
-        return _store(conversation, text, client_id, None)
-    reply = idea_requests.meet_ideas(answer(text, conversation_context(conversation)))
-    return _store(conversation, text, client_id, reply)
+        return _store(conversation, text, client_id, None, kinds.classify_text(text))
+    reply = answer(text, conversation_context(conversation))
+    # From the vector the engine already computed: recognising the kind costs no second encode.
+    kind = kinds.classify(reply.query_vector)
+    reply = bugs.acknowledge(idea_requests.meet_ideas(reply, kind), kind, user, text)
+    return _store(conversation, text, client_id, reply, kind)
 
 
 def choose(user: User | None, key: str | None, choice: object, message_id: object,
@@ -437,6 +441,7 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         "role": message.role,
         "text": message.text,
         "kind": message.reply_kind,
+        "message_kind": message.message_kind,
         "client_id": message.client_id,
         "created_at": message.created_at.isoformat(),
     }

@@ -69,6 +69,7 @@ class ChatMessage(Model):
         UniqueConstraint("conversation_id", "client_id", name="uq_chat_messages_conversation_client"),
         Index("ix_chat_messages_conversation_created", "conversation_id", "created_at"),
         Index("ix_chat_messages_created_at", "created_at"),
+        Index("ix_chat_messages_kind_created", "message_kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +88,9 @@ class ChatMessage(Model):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Reply.to_dict()
     latency_ms: Mapped[float | None] = mapped_column(Float)
     client_id: Mapped[str | None] = mapped_column(String(64))
+    # What a customer message (and the bot's reply to it) was: question / feature_request / bug_report / other
+    # (bot.kinds); None for messages stored before kinds were recognised and for staff messages.
+    message_kind: Mapped[str | None] = mapped_column(String(16))
     # The staff member who wrote a staff message.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -55,38 +55,7 @@ def ask(client, text: str) -> dict:
     return response.get_json()["reply"]
 
 
-# ---------------------------------------------------------------- the detector
-
-@pytest.mark.parametrize("text", [
-    "Can you add a calendar view?",
-    "could you please support Apple Pencil",
-    "It would be great if I could export to Word",
-    "it would be really nice to have nested tags",
-    "Please support two windows side by side",
-    "Feature request: scheduled backups",
-    "I wish Tidepool had a dark mode",
-    "Why can’t I share a single page with a guest?",
-    "Will you ever build an Apple Watch app?",
-    "Any plans to integrate with Linear?",
-    "Are you planning to add Teams integration?",
-    "I'd love to see a Kanban board",
-])
-def test_detector_recognises_feature_requests(text):
-    assert idea_requests.looks_like_request(text)
-
-
-@pytest.mark.parametrize("text", [
-    "How do I export my notes to PDF?",
-    "how can I add a tag to a page",
-    "Can I get my money back?",
-    "can you help me reset my password",
-    "Where do I find the Android app?",
-    "What does error SYNC-409 mean?",
-    "",
-])
-def test_detector_leaves_how_to_questions_alone(text):
-    assert not idea_requests.looks_like_request(text)
-
+# ---------------------------------------------------------------- the idea form
 
 def test_prefilled_title_drops_the_feature_request_label():
     assert idea_requests.idea_title("Feature request:   scheduled\nbackups ") == "scheduled backups"
