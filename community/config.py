@@ -207,7 +207,7 @@ SETTINGS: tuple[Setting, ...] = (
             shown="`sqlite:///instance/jobs.db`"),
     Setting("COKNOW_JOB_WORKERS", 1, whole(0, 64),
             "job worker threads inside `flask coknow serve`; `0` when separate `flask coknow jobs worker` processes run them"),
-    # A running job beats every 20 seconds; silent for this long, its worker is taken as dead.
+    # A running job beats every 20 s (community.jobs.HEARTBEAT_SECONDS): silent this long means its worker died.
     Setting("COKNOW_JOB_STALE_SECONDS", 120, whole(2, 86_400),
             "a running job beats every 20 s; silent this long, its worker is taken as dead and the job is run again"),
     Setting("COKNOW_CHAT_RATE_PER_MINUTE", 12, whole(1, 10_000), "chat messages per conversation per minute"),

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
-import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input
 from knowledge_index.embedder import Embedder, get_embedder
@@ -115,7 +114,7 @@ def freshness() -> dict[str, Any]:
     """
     state = _state()
     with db.engine.connect() as conn:
-        newest = conn.execute(sa.select(sa.func.max(index_entries.c.seq))).scalar() or 0
+        newest = conn.execute(select(func.max(index_entries.c.seq))).scalar() or 0
     if state.cache is None:
         return {"loaded": False, "table_seq": int(newest)}
     return {

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from community.errors import ValidationFailed
 from community.extensions import db
@@ -65,8 +65,8 @@ def list_threads(
         order = (Thread.created_at.desc(), Thread.id.desc())
     else:
         order = (Thread.reply_count.desc(), Thread.views.desc(), Thread.id.desc())
-    # Tags in one query for the page (the list shows them on every row).
-    threads = list(db.session.scalars(stmt.order_by(*order).options(selectinload(Thread.tags))
+    # Tags in one query for the whole page, not one per row.
+    threads = list(db.session.scalars(stmt.options(selectinload(Thread.tags)).order_by(*order)
                                       .limit(per_page).offset((page - 1) * per_page)))
     return ThreadPage(threads, total, page, per_page, sort=sort, unread=unread_ids(viewer, threads))
 
