@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from community.extensions import db
 from community.forum.importer import import_lines
 from community.jobs import job, report_progress
 
@@ -15,7 +16,9 @@ def import_forum_file(job_id: int, path: str, source: str, default_category: str
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     total = len(lines)
     report_progress(job_id, 0, total, "Starting")
+    # The job is the channel here: it commits batch by batch, so a rerun after a crash skips what is done.
     report = import_lines(lines, source, default_category=default_category, batch_size=batch_size,
+                          commit_batch=db.session.commit,
                           on_batch=lambda line: report_progress(job_id, line, total, f"{line} of {total} lines"))
     return {"summary": report.summary(), "threads": report.threads, "replies": report.replies,
             "rejected": [[line, reason] for line, reason in report.rejected]}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from community.extensions import db
+from community.pagination import Page
 from community.models import Article, ArticleSource, ArticleStatus, KbCategory
 
 
@@ -116,19 +117,7 @@ class ArticleFilters:
     needs_review: bool = False
 
 
-@dataclass(frozen=True)
-class ArticlePage:
-    articles: list[Article]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def manage_articles(filters: ArticleFilters, page: int = 1, per_page: int = 50) -> ArticlePage:
+def manage_articles(filters: ArticleFilters, page: int = 1, per_page: int = 50) -> Page[Article]:
     """The staff article list: every status, filtered, newest change first, one page at a time."""
     from sqlalchemy import func, or_
 
@@ -152,4 +141,4 @@ def manage_articles(filters: ArticleFilters, page: int = 1, per_page: int = 50) 
         .order_by(Article.updated_at.desc(), Article.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return ArticlePage(list(rows), total, page, per_page)
+    return Page(list(rows), total, page, per_page)
