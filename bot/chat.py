@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot import beta as beta_issues
 from bot import capture
 from bot import requests as idea_requests
 from bot.engine import ConversationContext, Reply, answer, answer_choice
@@ -277,7 +278,9 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
     check_rate(conversation)
     if conversation.status is ConversationStatus.with_staff:
         return _store(conversation, text, client_id, None)
-    reply = idea_requests.meet_ideas(answer(text, conversation_context(conversation)))
+    # A tester's own build first: a known issue of their program answers before the help center.
+    reply = beta_issues.known_issue_reply(user, text) or idea_requests.meet_ideas(
+        answer(text, conversation_context(conversation)))
     return _store(conversation, text, client_id, reply)
 
 

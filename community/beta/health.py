@@ -26,11 +26,12 @@ class Health:
     by_kind: dict[str, list[int]]  # kind -> report ids
     by_severity: dict[str, list[int]]
     days: list[date]
-    per_day: dict[date, dict[str, int]]  # day -> kind -> count
+    per_day: dict[date, dict[str, list[int]]]  # day -> kind -> report ids
     median_triage_hours: float | None
     triaged_ids: list[int]
     median_fix_hours: float | None
     fixed_ids: list[int]
+    peak: int = 1  # the busiest day's report count (the chart's scale)
     survey_averages: list[tuple[Survey, str, float | None, int]] = field(default_factory=list)
     coverage: list[tuple[Idea, list[int]]] = field(default_factory=list)  # delivered idea -> report ids
 
@@ -53,11 +54,11 @@ def build_health(program: BetaProgram, build: BetaBuild) -> Health:
     start = as_utc(build.released_at).date()
     last = max([as_utc(r.created_at).date() for r in reports] + [start])
     days = [start + timedelta(days=i) for i in range(min((last - start).days + 1, MAX_DAYS))]
-    per_day: dict[date, dict[str, int]] = {d: {k.value: 0 for k in ReportKind} for d in days}
+    per_day: dict[date, dict[str, list[int]]] = {d: {k.value: [] for k in ReportKind} for d in days}
     for r in live:
         d = as_utc(r.created_at).date()
         if d in per_day:
-            per_day[d][r.kind.value] += 1
+            per_day[d][r.kind.value].append(r.id)
     triaged = [r for r in live if r.triaged_at is not None]
     fixed = [r for r in live if r.fixed_at is not None]
     averages = []
@@ -73,5 +74,6 @@ def build_health(program: BetaProgram, build: BetaBuild) -> Health:
         median_triage_hours=median([_hours(r.created_at, r.triaged_at) for r in triaged]) if triaged else None,
         triaged_ids=[r.id for r in triaged],
         median_fix_hours=median([_hours(r.created_at, r.fixed_at) for r in fixed]) if fixed else None,
-        fixed_ids=[r.id for r in fixed], survey_averages=averages, coverage=coverage,
+        fixed_ids=[r.id for r in fixed], survey_averages=averages,
+        peak=max([sum(len(v) for v in per_day[d].values()) for d in days] + [1]), coverage=coverage,
     )
