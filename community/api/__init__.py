@@ -49,7 +49,8 @@ def create_api(app: Flask) -> CoKnowApi:
 def extra_blueprints() -> list[Blueprint]:
     """Feature API blueprints; each feature appends its import here."""
     from bot.api import blp as chat_blp
+    from community.beta.api import blp as beta_blp
     from community.forum.api import blp as forum_blp
     from community.ideas.api import blp as ideas_blp
 
-    return [chat_blp, ideas_blp, forum_blp]
+    return [chat_blp, ideas_blp, forum_blp, beta_blp]

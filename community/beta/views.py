@@ -2,6 +2,8 @@
 known issues, surveys and program health. Thin: parse, authorize, call a service, commit once."""
 from __future__ import annotations
 
+import io
+
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -414,7 +416,8 @@ def attachment(attachment_id: int):
     path = uploads.file_path(row.thumb_name if thumb else row.stored_name)  # type: ignore[arg-type]
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype="image/png" if thumb else row.content_type, as_attachment=True,
+    # Read whole (attachments are at most a few MB): no file handle outlives the request.
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype="image/png" if thumb else row.content_type, as_attachment=True,
                          download_name=row.original_name if not thumb else f"thumbnail-{row.original_name}.png",
                          max_age=0)
     # Never a page of this site: a download, typed by us, in a sandbox with nothing allowed.

@@ -104,6 +104,10 @@ class BetaProgram(Timestamped, db.Model):
     builds: Mapped[list["BetaBuild"]] = relationship(back_populates="program",
                                                       order_by="BetaBuild.released_at.desc(), BetaBuild.id.desc()")
 
+    @property
+    def idea_ids(self) -> list[int]:
+        return [idea.id for idea in self.ideas]
+
 
 class BetaMembership(db.Model):
     __tablename__ = "beta_memberships"
