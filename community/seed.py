@@ -56,6 +56,9 @@ def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
     from community.forum.seed import seed_forum
 
     seed_forum(SEED_DIR, report, progress)
+    from community.beta.seed import seed_beta
+
+    seed_beta(SEED_DIR, report, progress)
     return report
 
 

@@ -55,7 +55,8 @@ class ReportForm(FlaskForm):
     severity = SelectField(_l("Severity (bugs)"), choices=[SelectChoice("", _l("—")), SelectChoice("critical", _l("Critical: I can't use it")),
                                                            SelectChoice("major", _l("Major: a feature is broken")),
                                                            SelectChoice("minor", _l("Minor: it works, but wrongly")),
-                                                           SelectChoice("trivial", _l("Trivial: cosmetic"))])
+                                                           SelectChoice("trivial", _l("Trivial: cosmetic"))],
+                           validate_choice=False)  # the service says which kinds need one
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=MAX_TITLE, message=TOO_LONG)])
     steps = TextAreaField(_l("Steps to reproduce"), validators=[Optional(), Length(max=MAX_TEXT)], render_kw={"rows": 4})
     expected = TextAreaField(_l("What you expected"), validators=[Optional(), Length(max=MAX_TEXT)], render_kw={"rows": 2})
