@@ -5,6 +5,7 @@ Everyone else meets public known issues through the engine's usual sources (inde
 """
 from __future__ import annotations
 
+import re
 import time
 
 from flask_babel import gettext as _
@@ -12,6 +13,7 @@ from flask_babel import gettext as _
 from bot.engine import Reply, SourceRef
 from bot.knowledge import document_key
 from community.beta import known_issues
+from community.beta import services as beta_services
 from community.models import User
 
 
@@ -38,3 +40,27 @@ def known_issue_reply(user: User | None, question: str) -> Reply | None:
                   passage="\n\n".join(p for p in parts if p), ranked=[key])
     reply.latency_ms = (time.perf_counter() - started) * 1000
     return reply
+
+
+# Interim cues until the chat's message-kind classifier says "bug report": the offer only adds a link
+# under the reply, so a miss costs an offer, never an answer.
+_BUG_CUES = re.compile(
+    r"\b(crash(?:es|ed|ing)?|bug|broken|freez(?:es|ing)|froze|hangs?|stuck|error|fails?|failed|glitch"
+    r"|(?:does ?n[o']?t|doesn't|won't|can't|cannot|isn't|is not|not) (?:work|load|open|sync|refresh|update|show))",
+    re.IGNORECASE,
+)
+
+
+def looks_like_bug_report(text: str) -> bool:
+    """Whether a message reads as a problem report ("it crashes when…", "the widget doesn't refresh")."""
+    return bool(_BUG_CUES.search((text or "").replace("’", "'")))
+
+
+def report_offer(user: User | None, text: str, reply_source_type: str | None) -> dict | None:
+    """For a tester's bug-report message: "Report this for build N", the form prefilled from the message.
+
+    Not offered under a known-issue answer: the tester has just been told it is known.
+    """
+    if reply_source_type == known_issues.SOURCE_TYPE or not looks_like_bug_report(text):
+        return None
+    return beta_services.report_offer(user, text)

@@ -6,9 +6,10 @@ these services with plain arguments. Services validate and flush; the caller com
 from __future__ import annotations
 
 import secrets
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, MutableMapping
+from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
@@ -281,7 +282,12 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
     # A tester's own build first: a known issue of their program answers before the help center.
     reply = beta_issues.known_issue_reply(user, text) or idea_requests.meet_ideas(
         answer(text, conversation_context(conversation)))
-    return _store(conversation, text, client_id, reply)
+    exchange = _store(conversation, text, client_id, reply)
+    offer = beta_issues.report_offer(user, text, reply.source.source_type if reply.source else None)
+    if offer is not None and exchange.reply is not None:
+        exchange.reply.payload = {**(exchange.reply.payload or {}), "report_offer": offer}
+        db.session.flush()
+    return exchange
 
 
 def choose(user: User | None, key: str | None, choice: object, message_id: object,

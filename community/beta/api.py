@@ -13,8 +13,15 @@ from community.beta import programs, reports, services, surveys, uploads
 from community.errors import NotFound, ValidationFailed
 from community.extensions import db
 from community.models import (
-    BetaMembership, MembershipStatus, Enrollment, ProgramStatus, QuestionKind, ReportKind, ReportState,
-    Severity, Survey,
+    BetaMembership,
+    Enrollment,
+    MembershipStatus,
+    ProgramStatus,
+    QuestionKind,
+    ReportKind,
+    ReportState,
+    Severity,
+    Survey,
 )
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
 

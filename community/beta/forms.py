@@ -4,13 +4,29 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, EmailField, IntegerField, MultipleFileField, SelectField, SelectMultipleField,
-    StringField, TextAreaField, URLField,
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from community.beta.services import MAX_COMMENT, MAX_NAME, MAX_SHORT, MAX_TEXT, MAX_TITLE, MAX_URL, MAX_VERSION
+from community.beta.services import (
+    MAX_COMMENT,
+    MAX_NAME,
+    MAX_SHORT,
+    MAX_TEXT,
+    MAX_TITLE,
+    MAX_URL,
+    MAX_VERSION,
+)
 
 TOO_LONG = _l("At most %(max)d characters.")
 

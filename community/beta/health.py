@@ -11,7 +11,16 @@ from sqlalchemy import select
 from community.beta import surveys
 from community.beta.programs import tester_ids
 from community.extensions import db
-from community.models import BetaBuild, BetaProgram, BetaReport, Idea, ReportKind, Severity, SurveyResponse, Survey
+from community.models import (
+    BetaBuild,
+    BetaProgram,
+    BetaReport,
+    Idea,
+    ReportKind,
+    Severity,
+    Survey,
+    SurveyResponse,
+)
 from community.models.base import as_utc
 
 MAX_DAYS = 60

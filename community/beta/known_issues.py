@@ -6,20 +6,35 @@ match_for_tester, which the bot asks first so a tester hears about their own bui
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from community import search
 from community.beta.services import (
-    MAX_TEXT, MAX_TITLE, current_build_for, is_staff, is_tester, optional_text, require_staff, required_text,
+    MAX_TEXT,
+    MAX_TITLE,
+    as_id,
+    current_build_for,
+    is_staff,
+    is_tester,
+    optional_text,
+    require_staff,
+    required_text,
 )
 from community.errors import Conflict, NotFound, ValidationFailed
 from community.extensions import db
 from community.models import (
-    BetaBuild, BetaMembership, BetaProgram, BetaReport, KnownIssue, MembershipStatus, ReportState, ReportSupporter,
+    BetaBuild,
+    BetaMembership,
+    BetaProgram,
+    BetaReport,
+    KnownIssue,
+    MembershipStatus,
+    ReportState,
+    ReportSupporter,
     User,
 )
 from community.notifications.services import notify
@@ -60,11 +75,11 @@ def _index(issue: KnownIssue) -> None:
 def _builds(program_id: int, build_ids: Iterable[object]) -> list[BetaBuild]:
     ids = []
     for value in build_ids:
-        try:
-            ids.append(int(value))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        number = as_id(value)
+        if number is None:
             message = _("Affected builds must be build numbers.")
-            raise ValidationFailed(message, {"build_ids": [message]}) from None
+            raise ValidationFailed(message, {"build_ids": [message]})
+        ids.append(number)
     builds = list(db.session.scalars(select(BetaBuild).where(BetaBuild.id.in_(ids)))) if ids else []
     if len(builds) != len(set(ids)) or any(b.program_id != program_id for b in builds):
         message = _("Affected builds must be builds of this program.")

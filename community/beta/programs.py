@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -11,14 +11,33 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
 from community.beta.services import (
-    MAX_NAME, MAX_SHORT, MAX_TEXT, MAX_VERSION, build_url, choice, membership, optional_text, optional_url,
-    program_url, require_staff, required_text,
+    MAX_NAME,
+    MAX_SHORT,
+    MAX_TEXT,
+    MAX_VERSION,
+    as_id,
+    build_url,
+    choice,
+    membership,
+    optional_text,
+    optional_url,
+    program_url,
+    require_staff,
+    required_text,
 )
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.models import (
-    BetaBuild, BetaMembership, BetaProgram, Enrollment, Idea, MembershipStatus, ProgramStatus, User,
-    find_user_by_email, utcnow,
+    BetaBuild,
+    BetaMembership,
+    BetaProgram,
+    Enrollment,
+    Idea,
+    MembershipStatus,
+    ProgramStatus,
+    User,
+    find_user_by_email,
+    utcnow,
 )
 from community.notifications.services import notify
 
@@ -39,11 +58,8 @@ def _dates(starts_on: date | None, ends_on: date | None) -> None:
 def _capacity(value: object) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        number = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1 or number > 100_000:
+    number = as_id(value)
+    if number is None or number > 100_000:
         message = _("Capacity must be a whole number from 1 to 100000, or empty for no limit.")
         raise ValidationFailed(message, {"capacity": [message]})
     return number
@@ -65,15 +81,15 @@ def save_program(staff: User, program: BetaProgram | None, *, name: object, desc
     """Create (program None) or change a program; staff only."""
     require_staff(staff)
     name_text = required_text(name, "name", _("Name"), MAX_NAME)
-    fields = dict(
-        name=name_text,
-        description=optional_text(description, "description", _("Description"), MAX_TEXT),
-        enrollment=choice(enrollment, Enrollment, "enrollment", _("enrollment")),
-        status=choice(status, ProgramStatus, "status", _("status")),
-        capacity=_capacity(capacity),
-        starts_on=starts_on, ends_on=ends_on,
-        terms=optional_text(terms, "terms", _("Terms"), MAX_TEXT) or None,
-    )
+    fields = {
+        "name": name_text,
+        "description": optional_text(description, "description", _("Description"), MAX_TEXT),
+        "enrollment": choice(enrollment, Enrollment, "enrollment", _("enrollment")),
+        "status": choice(status, ProgramStatus, "status", _("status")),
+        "capacity": _capacity(capacity),
+        "starts_on": starts_on, "ends_on": ends_on,
+        "terms": optional_text(terms, "terms", _("Terms"), MAX_TEXT) or None,
+    }
     _dates(starts_on, ends_on)
     ideas = _ideas(idea_ids)
     if program is None:

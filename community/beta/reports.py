@@ -12,14 +12,34 @@ from sqlalchemy import func, select, update
 from community import search
 from community.beta import known_issues, uploads
 from community.beta.services import (
-    MAX_COMMENT, MAX_SHORT, MAX_TEXT, MAX_TITLE, choice, is_tester, optional_text, report_url, require_staff,
+    MAX_COMMENT,
+    MAX_SHORT,
+    MAX_TEXT,
+    MAX_TITLE,
+    as_id,
+    choice,
+    is_tester,
+    optional_text,
+    report_url,
+    require_staff,
     required_text,
 )
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.models import (
-    BetaBuild, BetaReport, Idea, ReportComment, ReportEvent, ReportKind, ReportState, ReportSupporter, Severity,
-    TesterEnvironment, User, index_entries, utcnow,
+    BetaBuild,
+    BetaReport,
+    Idea,
+    ReportComment,
+    ReportEvent,
+    ReportKind,
+    ReportState,
+    ReportSupporter,
+    Severity,
+    TesterEnvironment,
+    User,
+    index_entries,
+    utcnow,
 )
 from community.notifications.services import notify
 
@@ -86,15 +106,15 @@ def file_report(user: User, build: BetaBuild, *, kind: object, severity: object 
     elif kind_value is ReportKind.bug:
         message = _("Say how bad the bug is.")
         raise ValidationFailed(message, {"severity": [message]})
-    fields = dict(
-        title=required_text(title, "title", _("Title"), MAX_TITLE),
-        steps=optional_text(steps, "steps", _("Steps to reproduce"), MAX_TEXT),
-        expected=optional_text(expected, "expected", _("Expected"), MAX_TEXT),
-        actual=optional_text(actual, "actual", _("What happened"), MAX_TEXT),
-        os=optional_text(os_name, "os", _("Operating system"), MAX_SHORT),
-        device=optional_text(device, "device", _("Device"), MAX_SHORT),
-        app_version=optional_text(app_version, "app_version", _("App version"), 40),
-    )
+    fields = {
+        "title": required_text(title, "title", _("Title"), MAX_TITLE),
+        "steps": optional_text(steps, "steps", _("Steps to reproduce"), MAX_TEXT),
+        "expected": optional_text(expected, "expected", _("Expected"), MAX_TEXT),
+        "actual": optional_text(actual, "actual", _("What happened"), MAX_TEXT),
+        "os": optional_text(os_name, "os", _("Operating system"), MAX_SHORT),
+        "device": optional_text(device, "device", _("Device"), MAX_SHORT),
+        "app_version": optional_text(app_version, "app_version", _("App version"), 40),
+    }
     checked = uploads.check_files(attachments or [])
     report = BetaReport(program_id=build.program_id, build_id=build.id, reporter_id=user.id, kind=kind_value,
                         severity=severity_value, state=ReportState.new, **fields)
@@ -202,10 +222,8 @@ def change_state(staff: User, report: BetaReport, state: object, *, fixed_in_bui
     text = optional_text(note, "note", _("Note"), 2000)
     fixed_build = None
     if new_state is ReportState.fixed:
-        try:
-            fixed_build = db.session.get(BetaBuild, int(fixed_in_build_id))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            fixed_build = None
+        build_id = as_id(fixed_in_build_id)
+        fixed_build = db.session.get(BetaBuild, build_id) if build_id is not None else None
         if fixed_build is None or fixed_build.program_id != report.program_id:
             message = _("Choose the build of this program that fixes it.")
             raise ValidationFailed(message, {"fixed_in_build_id": [message]})
@@ -347,10 +365,8 @@ def link_idea(staff: User, report: BetaReport, idea_id: object) -> BetaReport:
     if idea_id in (None, ""):
         report.idea_id = None
     else:
-        try:
-            idea = db.session.get(Idea, int(idea_id))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            idea = None
+        number = as_id(idea_id)
+        idea = db.session.get(Idea, number) if number is not None else None
         if idea is None:
             message = _("No idea has this number.")
             raise ValidationFailed(message, {"idea_id": [message]})

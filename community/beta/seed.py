@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select
 
 from community.beta import known_issues, programs, services
 from community.extensions import db
-from community.models import BetaBuild, BetaProgram, KnownIssue, Role, User, find_user_by_email
+from community.models import (
+    BetaBuild,
+    BetaProgram,
+    KnownIssue,
+    Role,
+    User,
+    find_user_by_email,
+)
 
 # The running program gets a first build and a few demo testers, so its pages have something to show.
 DEMO_BUILDS = {"android-widgets": "4.13.0-beta.1"}

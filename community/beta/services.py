@@ -17,7 +17,14 @@ from sqlalchemy import select
 from community.errors import Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.models import (
-    BetaBuild, BetaMembership, BetaProgram, BetaReport, MembershipStatus, ProgramStatus, ReportSupporter, User,
+    BetaBuild,
+    BetaMembership,
+    BetaProgram,
+    BetaReport,
+    MembershipStatus,
+    ProgramStatus,
+    ReportSupporter,
+    User,
 )
 
 MAX_NAME = 160
@@ -64,7 +71,18 @@ def choice(value: object, enum_cls, field: str, label: str):
         raise ValidationFailed(message, {field: [message]}) from None
 
 
-_URL = re.compile(r"^https?://[^\s<>\"']+$", re.I)
+def as_id(value: object) -> int | None:
+    """A positive whole number from a form or JSON value (int or digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip()) or None
+    return None
+
+
+_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 
 def optional_url(value: object, field: str) -> str | None:
@@ -196,7 +214,7 @@ class ReportPrefill:
     steps: str = ""
 
 
-_FILLER = re.compile(r"^\s*(hi|hello|hey)\b[,!.\s]*|^\s*(bug|bug report|problem|issue)\s*[:\-–—]\s*", re.I)
+_FILLER = re.compile(r"^\s*(hi|hello|hey)\b[,!.\s]*|^\s*(bug|bug report|problem|issue)\s*[:\-–—]\s*", re.IGNORECASE)
 
 
 def report_prefill(text: str, earlier: list[str] | None = None) -> ReportPrefill:

@@ -10,7 +10,14 @@ from sqlalchemy import select
 from community.beta.services import is_tester, require_staff, required_text
 from community.errors import Conflict, Forbidden, ValidationFailed
 from community.extensions import db
-from community.models import BetaBuild, QuestionKind, Survey, SurveyQuestion, SurveyResponse, User
+from community.models import (
+    BetaBuild,
+    QuestionKind,
+    Survey,
+    SurveyQuestion,
+    SurveyResponse,
+    User,
+)
 
 MAX_QUESTIONS = 20
 MAX_OPTIONS = 10
@@ -140,6 +147,6 @@ def results(survey: Survey) -> tuple[int, list[QuestionResult]]:
                 for item in (v if isinstance(v, list) else [v]):
                     r.counts[str(item)] = r.counts.get(str(item), 0) + 1
         if q.kind is QuestionKind.rating and values:
-            r.average = sum(int(v) for v in values) / len(values)
+            r.average = sum(int(str(v)) for v in values) / len(values)
         out.append(r)
     return len(responses), out

@@ -10,15 +10,40 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from community.access import staff_required
-from community.beta import bp, health as health_service, known_issues, programs, reports, services, surveys, uploads
+from community.beta import (
+    bp,
+    known_issues,
+    programs,
+    reports,
+    services,
+    surveys,
+    uploads,
+)
+from community.beta import health as health_service
 from community.beta.forms import (
-    ApplyForm, BuildForm, CommentForm, InviteForm, KnownIssueForm, LinkIdeaForm, MergeForm, ProgramForm,
-    ReportForm, StateForm, SurveyForm,
+    ApplyForm,
+    BuildForm,
+    CommentForm,
+    InviteForm,
+    KnownIssueForm,
+    LinkIdeaForm,
+    MergeForm,
+    ProgramForm,
+    ReportForm,
+    StateForm,
+    SurveyForm,
 )
 from community.errors import DomainError, ValidationFailed
 from community.extensions import db
 from community.markup import render_markdown
-from community.models import BetaAttachment, BetaMembership, Idea, MembershipStatus, ReportState, Survey
+from community.models import (
+    BetaAttachment,
+    BetaMembership,
+    Idea,
+    MembershipStatus,
+    ReportState,
+    Survey,
+)
 from community.viewhelpers import commit_or_rollback, show_form_error
 
 
@@ -38,6 +63,12 @@ def _try(action, success: str | None = None) -> bool:
     if success:
         flash(success, "success")
     return True
+
+
+def _next_or(default: str) -> str:
+    """Where a board action returns to: a page of this section only (never another site)."""
+    target = request.form.get("next") or ""
+    return target if target.startswith("/beta/") else default
 
 
 @bp.app_template_filter("beta_state")
@@ -167,10 +198,10 @@ def leave(slug: str):
 def join(slug: str, token: str):
     program = services.program_or_404(slug, _user())
     form = ApplyForm()
-    if form.validate_on_submit():
-        if _try(lambda: programs.join_with_token(current_user, program, token, form.accept_terms.data),
-                _("Welcome aboard! You're a tester now.")):
-            return redirect(url_for("beta.program", slug=program.slug))
+    if form.validate_on_submit() and _try(
+            lambda: programs.join_with_token(current_user, program, token, form.accept_terms.data),
+            _("Welcome aboard! You're a tester now.")):
+        return redirect(url_for("beta.program", slug=program.slug))
     return render_template("beta/join.html", program=program, form=form, token=token)
 
 
@@ -188,8 +219,12 @@ def testers(slug: str):
             flash(_("Invitation sent."), "success")
             return redirect(url_for("beta.testers", slug=slug))
     link = url_for("beta.join", slug=program.slug, token=programs.invitation_token(program), _external=True)
-    return render_template("beta/testers.html", program=program, form=form, members=programs.members(program),
-                           invitation_link=link)
+    members = programs.members(program)
+    only = {int(i) for i in request.args.get("users", "").split(",") if i.isdigit()}
+    if only:  # the health page's "active testers" links here with their ids
+        members = [m for m in members if m.user_id in only]
+    return render_template("beta/testers.html", program=program, form=form, members=members,
+                           invitation_link=link, filtered=bool(only))
 
 
 @bp.post("/members/<int:membership_id>/<any(accept, decline):decision>")
@@ -299,9 +334,9 @@ def report_from_chat():
 def report(report_id: int):
     report = services.report_or_404(report_id, current_user)
     staff = current_user.is_staff
-    context = dict(report=report, program=report.program, comments=reports.comments(report),
-                   history=reports.history(report), comment_form=CommentForm(), staff=staff,
-                   known_issue=known_issues.for_report(report), supporters=reports.reporters(report)[1:])
+    context = {"report": report, "program": report.program, "comments": reports.comments(report),
+               "history": reports.history(report), "comment_form": CommentForm(), "staff": staff,
+               "known_issue": known_issues.for_report(report), "supporters": reports.reporters(report)[1:]}
     if staff:
         state_form = StateForm(state=report.state.value)
         state_form.state.choices = [SelectChoice(s.value, reports.state_label(s)) for s in reports.STATE_ORDER]
@@ -354,8 +389,7 @@ def change_state(report_id: int):
         _try(lambda: reports.change_state(current_user, report, form.state.data,
                                           fixed_in_build_id=form.fixed_in_build_id.data or None, note=form.note.data),
              _("The report is %(state)s; its reporters are told.", state=reports.state_label(form.state.data)))
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/beta/")
-                    else url_for("beta.report", report_id=report.id))
+    return redirect(_next_or(url_for("beta.report", report_id=report.id)))
 
 
 @bp.post("/reports/<int:report_id>/merge")
@@ -372,8 +406,7 @@ def merge(report_id: int):
         return redirect(url_for("beta.report", report_id=duplicate.id))
     if _try(lambda: reports.merge(current_user, duplicate, target),
             _("Merged: its reporter now counts on #%(id)d.", id=target.id)):
-        return redirect(request.form.get("next") if request.form.get("next", "").startswith("/beta/")
-                        else url_for("beta.report", report_id=target.id))
+        return redirect(_next_or(url_for("beta.report", report_id=target.id)))
     return redirect(url_for("beta.report", report_id=duplicate.id))
 
 

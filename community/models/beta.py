@@ -5,7 +5,18 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    JSON, Column, Date, DateTime, Enum, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -101,7 +112,7 @@ class BetaProgram(Timestamped, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     ideas = relationship("Idea", secondary=program_ideas, order_by="Idea.title")
-    builds: Mapped[list["BetaBuild"]] = relationship(back_populates="program",
+    builds: Mapped[list[BetaBuild]] = relationship(back_populates="program",
                                                       order_by="BetaBuild.released_at.desc(), BetaBuild.id.desc()")
 
     @property
@@ -186,8 +197,8 @@ class BetaReport(Timestamped, db.Model):
     fixed_in_build: Mapped[BetaBuild | None] = relationship(foreign_keys=[fixed_in_build_id])
     reporter = relationship("User")
     idea = relationship("Idea")
-    merged_into: Mapped["BetaReport | None"] = relationship(remote_side=[id])
-    attachments: Mapped[list["BetaAttachment"]] = relationship(back_populates="report", order_by="BetaAttachment.id")
+    merged_into: Mapped[BetaReport | None] = relationship(remote_side=[id])
+    attachments: Mapped[list[BetaAttachment]] = relationship(back_populates="report", order_by="BetaAttachment.id")
 
 
 class ReportSupporter(db.Model):
@@ -286,7 +297,7 @@ class Survey(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     build: Mapped[BetaBuild] = relationship()
-    questions: Mapped[list["SurveyQuestion"]] = relationship(order_by="SurveyQuestion.position",
+    questions: Mapped[list[SurveyQuestion]] = relationship(order_by="SurveyQuestion.position",
                                                               cascade="all, delete-orphan")
 
 

@@ -57,3 +57,17 @@ def test_seed_is_idempotent(app, create_user):
     widgets = db.session.scalar(db.select(BetaProgram).where(BetaProgram.slug == "android-widgets"))
     assert [b.version for b in widgets.builds] == ["4.13.0-beta.1"] and len(widgets.features) == 5
     assert db.session.scalar(db.select(db.func.count()).select_from(KnownIssue)) == 6
+
+
+def test_a_testers_bug_report_in_the_chat_is_offered_a_prefilled_report(app, help_center, client, auth, beta):
+    exchange = chat.send_message(beta.tester, None, "The notebook widget crashes when I tap it")
+    db.session.commit()
+    offer = exchange.reply.payload["report_offer"]
+    assert offer["label"] == "Report this for build 4.13.0-beta.1"
+    assert offer["url"].startswith("/beta/report-from-chat?text=The+notebook+widget+crashes")
+    assert "report_offer" not in chat.send_message(beta.outsider, None, "The widget crashes when I tap it").reply.payload
+    assert "report_offer" not in chat.send_message(beta.tester2, None, "How do I export a page?").reply.payload
+    db.session.commit()
+    auth.login("tess@example.com")
+    page = client.get("/chat/").get_data(as_text=True)
+    assert "Report this for build 4.13.0-beta.1" in page

@@ -8,7 +8,12 @@ from community.beta import health, known_issues, programs, reports, services, su
 from community.errors import Conflict, Forbidden, ValidationFailed
 from community.extensions import db
 from community.models import (
-    BetaMembership, MembershipStatus, Notification, OutgoingEmail, ReportState, ReportSupporter,
+    BetaMembership,
+    MembershipStatus,
+    Notification,
+    OutgoingEmail,
+    ReportState,
+    ReportSupporter,
 )
 
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from community.beta import reports, uploads
+from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import BetaAttachment, BetaReport
 from tests.beta.conftest import png_bytes
@@ -90,12 +91,12 @@ def test_a_screenshot_and_a_log_are_stored_under_random_names_and_served_as_atta
 
 
 def test_the_service_checks_every_file_before_storing_any(app, beta):
-    with pytest.raises(Exception) as err:
+    with pytest.raises(ValidationFailed) as err:
         reports.file_report(beta.tester, beta.build, kind="bug", severity="minor", title="x",
                             attachments=[uploads.Upload("a.png", png_bytes()), uploads.Upload("b.png", HTML)])
     assert err.value.fields == {"attachments": [err.value.message]}
     db.session.rollback()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationFailed):
         reports.file_report(beta.tester, beta.build, kind="bug", severity="minor", title="x",
                             attachments=[uploads.Upload(f"{n}.png", png_bytes()) for n in range(6)])
     db.session.rollback()

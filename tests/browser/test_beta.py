@@ -8,6 +8,7 @@ was notified at each step -> the tester asks the bot about the problem and is an
 from __future__ import annotations
 
 import io
+import os
 import re
 
 import pytest
@@ -33,7 +34,7 @@ def _png() -> bytes:
 
 
 def test_program_to_known_issue_to_fix_and_the_bot_answers_the_tester(
-        app, help_center, live_server, new_page, create_user, tmp_path):
+        app, help_center, live_server, new_page, create_user):
     create_user(email="sam@example.com", display_name="Sam Staff", role="staff")
     create_user(email="tess@example.com", display_name="Tess Tester")
     toby_id = create_user(email="toby@example.com", display_name="Toby Tester").id
@@ -144,11 +145,23 @@ def test_program_to_known_issue_to_fix_and_the_bot_answers_the_tester(
     expect(answer).to_contain_text("Remove the widget and add it again")
     expect(answer).to_contain_text("Fixed in build 4.13.0-beta.2")
     expect(answer.get_by_role("link", name="Widgets show a blank gray box after updating the beta")).to_be_visible()
-    tess.set_viewport_size({"width": 1280, "height": 900})
+    _shoot(tess, "chat-answer", 390)
     tess.goto(report_url)
-    tess.screenshot(path=str(tmp_path / "beta-report-1280.png"), full_page=True)
-    staff.set_viewport_size({"width": 390, "height": 844})
+    _shoot(tess, "report", 1280)
     staff.goto(f"{live_server}/beta/{slug}/health?build={build1_id}")
     expect(staff.get_by_role("heading", name=re.compile("Health of build"))).to_be_visible()
-    staff.screenshot(path=str(tmp_path / "beta-health-390.png"), full_page=True)
+    _shoot(staff, "health", 1280)
+    _shoot(staff, "health", 390)
+    staff.goto(f"{live_server}/beta/{slug}/board")
+    _shoot(staff, "board", 1280)
+    _shoot(staff, "board", 390)
+    tess.goto(f"{live_server}/beta/{slug}/")
+    _shoot(tess, "program", 390)
 
+
+def _shoot(page, name: str, width: int) -> None:
+    """Screenshots for a person to look at, when COKNOW_SCREENSHOTS names a folder."""
+    folder = os.environ.get("COKNOW_SCREENSHOTS")
+    if folder:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=os.path.join(folder, f"beta-{name}-{width}.png"), full_page=True)
