@@ -343,7 +343,7 @@ def report(report_id: int):
         builds = report.program.builds
         state_form.fixed_in_build_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(b.id), b.version) for b in builds]
         issue = context["known_issue"]
-        ki_form = KnownIssueForm(obj=issue)
+        ki_form = KnownIssueForm(obj=issue, prefix="ki")  # its "body" must not clash with the comment form's
         ki_form.builds.choices = [SelectChoice(b.id, b.version) for b in builds]
         if issue is None:
             ki_form.title.data, ki_form.body.data = report.title, report.actual
@@ -414,7 +414,7 @@ def merge(report_id: int):
 @staff_required
 def publish_known_issue(report_id: int):
     report = reports.get_report(report_id)
-    form = KnownIssueForm()
+    form = KnownIssueForm(prefix="ki")
     form.builds.choices = [SelectChoice(b.id, b.version) for b in report.program.builds]
     if not form.validate_on_submit():
         flash(_("A known issue needs a title and the text testers see."), "error")

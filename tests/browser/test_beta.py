@@ -142,6 +142,7 @@ def test_program_to_known_issue_to_fix_and_the_bot_answers_the_tester(
     box.locator("textarea[name=text]").press("Enter")
     answer = box.locator(".chat-kind-answer").last
     expect(answer).to_contain_text("This is a known issue")
+    expect(answer).to_contain_text("some launchers keep the old widget layout")
     expect(answer).to_contain_text("Remove the widget and add it again")
     expect(answer).to_contain_text("Fixed in build 4.13.0-beta.2")
     expect(answer.get_by_role("link", name="Widgets show a blank gray box after updating the beta")).to_be_visible()
