@@ -3,6 +3,8 @@ known issues, surveys and program health. Thin: parse, authorize, call a service
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -46,6 +48,8 @@ from community.models import (
 )
 from community.viewhelpers import commit_or_rollback, show_form_error
 
+T = TypeVar("T")
+
 
 def _user():
     return current_user if current_user.is_authenticated else None
@@ -63,6 +67,27 @@ def _try(action, success: str | None = None) -> bool:
     if success:
         flash(success, "success")
     return True
+
+
+def _submit(form, action: Callable[[], T], message: Callable[[T], str], target: Callable[[T], str]):
+    """A valid form post: run the service and commit, flash, redirect. A broken rule goes on the form
+    (nothing written) and None is returned, as for a GET: the caller renders the form page."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = commit_or_rollback(action)
+    except DomainError as error:
+        if error.status in (403, 404):
+            raise
+        show_form_error(error, form)
+        return None
+    flash(message(result), "success")
+    return redirect(target(result))
+
+
+def _form_page(template: str, **context):
+    """A form page; 400 when it comes back from a refused post."""
+    return render_template(template, **context), 400 if request.method == "POST" else 200
 
 
 def _next_or(default: str) -> str:
@@ -122,15 +147,9 @@ def _save_program(form: ProgramForm, program):
 def new_program():
     form = ProgramForm()
     _program_form(form)
-    if form.validate_on_submit():
-        try:
-            program = commit_or_rollback(lambda: _save_program(form, None))
-        except DomainError as error:
-            show_form_error(error, form)
-        else:
-            flash(_("The program is created. Add its first build."), "success")
-            return redirect(url_for("beta.program", slug=program.slug))
-    return render_template("beta/program_form.html", form=form, program=None), 400 if request.method == "POST" else 200
+    return _submit(form, lambda: _save_program(form, None), lambda p: _("The program is created. Add its first build."),
+                   lambda p: url_for("beta.program", slug=p.slug)) or _form_page(
+        "beta/program_form.html", form=form, program=None)
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
@@ -142,15 +161,9 @@ def edit_program(slug: str):
     if request.method == "GET":
         form.enrollment.data, form.status.data = program.enrollment.value, program.status.value
         form.ideas.data = [i.id for i in program.ideas]
-    if form.validate_on_submit():
-        try:
-            commit_or_rollback(lambda: _save_program(form, program))
-        except DomainError as error:
-            show_form_error(error, form)
-        else:
-            flash(_("The program is saved."), "success")
-            return redirect(url_for("beta.program", slug=program.slug))
-    return render_template("beta/program_form.html", form=form, program=program), 400 if request.method == "POST" else 200
+    return _submit(form, lambda: _save_program(form, program), lambda p: _("The program is saved."),
+                   lambda p: url_for("beta.program", slug=p.slug)) or _form_page(
+        "beta/program_form.html", form=form, program=program)
 
 
 @bp.get("/<slug>/")
@@ -210,21 +223,17 @@ def join(slug: str, token: str):
 def testers(slug: str):
     program = services.program_or_404(slug, _user())
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            commit_or_rollback(lambda: programs.invite(current_user, program, form.email.data))
-        except DomainError as error:
-            show_form_error(error, form)
-        else:
-            flash(_("Invitation sent."), "success")
-            return redirect(url_for("beta.testers", slug=slug))
+    done = _submit(form, lambda: programs.invite(current_user, program, form.email.data),
+                   lambda _row: _("Invitation sent."), lambda _row: url_for("beta.testers", slug=slug))
+    if done:
+        return done
     link = url_for("beta.join", slug=program.slug, token=programs.invitation_token(program), _external=True)
     members = programs.members(program)
     only = {int(i) for i in request.args.get("users", "").split(",") if i.isdigit()}
     if only:  # the health page's "active testers" links here with their ids
         members = [m for m in members if m.user_id in only]
-    return render_template("beta/testers.html", program=program, form=form, members=members,
-                           invitation_link=link, filtered=bool(only))
+    return _form_page("beta/testers.html", program=program, form=form, members=members,
+                      invitation_link=link, filtered=bool(only))
 
 
 @bp.post("/members/<int:membership_id>/<any(accept, decline):decision>")
@@ -246,17 +255,11 @@ def decide(membership_id: int, decision: str):
 def new_build(slug: str):
     program = services.program_or_404(slug, _user())
     form = BuildForm()
-    if form.validate_on_submit():
-        try:
-            build = commit_or_rollback(lambda: programs.release_build(
-                current_user, program, version=form.version.data, notes=form.notes.data,
-                download_url=form.download_url.data))
-        except DomainError as error:
-            show_form_error(error, form)
-        else:
-            flash(_("Build %(version)s is out; its testers are told.", version=build.version), "success")
-            return redirect(url_for("beta.build", build_id=build.id))
-    return render_template("beta/build_form.html", form=form, program=program), 400 if request.method == "POST" else 200
+    return _submit(form, lambda: programs.release_build(current_user, program, version=form.version.data,
+                                                        notes=form.notes.data, download_url=form.download_url.data),
+                   lambda b: _("Build %(version)s is out; its testers are told.", version=b.version),
+                   lambda b: url_for("beta.build", build_id=b.id)) or _form_page(
+        "beta/build_form.html", form=form, program=program)
 
 
 @bp.get("/builds/<int:build_id>")
@@ -297,24 +300,18 @@ def new_report(build_id: int):
         if request.args.get("title"):
             form.title.data = request.args["title"][: services.MAX_TITLE]
             form.actual.data = request.args.get("actual", "")[: services.MAX_TEXT]
-    if form.validate_on_submit():
-        try:
-            report = commit_or_rollback(lambda: reports.file_report(
-                current_user, build, kind=form.kind.data, severity=form.severity.data, title=form.title.data,
-                steps=form.steps.data, expected=form.expected.data, actual=form.actual.data, os_name=form.os.data,
-                device=form.device.data, app_version=form.app_version.data, attachments=_uploads(form)))
-        except DomainError as error:
-            if error.status in (403, 404):
-                raise
-            show_form_error(error, form)
-        else:
-            flash(_("Thanks! Report #%(id)d is filed; you'll hear about every change.", id=report.id), "success")
-            return redirect(url_for("beta.report", report_id=report.id))
+    done = _submit(form, lambda: reports.file_report(
+        current_user, build, kind=form.kind.data, severity=form.severity.data, title=form.title.data,
+        steps=form.steps.data, expected=form.expected.data, actual=form.actual.data, os_name=form.os.data,
+        device=form.device.data, app_version=form.app_version.data, attachments=_uploads(form)),
+        lambda r: _("Thanks! Report #%(id)d is filed; you'll hear about every change.", id=r.id),
+        lambda r: url_for("beta.report", report_id=r.id))
+    if done:
+        return done
     similar = []
     if form.title.data:
         similar = reports.similar_open(build.program_id, form.title.data)
-    return render_template("beta/report_form.html", form=form, build=build, program=build.program,
-                           similar=similar), 400 if request.method == "POST" else 200
+    return _form_page("beta/report_form.html", form=form, build=build, program=build.program, similar=similar)
 
 
 @bp.get("/report-from-chat")
@@ -523,17 +520,11 @@ def _parse_questions(text: str) -> list[dict]:
 def new_survey(build_id: int):
     build = services.build_or_404(build_id, current_user)
     form = SurveyForm()
-    if form.validate_on_submit():
-        try:
-            survey = commit_or_rollback(lambda: surveys.create_survey(
-                current_user, build, form.title.data, _parse_questions(form.questions.data)))
-        except DomainError as error:
-            form.questions.errors = list(form.questions.errors) + [error.message]
-            flash(error.message, "error")
-        else:
-            flash(_("The survey is ready for the build's testers."), "success")
-            return redirect(url_for("beta.survey", survey_id=survey.id))
-    return render_template("beta/survey_form.html", form=form, build=build), 400 if request.method == "POST" else 200
+    return _submit(form, lambda: surveys.create_survey(current_user, build, form.title.data,
+                                                       _parse_questions(form.questions.data)),
+                   lambda _s: _("The survey is ready for the build's testers."),
+                   lambda sv: url_for("beta.survey", survey_id=sv.id)) or _form_page(
+        "beta/survey_form.html", form=form, build=build)
 
 
 @bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])
