@@ -133,6 +133,9 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "COKNOW_SITE_NAME": site_name,
         "COKNOW_BASE_URL": _base_url(env),
         **_mail_settings(env, site_name),
+        # Each beta report attachment; under MAX_CONTENT_LENGTH so a refusal is a form message, not a 413.
+        "COKNOW_BETA_MAX_ATTACHMENT_BYTES": _int(env, "COKNOW_BETA_MAX_ATTACHMENT_BYTES", 1024 * 1024, 1024,
+                                                 512 * 1024 * 1024),
         "COKNOW_INDEX_SYNC_SECONDS": _int(env, "COKNOW_INDEX_SYNC_SECONDS", 2, 0, 3600),
         "COKNOW_CHAT_RATE_PER_MINUTE": _int(env, "COKNOW_CHAT_RATE_PER_MINUTE", 12, 1, 10_000),
         "COKNOW_CHAT_MAX_CHARS": _int(env, "COKNOW_CHAT_MAX_CHARS", 1000, 10, 100_000),

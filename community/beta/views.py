@@ -535,6 +535,7 @@ def survey(survey_id: int):
         abort(404)
     build = services.build_or_404(survey.build_id, current_user)
     errors: dict = {}
+    status = 200
     if request.method == "POST":
         answers = {f"q{q.id}": (request.form.getlist(f"q{q.id}") if q.kind.value == "multiple"
                                 else request.form.get(f"q{q.id}")) for q in survey.questions}
@@ -544,11 +545,11 @@ def survey(survey_id: int):
             if error.status in (403, 404):
                 raise
             flash(error.message, "error")
-            errors = error.fields
+            errors, status = error.fields, error.status
         else:
             flash(_("Thanks for answering!"), "success")
             return redirect(url_for("beta.build", build_id=build.id))
     responded, results = surveys.results(survey) if current_user.is_staff else (0, [])
     return render_template("beta/survey.html", survey=survey, build=build, errors=errors,
                            answered=surveys.response_of(survey, current_user) is not None,
-                           responded=responded, results=results), 400 if errors else 200
+                           responded=responded, results=results), status

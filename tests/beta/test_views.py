@@ -106,3 +106,29 @@ def test_environment_is_remembered_for_the_next_report(app, client, auth, beta):
 
 def test_navigation_shows_beta(client):
     assert 'href="/beta/"' in client.get("/").get_data(as_text=True)
+
+
+def test_staff_define_a_survey_on_its_page_and_testers_answer_it(app, client, auth, beta):
+    auth.login("staff@example.com")
+    path = f"/beta/builds/{beta.build.id}/surveys/new"
+    bad = client.post(path, data={"csrf_token": csrf_token(client, path), "title": "Q", "questions": "How stable?"})
+    assert bad.status_code == 400 and "Line 1: start with rating:" in bad.get_data(as_text=True)
+    made = client.post(path, data={"csrf_token": csrf_token(client, path), "title": "First week",
+                                   "questions": "rating: How stable is it?\nmultiple: Where? | Phone | Tablet"})
+    assert made.status_code == 302
+    survey_path = made.headers["Location"]
+    auth.logout()
+    auth.login("tess@example.com")
+    page = client.get(survey_path).get_data(as_text=True)
+    assert "How stable is it?" in page
+    survey = surveys.surveys_for(beta.build)[0]
+    rating, where = survey.questions
+    answered = client.post(survey_path, data={"csrf_token": csrf_token(client, survey_path),
+                                              f"q{rating.id}": "5", f"q{where.id}": ["Phone", "Tablet"]})
+    assert answered.status_code == 302
+    assert client.post(survey_path, data={"csrf_token": csrf_token(client, survey_path),
+                                          f"q{rating.id}": "4"}).status_code == 409
+    auth.logout()
+    auth.login("staff@example.com")
+    results = client.get(survey_path).get_data(as_text=True)
+    assert "Average 5.0 of 5" in results and "1 response" in results
