@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -312,6 +312,17 @@ def new_report(build_id: int):
     if form.title.data:
         similar = reports.similar_open(build.program_id, form.title.data)
     return _form_page("beta/report_form.html", form=form, build=build, program=build.program, similar=similar)
+
+
+@bp.get("/builds/<int:build_id>/similar")
+@login_required
+def similar(build_id: int):
+    """Open reports of the program that mean what the tester is typing (for "me too" instead of a duplicate)."""
+    build = services.build_or_404(build_id, current_user)
+    matches = reports.similar_open(build.program_id, request.args.get("q", "")[: services.MAX_TITLE])
+    return jsonify({"reports": [
+        {"id": r.id, "title": r.title, "state": reports.state_label(r.state), "score": round(score, 3),
+         "me_too_url": url_for("beta.me_too", report_id=r.id)} for r, score in matches]})
 
 
 @bp.get("/report-from-chat")

@@ -132,3 +132,17 @@ def test_staff_define_a_survey_on_its_page_and_testers_answer_it(app, client, au
     auth.login("staff@example.com")
     results = client.get(survey_path).get_data(as_text=True)
     assert "Average 5.0 of 5" in results and "1 response" in results
+
+
+def test_similar_open_reports_are_suggested_while_a_tester_types(app, client, auth, beta):
+    first = reports.file_report(beta.tester, beta.build, kind="bug", severity="major",
+                                title="Widget shows a blank gray box after updating")
+    db.session.commit()
+    auth.login("toby@example.com")
+    found = client.get(f"/beta/builds/{beta.build.id}/similar?q=Widget is a blank grey box after the update").get_json()
+    assert [r["id"] for r in found["reports"]] == [first.id]
+    assert found["reports"][0]["me_too_url"] == f"/beta/reports/{first.id}/me-too"
+    assert client.get(f"/beta/builds/{beta.build.id}/similar?q=How do I export to PDF").get_json() == {"reports": []}
+    auth.logout()
+    auth.login("olga@example.com")
+    assert client.get(f"/beta/builds/{beta.build.id}/similar?q=blank widget").status_code == 404

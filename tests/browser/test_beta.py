@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from community.beta import programs, reports
+from community.beta import programs
 from community.extensions import db
 from community.models import BetaBuild, BetaProgram, BetaReport, ReportState, User
 from tests.browser.helpers import fresh, login
@@ -96,18 +96,26 @@ def test_program_to_known_issue_to_fix_and_the_bot_answers_the_tester(
     staff.get_by_role("button", name="Publish known issue").click()
     expect(staff.locator(".flash-success")).to_contain_text("Published as a known issue")
 
-    # 5. A second tester's duplicate is merged into the first from the triage board, in one click.
+    # 5. A second tester files the same problem (the form shows it while he types; he files it anyway)
+    #    and staff merge his duplicate into the first from the triage board, in one click.
     db.session.remove()
     program = db.session.scalar(select(BetaProgram))
-    build1 = db.session.scalar(select(BetaBuild))
-    build1_id = build1.id
+    build1_id = db.session.scalar(select(BetaBuild.id))
     toby = db.session.get(User, toby_id)
     programs.decide(db.session.scalar(select(User).where(User.email == "sam@example.com")),
                     programs.apply(toby, program), accept=True)
-    dup = reports.file_report(toby, build1, kind="bug", severity="minor",
-                              title="Blank grey tasks widget after the beta update")
     db.session.commit()
-    dup_id = dup.id
+    toby_page = new_page()
+    login(toby_page, live_server, "toby@example.com")
+    toby_page.goto(f"{live_server}/beta/builds/{build1_id}/report")
+    toby_page.get_by_label("Severity (bugs)").select_option("minor")
+    toby_page.get_by_label("Title").fill("Blank grey tasks widget after the beta update")
+    suggestion = toby_page.locator("#beta-similar")
+    expect(suggestion).to_contain_text(f"#{first.id} Tasks widget is a blank gray box after updating the beta")
+    expect(suggestion.get_by_role("button", name="Me too")).to_be_visible()
+    toby_page.get_by_role("button", name="File report").click()
+    expect(toby_page.locator(".flash-success")).to_contain_text("is filed")
+    dup_id = fresh(select(BetaReport.id).order_by(BetaReport.id.desc()).limit(1))
     staff.goto(f"{live_server}/beta/{slug}/board")
     staff.get_by_role("button", name=f"Merge #{dup_id} into #{first.id}").click()
     expect(staff.locator(".flash-success")).to_contain_text(f"now counts on #{first.id}")
