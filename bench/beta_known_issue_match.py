@@ -61,6 +61,8 @@ def main() -> None:
                 for q in questions:
                     hits = search.similar(q, source_types=["beta_issue"], k=1)
                     best.append((hits[0].score if hits else 0.0, bool(hits) and int(hits[0].source_id) == want))
+                    if os.environ.get("SHOW_MISSES") and not best[-1][1]:
+                        print("miss:", q, "->", hits[0].title if hits else None, f"{best[-1][0]:.2f}")
             negative = [max([h.score for h in search.similar(q, source_types=["beta_issue"], k=1)] or [0.0])
                         for q in NEGATIVES]
             print(f"{len(best)} positives (tester phrasings), {len(negative)} negatives (unrelated questions)")
