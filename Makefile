@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test browser-deps db seed bench clean screenshots
+.PHONY: install run test lint browser-deps db seed bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -51,7 +51,13 @@ browser-deps:
 		else echo "chromium is missing: install Debian's chromium package to run browser tests"; fi; \
 	fi
 
-test: install browser-deps
+# The hygiene gate runs first and fails the build: style and security rules, types, layers.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint browser-deps
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Every page at 1280 and 390 px from a throw-away demo site: make screenshots OUT=folder

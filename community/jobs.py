@@ -69,8 +69,10 @@ def job(kind: str, retry_delay: int = JOB_RETRY_DELAY) -> Callable[[F], F]:
             with app.app_context():
                 _run(fn, job_id, kwargs, final=task is None or not task.retries)
 
-        setattr(fn, "kind", kind)
-        setattr(fn, "task", task)
+        # start_job finds the queue task and the kind on the function the feature code holds.
+        marked: Any = fn
+        marked.kind = kind
+        marked.task = task
         return fn
 
     return decorate

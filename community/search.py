@@ -102,7 +102,7 @@ class _AppIndex:
 
 
 def _state(app: Flask | None = None) -> _AppIndex:
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's real app
     state = app.extensions.get(_EXT)
     if state is None:
         state = app.extensions.setdefault(_EXT, _AppIndex(app))
@@ -135,7 +135,7 @@ class _EmbeddingMemo:
         if missing:
             fresh = embedder.encode(missing, **kwargs)
             with self._lock:
-                self._vectors.update(zip(missing, fresh))
+                self._vectors.update(zip(missing, fresh, strict=True))
         with self._lock:
             out = []
             for t in texts:
@@ -227,7 +227,7 @@ def _filters(source_types: Iterable[str] | None, filters: dict[str, Any] | None)
 def _to_hit(hit: Hit) -> SearchHit:
     path = hit.heading_path.split(HEADING_SEP) if hit.heading_path else []
     return SearchHit(hit.source_type, hit.source_id, hit.title, hit.text, path, float(hit.score),
-                     tuple(hit.span) if hit.span else None, dict(hit.meta), float(hit.dense_score))
+                     (hit.span[0], hit.span[1]) if hit.span else None, dict(hit.meta), float(hit.dense_score))
 
 
 def search(

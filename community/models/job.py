@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import utcnow
 
 
@@ -19,7 +19,7 @@ class JobState(str, enum.Enum):
     failed = "failed"
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One enqueued job; the queue holds the work, this row holds what a page shows about it."""
 
     __tablename__ = "job_runs"
