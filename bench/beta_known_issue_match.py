@@ -4,7 +4,7 @@ The demo programs' six known issues (community/seed_data/beta.json) are indexed 
 services into a throw-away SQLite database; each is asked about in two hand-written tester phrasings
 (positives), and ten product questions that no known issue covers are asked too (negatives). Prints, by
 threshold, how many positives find their own issue first and how many negatives match anything —
-community.beta.known_issues.MATCH_THRESHOLD is chosen from this table.
+community.beta.services.known_issues.MATCH_THRESHOLD is chosen from this table.
 
     .venv/bin/python bench/beta_known_issue_match.py
 """

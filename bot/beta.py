@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from bot.engine import Reply, SourceRef
 from bot.knowledge import document_key
-from community.beta import known_issues
+from community.beta.services import known_issues
 from community.beta import services as beta_services
 from community.models import User
 

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from community.beta import programs, reports, services, surveys, uploads
+from community.beta import services
+from community.beta.services import programs, reports, surveys, uploads
 from community.errors import NotFound, ValidationFailed
 from community.extensions import db
 from community.models import (

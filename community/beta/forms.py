@@ -37,7 +37,8 @@ class ProgramForm(FlaskForm):
                                 render_kw={"rows": 6})
     enrollment = SelectField(_l("Who can join"), choices=[SelectChoice("open", _l("Anyone can apply")),
                                                          SelectChoice("invite_only", _l("By invitation only"))])
-    status = SelectField(_l("Status"), choices=[SelectChoice("draft", _l("Draft (staff only)")), SelectChoice("recruiting", _l("Recruiting")),
+    status = SelectField(_l("Status"), choices=[SelectChoice("draft", _l("Draft (staff only)")),
+                                                SelectChoice("recruiting", _l("Recruiting")),
                                                 SelectChoice("running", _l("Running")), SelectChoice("closed", _l("Closed"))],
                          default="recruiting")
     capacity = IntegerField(_l("Capacity (empty for no limit)"), validators=[Optional(), NumberRange(1, 100_000)])
@@ -68,7 +69,8 @@ class BuildForm(FlaskForm):
 class ReportForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[SelectChoice("bug", _l("Bug")), SelectChoice("usability", _l("Usability")),
                                             SelectChoice("suggestion", _l("Suggestion")), SelectChoice("praise", _l("Praise"))])
-    severity = SelectField(_l("Severity (bugs)"), choices=[SelectChoice("", _l("—")), SelectChoice("critical", _l("Critical: I can't use it")),
+    severity = SelectField(_l("Severity (bugs)"), choices=[SelectChoice("", _l("—")),
+                                                           SelectChoice("critical", _l("Critical: I can't use it")),
                                                            SelectChoice("major", _l("Major: a feature is broken")),
                                                            SelectChoice("minor", _l("Minor: it works, but wrongly")),
                                                            SelectChoice("trivial", _l("Trivial: cosmetic"))],

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from community.beta import known_issues, programs, services
+from community.beta import services
+from community.beta.services import known_issues, programs
 from community.extensions import db
 from community.models import (
     BetaBuild,

@@ -12,16 +12,9 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from community.access import staff_required
-from community.beta import (
-    bp,
-    known_issues,
-    programs,
-    reports,
-    services,
-    surveys,
-    uploads,
-)
-from community.beta import health as health_service
+from community.beta import bp, services
+from community.beta.services import health as health_service
+from community.beta.services import known_issues, programs, reports, surveys, uploads
 from community.beta.forms import (
     ApplyForm,
     BuildForm,

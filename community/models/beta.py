@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model, db
 from community.models.base import Timestamped, utcnow
 
 
@@ -94,7 +94,7 @@ known_issue_builds = Table(
 )
 
 
-class BetaProgram(Timestamped, db.Model):
+class BetaProgram(Timestamped, Model):
     __tablename__ = "beta_programs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,7 +120,7 @@ class BetaProgram(Timestamped, db.Model):
         return [idea.id for idea in self.ideas]
 
 
-class BetaMembership(db.Model):
+class BetaMembership(Model):
     __tablename__ = "beta_memberships"
     __table_args__ = (UniqueConstraint("program_id", "user_id"), Index("ix_beta_memberships_user", "user_id"))
 
@@ -138,7 +138,7 @@ class BetaMembership(db.Model):
     user = relationship("User", foreign_keys=[user_id])
 
 
-class TesterEnvironment(db.Model):
+class TesterEnvironment(Model):
     """The OS, device and app version a tester last reported with, offered on their next report."""
 
     __tablename__ = "beta_tester_environments"
@@ -150,7 +150,7 @@ class TesterEnvironment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
-class BetaBuild(db.Model):
+class BetaBuild(Model):
     __tablename__ = "beta_builds"
     __table_args__ = (UniqueConstraint("program_id", "version"),)
 
@@ -165,7 +165,7 @@ class BetaBuild(db.Model):
     program: Mapped[BetaProgram] = relationship(back_populates="builds")
 
 
-class BetaReport(Timestamped, db.Model):
+class BetaReport(Timestamped, Model):
     __tablename__ = "beta_reports"
     __table_args__ = (Index("ix_beta_reports_build_state", "build_id", "state"),
                       Index("ix_beta_reports_program_state", "program_id", "state"))
@@ -201,7 +201,7 @@ class BetaReport(Timestamped, db.Model):
     attachments: Mapped[list[BetaAttachment]] = relationship(back_populates="report", order_by="BetaAttachment.id")
 
 
-class ReportSupporter(db.Model):
+class ReportSupporter(Model):
     """Another tester who has the same problem: a "me too", or the reporter of a merged duplicate."""
 
     __tablename__ = "beta_report_supporters"
@@ -216,7 +216,7 @@ class ReportSupporter(db.Model):
     user = relationship("User")
 
 
-class ReportEvent(db.Model):
+class ReportEvent(Model):
     """One step of a report's history: state changes, merges, comments are separate (ReportComment)."""
 
     __tablename__ = "beta_report_events"
@@ -234,7 +234,7 @@ class ReportEvent(db.Model):
     by = relationship("User")
 
 
-class ReportComment(db.Model):
+class ReportComment(Model):
     __tablename__ = "beta_report_comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -246,7 +246,7 @@ class ReportComment(db.Model):
     author = relationship("User")
 
 
-class BetaAttachment(db.Model):
+class BetaAttachment(Model):
     """A file attached to a report, stored under a random name outside the web root."""
 
     __tablename__ = "beta_attachments"
@@ -268,7 +268,7 @@ class BetaAttachment(db.Model):
         return self.content_type.startswith("image/")
 
 
-class KnownIssue(Timestamped, db.Model):
+class KnownIssue(Timestamped, Model):
     __tablename__ = "beta_known_issues"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -288,7 +288,7 @@ class KnownIssue(Timestamped, db.Model):
     builds: Mapped[list[BetaBuild]] = relationship(secondary=known_issue_builds, order_by=BetaBuild.released_at)
 
 
-class Survey(db.Model):
+class Survey(Model):
     __tablename__ = "beta_surveys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -301,7 +301,7 @@ class Survey(db.Model):
                                                               cascade="all, delete-orphan")
 
 
-class SurveyQuestion(db.Model):
+class SurveyQuestion(Model):
     __tablename__ = "beta_survey_questions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -313,7 +313,7 @@ class SurveyQuestion(db.Model):
     scale_max: Mapped[int] = mapped_column(Integer, default=5)
 
 
-class SurveyResponse(db.Model):
+class SurveyResponse(Model):
     __tablename__ = "beta_survey_responses"
     __table_args__ = (UniqueConstraint("survey_id", "user_id"),)
 

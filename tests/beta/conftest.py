@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from community.beta import programs
+from community.beta.services import programs
 from community.extensions import db
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot import chat
-from community.beta import known_issues, reports
+from community.beta.services import known_issues, reports
 from community.beta.seed import seed_beta
 from community.extensions import db
 from community.models import BetaProgram, KnownIssue

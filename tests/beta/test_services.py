@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from community.beta import health, known_issues, programs, reports, services, surveys
+from community.beta import services
+from community.beta.services import health, known_issues, programs, reports, surveys
 from community.errors import Conflict, Forbidden, ValidationFailed
 from community.extensions import db
 from community.models import (

@@ -6,7 +6,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from community.beta import reports, uploads
+from community.beta.services import reports, uploads
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import BetaAttachment, BetaReport

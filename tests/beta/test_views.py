@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from community.beta import known_issues, reports, surveys
+from community.beta.services import known_issues, reports, surveys
 from community.extensions import db
 from tests.conftest import csrf_token
 

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from community.beta import programs
+from community.beta.services import programs
 from community.extensions import db
 from community.models import BetaBuild, BetaProgram, BetaReport, ReportState, User
 from tests.browser.helpers import fresh, login

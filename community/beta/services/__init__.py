@@ -1,14 +1,16 @@
 """Beta rules shared by every part of the section: who may see what, validation, links, and what the
 chat calls ("Report this for build N": the tester's current build and a report prefilled from the talk).
 
-The feature's services are split by job: programs.py (programs, testers, builds), reports.py (reports,
-triage, merging), uploads.py (attachments), known_issues.py (known issues, the bot's lookup),
-surveys.py and health.py. All validate and flush; the channel commits.
+This package holds the feature's rules, split by job: programs (programs, testers, builds), reports
+(reports, triage, merging), uploads (attachments), known_issues (known issues, the bot's lookup), surveys
+and health; this module has what they share. All validate and flush; the channel commits.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask_babel import gettext as _
@@ -26,6 +28,8 @@ from community.models import (
     ReportSupporter,
     User,
 )
+
+E = TypeVar("E", bound=Enum)
 
 MAX_NAME = 160
 MAX_TITLE = 200
@@ -62,7 +66,7 @@ def optional_text(value: object, field: str, label: str, max_len: int) -> str:
     return text
 
 
-def choice(value: object, enum_cls, field: str, label: str):
+def choice(value: object, enum_cls: type[E], field: str, label: str) -> E:
     """The member of enum_cls named by value, else ValidationFailed."""
     try:
         return value if isinstance(value, enum_cls) else enum_cls(value)
@@ -231,7 +235,7 @@ def report_offer_url(text: str) -> str:
     return "/beta/report-from-chat?" + urlencode({"text": (text or "")[:2000]})
 
 
-def report_offer(user: User | None, text: str) -> dict | None:
+def report_offer(user: User | None, text: str) -> dict[str, Any] | None:
     """For a tester, what the chat shows under a bug-report message: "Report this for build N"."""
     build = current_build_for(user)
     if build is None:

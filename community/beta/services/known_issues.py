@@ -56,8 +56,8 @@ def known_issue_url(issue: KnownIssue | int) -> str:
 def fix_status(issue: KnownIssue) -> str:
     """Where the fix stands, in words: fixed in build N, or being worked on."""
     if issue.fixed_in_build is not None:
-        return _("Fixed in build %(version)s.", version=issue.fixed_in_build.version)
-    return _("Not fixed yet: our team is working on it.")
+        return str(_("Fixed in build %(version)s.", version=issue.fixed_in_build.version))
+    return str(_("Not fixed yet: our team is working on it."))
 
 
 def _index(issue: KnownIssue) -> None:

@@ -136,7 +136,7 @@ def results(survey: Survey) -> tuple[int, list[QuestionResult]]:
         if q.kind is QuestionKind.rating:
             r.counts = {str(v): 0 for v in range(1, q.scale_max + 1)}
         elif q.kind in (QuestionKind.single, QuestionKind.multiple):
-            r.counts = {o: 0 for o in q.options}
+            r.counts = dict.fromkeys(q.options, 0)
         values = [resp.answers.get(str(q.id)) for resp in responses]
         values = [v for v in values if v not in (None, "", [])]
         r.answered = len(values)

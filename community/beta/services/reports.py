@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from community import search
-from community.beta import known_issues, uploads
+from community.beta.services import known_issues, uploads
 from community.beta.services import (
     MAX_COMMENT,
     MAX_SHORT,
@@ -27,6 +27,7 @@ from community.beta.services import (
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.models import (
+    BetaAttachment,
     BetaBuild,
     BetaReport,
     Idea,
@@ -51,24 +52,27 @@ STATE_ORDER = (ReportState.new, ReportState.confirmed, ReportState.in_progress, 
 
 def state_label(state: ReportState | str) -> str:
     """The translated name of a report state."""
-    return {
+    labels: dict[str, str] = {
         "new": _("New"), "confirmed": _("Confirmed"), "in_progress": _("In progress"), "fixed": _("Fixed"),
         "closed": _("Closed"), "wont_fix": _("Won't fix"),
-    }[state.value if isinstance(state, ReportState) else state]
+    }
+    return labels[state.value if isinstance(state, ReportState) else state]
 
 
 def kind_label(kind: ReportKind | str) -> str:
     """The translated name of a report kind."""
-    return {"bug": _("Bug"), "usability": _("Usability"), "suggestion": _("Suggestion"),
-            "praise": _("Praise")}[kind.value if isinstance(kind, ReportKind) else kind]
+    labels: dict[str, str] = {"bug": _("Bug"), "usability": _("Usability"), "suggestion": _("Suggestion"),
+                              "praise": _("Praise")}
+    return labels[kind.value if isinstance(kind, ReportKind) else kind]
 
 
 def severity_label(severity: Severity | str | None) -> str:
     """The translated name of a severity."""
     if severity is None:
-        return _("None")
-    return {"critical": _("Critical"), "major": _("Major"), "minor": _("Minor"),
-            "trivial": _("Trivial")}[severity.value if isinstance(severity, Severity) else severity]
+        return str(_("None"))
+    labels: dict[str, str] = {"critical": _("Critical"), "major": _("Major"), "minor": _("Minor"),
+                              "trivial": _("Trivial")}
+    return labels[severity.value if isinstance(severity, Severity) else severity]
 
 
 # ---------------------------------------------------------------- environment
@@ -127,7 +131,7 @@ def file_report(user: User, build: BetaBuild, *, kind: object, severity: object 
     return report
 
 
-def add_attachments(user: User, report: BetaReport, files: list[uploads.Upload]) -> list:
+def add_attachments(user: User, report: BetaReport, files: list[uploads.Upload]) -> list[BetaAttachment]:
     """The reporter or staff add files to a report."""
     if not (user.is_staff or user.id == report.reporter_id):
         raise Forbidden(_("Only the reporter and staff can add files."))

@@ -3,13 +3,13 @@ median time to triage and to fix, and which delivered ideas got feedback. Read-o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 
 from sqlalchemy import select
 
-from community.beta import surveys
-from community.beta.programs import tester_ids
+from community.beta.services import surveys
+from community.beta.services.programs import tester_ids
 from community.extensions import db
 from community.models import (
     BetaBuild,
@@ -45,7 +45,7 @@ class Health:
     coverage: list[tuple[Idea, list[int]]] = field(default_factory=list)  # delivered idea -> report ids
 
 
-def _hours(start, end) -> float:
+def _hours(start: datetime, end: datetime) -> float:
     return (as_utc(end) - as_utc(start)).total_seconds() / 3600
 
 
@@ -68,8 +68,8 @@ def build_health(program: BetaProgram, build: BetaBuild) -> Health:
         d = as_utc(r.created_at).date()
         if d in per_day:
             per_day[d][r.kind.value].append(r.id)
-    triaged = [r for r in live if r.triaged_at is not None]
-    fixed = [r for r in live if r.fixed_at is not None]
+    triaged = [(r, r.triaged_at) for r in live if r.triaged_at is not None]
+    fixed = [(r, r.fixed_at) for r in live if r.fixed_at is not None]
     averages = []
     for s in survey_list:
         _n, per_question = surveys.results(s)
@@ -80,9 +80,9 @@ def build_health(program: BetaProgram, build: BetaBuild) -> Health:
     return Health(
         build=build, testers=len(tester_ids(program.id)), active_testers=active, reports=live,
         by_kind=by_kind, by_severity=by_severity, days=days, per_day=per_day,
-        median_triage_hours=median([_hours(r.created_at, r.triaged_at) for r in triaged]) if triaged else None,
-        triaged_ids=[r.id for r in triaged],
-        median_fix_hours=median([_hours(r.created_at, r.fixed_at) for r in fixed]) if fixed else None,
-        fixed_ids=[r.id for r in fixed], survey_averages=averages,
+        median_triage_hours=median([_hours(r.created_at, at) for r, at in triaged]) if triaged else None,
+        triaged_ids=[r.id for r, _at in triaged],
+        median_fix_hours=median([_hours(r.created_at, at) for r, at in fixed]) if fixed else None,
+        fixed_ids=[r.id for r, _at in fixed], survey_averages=averages,
         peak=max([sum(len(v) for v in per_day[d].values()) for d in days] + [1]), coverage=coverage,
     )
