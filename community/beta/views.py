@@ -28,7 +28,7 @@ from community.beta.forms import (
     StateForm,
     SurveyForm,
 )
-from community.errors import DomainError, ValidationFailed
+from community.errors import ValidationFailed
 from community.extensions import db
 from community.markup import render_markdown
 from community.models import (
@@ -39,7 +39,7 @@ from community.models import (
     ReportState,
     Survey,
 )
-from community.viewhelpers import commit_or_rollback, show_form_error
+from community.viewhelpers import FORM_ERROR_STATUS, form_status, run_service
 
 T = TypeVar("T")
 
@@ -48,18 +48,12 @@ def _user():
     return current_user if current_user.is_authenticated else None
 
 
-def _try(action, success: str | None = None) -> bool:
-    """Run a service call and commit; flash its error (nothing written) and say whether it worked."""
-    try:
-        commit_or_rollback(action)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
-        return False
-    if success:
+def _try(action: Callable[[], object], success: str | None = None) -> bool:
+    """Run a service call and commit (run_service shows a broken rule); flash success; say whether it worked."""
+    outcome = run_service(action)
+    if outcome.ok and success:
         flash(success, "success")
-    return True
+    return outcome.ok
 
 
 def _submit(form, action: Callable[[], T], message: Callable[[T], str], target: Callable[[T], str]):
@@ -67,20 +61,16 @@ def _submit(form, action: Callable[[], T], message: Callable[[T], str], target: 
     (nothing written) and None is returned, as for a GET: the caller renders the form page."""
     if not form.validate_on_submit():
         return None
-    try:
-        result = commit_or_rollback(action)
-    except DomainError as error:
-        if error.status in (403, 404):
-            raise
-        show_form_error(error, form)
+    outcome = run_service(action, form)
+    if outcome.value is None:
         return None
-    flash(message(result), "success")
-    return redirect(target(result))
+    flash(message(outcome.value), "success")
+    return redirect(target(outcome.value))
 
 
 def _form_page(template: str, **context):
-    """A form page; 400 when it comes back from a refused post."""
-    return render_template(template, **context), 400 if request.method == "POST" else 200
+    """A form page (FORM_ERROR_STATUS when it comes back from a refused post)."""
+    return render_template(template, **context), form_status()
 
 
 def _next_or(default: str) -> str:
@@ -543,16 +533,13 @@ def survey(survey_id: int):
     if request.method == "POST":
         answers = {f"q{q.id}": (request.form.getlist(f"q{q.id}") if q.kind.value == "multiple"
                                 else request.form.get(f"q{q.id}")) for q in survey.questions}
-        try:
-            commit_or_rollback(lambda: surveys.respond(current_user, survey, answers))
-        except DomainError as error:
-            if error.status in (403, 404):
-                raise
-            flash(error.message, "error")
-            errors, status = error.fields, error.status
-        else:
+        outcome = run_service(lambda: surveys.respond(current_user, survey, answers))
+        if outcome.ok:
             flash(_("Thanks for answering!"), "success")
             return redirect(url_for("beta.build", build_id=build.id))
+        assert outcome.error is not None
+        errors = outcome.error.fields
+        status = outcome.error.status if outcome.error.status == 409 else FORM_ERROR_STATUS
     responded, results = surveys.results(survey) if current_user.is_staff else (0, [])
     return render_template("beta/survey.html", survey=survey, build=build, errors=errors,
                            answered=surveys.response_of(survey, current_user) is not None,

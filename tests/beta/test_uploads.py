@@ -42,7 +42,7 @@ def _stored_files(app) -> list:
 def test_bad_uploads_are_refused_with_a_message_and_nothing_is_stored(app, client, auth, beta, content, name, message):
     auth.login("tess@example.com")
     response = _post_report(client, beta.build.id, [(png_bytes(), "fine.png"), (content, name)])
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page.replace("&#34;", '"').replace("&#39;", "'")
     assert db.session.scalar(select(func.count()).select_from(BetaReport)) == 0
@@ -54,7 +54,7 @@ def test_an_oversize_file_is_refused(app, client, auth, beta):
     app.config["COKNOW_BETA_MAX_ATTACHMENT_BYTES"] = 2048
     auth.login("tess@example.com")
     response = _post_report(client, beta.build.id, [(png_bytes((400, 400), (1, 2, 3)) + b"\0" * 4096, "big.png")])
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "files can be at most 2 KB" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(BetaAttachment)) == 0
     assert _stored_files(app) == []

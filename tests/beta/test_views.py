@@ -112,7 +112,7 @@ def test_staff_define_a_survey_on_its_page_and_testers_answer_it(app, client, au
     auth.login("staff@example.com")
     path = f"/beta/builds/{beta.build.id}/surveys/new"
     bad = client.post(path, data={"csrf_token": csrf_token(client, path), "title": "Q", "questions": "How stable?"})
-    assert bad.status_code == 400 and "Line 1: start with rating:" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Line 1: start with rating:" in bad.get_data(as_text=True)
     made = client.post(path, data={"csrf_token": csrf_token(client, path), "title": "First week",
                                    "questions": "rating: How stable is it?\nmultiple: Where? | Phone | Tablet"})
     assert made.status_code == 302
