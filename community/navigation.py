@@ -59,5 +59,7 @@ def register(app: Flask) -> None:
             "get_locale": get_locale,
             "nav_items": items,
             "nav_current": current.split(".")[0],
+            "nav_endpoint": current,
+            "nav_staff_current": any(item.staff_only and item.endpoint == current for item in items),
             "site_name": app.config["COKNOW_SITE_NAME"],
         }

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+import sqlalchemy as sa
 
 from flask import Flask, current_app
 from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input
@@ -99,6 +100,26 @@ class _AppIndex:
         with db.engine.connect() as conn:
             result = cache.sync(conn)
         self.applied_since_save += result.upserted + result.removed
+
+
+def freshness() -> dict[str, Any]:
+    """How far this process's cache is behind the index table: changes not applied yet, and when it last looked.
+
+    Does not load the cache: a process that has not searched yet reports that instead.
+    """
+    state = _state()
+    with db.engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(index_entries.c.seq))).scalar() or 0
+    if state.cache is None:
+        return {"loaded": False, "table_seq": int(newest)}
+    return {
+        "loaded": True,
+        "table_seq": int(newest),
+        "watermark": int(state.cache.watermark),
+        "behind": max(0, int(newest) - int(state.cache.watermark)),
+        "seconds_since_sync": round(time.monotonic() - state.last_sync, 1) if state.last_sync else None,
+        "passages": len(state.cache),
+    }
 
 
 def _state(app: Flask | None = None) -> _AppIndex:

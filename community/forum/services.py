@@ -783,9 +783,9 @@ def related_content(viewer: Any, thread: Thread, k: int = 5) -> list[Any]:
     from community import search
 
     try:
-        return search.similar(f"{thread.title}\n{plain_text(thread.body)[:1000]}", source_types=("thread", "idea"),
-                              k=k, exclude=[("thread", str(thread.id))], min_score=0.35,
-                              filters=search_filters(viewer))
+        # From the vectors stored for the thread: viewing a page never runs the model.
+        return search.related_documents("thread", thread.id, source_types=("thread", "idea"), k=k, min_score=0.35,
+                                        filters=search_filters(viewer))
     except Exception:  # related links are a nicety; the thread page must render without the index
         current_app.logger.warning("related threads unavailable", exc_info=True)
         return []

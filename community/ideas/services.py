@@ -264,7 +264,13 @@ def submit_idea(author: User, title: str | None, body: str | None, category: str
                                     by_id=author.id))
     follow_idea(author, idea)
     _reindex(idea)
+    _notify_mentions(idea, author, [u for u in find_mentions(body) if u.id != author.id])
     return idea
+
+
+def _notify_mentions(idea: Idea, actor: User, users: list[User]) -> None:
+    notify(users, "idea.mention", _("%(name)s mentioned you on “%(title)s”", name=actor.display_name,
+                                    title=idea.title), idea_url(idea), plain_text(idea.body)[:300], actor=actor)
 
 
 def edit_idea(idea: Idea, editor: User, title: str | None, body: str | None, category: str | None,
@@ -274,9 +280,11 @@ def edit_idea(idea: Idea, editor: User, title: str | None, body: str | None, cat
         raise Forbidden(_("Only staff can edit this idea now."))
     if idea.merged_into_id is not None:
         raise IdeaMerged(idea.merged_into_id)
+    before = {u.id for u in find_mentions(idea.body)}
     idea.title, idea.body, idea.category, idea.tags = check_idea(title, body, category, tags)
     db.session.flush()
     _reindex(idea)
+    _notify_mentions(idea, editor, [u for u in find_mentions(idea.body) if u.id not in before and u.id != editor.id])
     return idea
 
 

@@ -201,3 +201,19 @@ def test_changelog_is_previewed_before_it_notifies_and_can_be_corrected(client, 
     assert entry.title == "Version 5.0" and entry.corrected_at is not None
     assert _count(Notification) == sent  # a correction tells nobody again
     assert "corrected" in client.get("/ideas/changelog").get_data(as_text=True)
+
+
+def test_a_mention_in_an_idea_tells_the_person_once(client, create_user, create_idea):
+    from community.ideas.services import edit_idea, submit_idea
+
+    author = create_user(display_name="Ana Lima")
+    cleo = create_user(display_name="Cleo Park")
+    ben = create_user(display_name="Ben Ode")
+    idea = submit_idea(author, "Calendar sync", "Like @CleoPark said, sync the calendar both ways.")
+    db.session.commit()
+    told = lambda user: db.session.scalar(select(func.count()).select_from(Notification).where(  # noqa: E731
+        Notification.user_id == user.id, Notification.kind == "idea.mention"))
+    assert told(cleo) == 1 and told(ben) == 0
+    edit_idea(idea, author, idea.title, idea.body + " @BenOde too.", None, None)
+    db.session.commit()
+    assert told(cleo) == 1 and told(ben) == 1  # only the newly mentioned person is told on an edit
