@@ -100,7 +100,7 @@ def _wire_bot(app: Flask, api: Any) -> None:
     """The composition root's one reach upward: the bot's pages, API, Socket.IO namespaces and the
     receivers it connects to community hooks. No other community module imports bot (import-linter)."""
     from bot import bp as chat_bp
-    from bot import capture, capture_views, promotion
+    from bot import beta, bugs, capture, capture_views, promotion
     from bot import idea_requests
     from bot.api import blp as chat_blp
     from bot.gaps_api import blp as gaps_blp
@@ -121,3 +121,4 @@ def _wire_bot(app: Flask, api: Any) -> None:
     idea_requests.register()  # chat feature requests count as demand on ideas
     promotion.register()  # articles published close gaps; "Ask the community" starts from a bot reply
     capture.register_hooks()  # a "no" under a help article is a knowledge gap
+    bugs.register_report_offer(beta.report_offer)  # a tester's bug report in chat: "Report this for build N"

@@ -201,6 +201,10 @@ SETTINGS: tuple[Setting, ...] = (
     # CRM exports are big (100,000 customers is about 11 MB): only the import page accepts this much.
     Setting("COKNOW_MAX_CRM_UPLOAD_BYTES", 64 * 1024 * 1024, whole(1024, 1024 * 1024 * 1024),
             "largest CRM file the import page accepts (100,000 customers is about 11 MB)", shown="64 MiB"),
+    # Under COKNOW_MAX_UPLOAD_BYTES, so an oversize attachment is a message on the form, not a 413.
+    Setting("COKNOW_BETA_MAX_ATTACHMENT_BYTES", 1024 * 1024, whole(1024, 512 * 1024 * 1024),
+            "largest beta report attachment (stored under `instance/uploads/beta/`, served only as a download)",
+            shown="1 MiB"),
     Setting("COKNOW_DEFAULT_LOCALE", "en", one_of("en", "zh"),
             "interface language when the browser asks for none we have", key="BABEL_DEFAULT_LOCALE"),
     Setting("COKNOW_INDEX_SYNC_SECONDS", 2, whole(0, 3600),

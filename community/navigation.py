@@ -17,10 +17,11 @@ class NavItem:
     staff_only: bool = False
 
 
-# Only sections that are built: Beta and Customers keep their URLs (a "coming soon" page)
+# Only sections that are built are in the navigation (every section is built now).
 # but join the navigation when they are real.
 NAVIGATION = (
     NavItem("ideas.index", _l("Ideas")),
+    NavItem("beta.index", _l("Beta")),
     NavItem("forum.index", _l("Forum")),
     NavItem("kb.index", _l("Help center")),
     NavItem("chat.page", _l("Chat")),

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # Cosine above which two short texts are offered as "the same thing" (ideas, threads, gaps).
 # Measured on same-intent vs different-intent question pairs of the development sets (bench/RESULTS.md).
 DUPLICATE_THRESHOLD = 0.72
-SOURCE_TYPES = ("article", "thread", "answer", "idea", "beta_issue")
+SOURCE_TYPES = ("article", "thread", "answer", "idea", "beta_issue", "beta_report")
 _EXT = "coknow_index"
 
 

@@ -60,6 +60,9 @@ def seed_demo(progress: Callable[[str], None] = lambda _m: None) -> SeedReport:
 
     seed_forum(SEED_DIR, report, progress)
     seed_segments(progress)
+    from community.beta.seed import seed_beta
+
+    seed_beta(SEED_DIR, report, progress)
     return report
 
 

@@ -39,6 +39,7 @@ def create_api(app: Flask) -> CoKnowApi:
     from community.api.system import blp as system_blp
     from community.auth.api import blp as users_blp
     from community.customers.api import blp as customers_blp
+    from community.beta.api import blp as beta_blp
     from community.forum.api import blp as forum_blp
     from community.ideas.api import blp as ideas_blp
     from community.insights.api import blp as insights_blp
@@ -49,7 +50,7 @@ def create_api(app: Flask) -> CoKnowApi:
     api.spec.components.security_scheme("bearerToken", {
         "type": "http", "scheme": "bearer",
         "description": "An API token from /account/tokens (or a service token); its scopes limit what it reaches."})
-    for blp in (system_blp, ideas_blp, forum_blp, kb_blp, notifications_blp, users_blp, insights_blp, customers_blp):
+    for blp in (system_blp, ideas_blp, forum_blp, kb_blp, notifications_blp, users_blp, insights_blp, customers_blp, beta_blp):
         register_api_blueprint(api, blp)
     app.before_request(_require_json_body)
     tokens.init_app(app)

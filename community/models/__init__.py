@@ -1,5 +1,29 @@
 """All models, imported here so Alembic and the app see every table."""
 from community.models.base import Timestamped, utcnow
+from community.models.beta import (
+    BetaAttachment,
+    BetaBuild,
+    BetaMembership,
+    BetaProgram,
+    BetaReport,
+    Enrollment,
+    KnownIssue,
+    MembershipStatus,
+    ProgramStatus,
+    QuestionKind,
+    ReportComment,
+    ReportEvent,
+    ReportKind,
+    ReportState,
+    ReportSupporter,
+    Severity,
+    Survey,
+    SurveyQuestion,
+    SurveyResponse,
+    TesterEnvironment,
+    known_issue_builds,
+    program_ideas,
+)
 from community.models.chat import AnswerFeedback, ChatMessage, Conversation, ConversationStatus
 from community.models.customer import CustomerProfile, CustomerView, Segment, SegmentRules
 from community.models.forum import (
@@ -46,6 +70,28 @@ from community.models.support import StaffPresence
 from community.models.user import Role, User, find_user_by_email
 
 __all__ = [
+    "BetaAttachment",
+    "BetaBuild",
+    "BetaMembership",
+    "BetaProgram",
+    "BetaReport",
+    "Enrollment",
+    "KnownIssue",
+    "MembershipStatus",
+    "ProgramStatus",
+    "QuestionKind",
+    "ReportComment",
+    "ReportEvent",
+    "ReportKind",
+    "ReportState",
+    "ReportSupporter",
+    "Severity",
+    "Survey",
+    "SurveyQuestion",
+    "SurveyResponse",
+    "TesterEnvironment",
+    "known_issue_builds",
+    "program_ideas",
     "AnswerFeedback",
     "ChatMessage",
     "Conversation",

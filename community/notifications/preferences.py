@@ -48,6 +48,8 @@ GROUPS: tuple[PreferenceGroup, ...] = (
                     _l("A question the support bot could not answer now has an answer."), ("gap.",)),
     PreferenceGroup("support", _l("Support chat replies"),
                     _l("Our team answers you in the support chat."), ("chat.",)),
+    PreferenceGroup("beta", _l("Beta programs"),
+                    _l("Your applications, new builds, and changes to the reports you filed."), ("beta.",)),
     PreferenceGroup("articles", _l("Your answers in the help center"),
                     _l("A forum answer of yours becomes a help-center article."), ("article.",)),
     OTHER,
