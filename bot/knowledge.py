@@ -36,8 +36,8 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def passage_kind(chunk_key: str, kind: str | None = None) -> str:
-    """title / question / body for a stored passage."""
-    if kind in ("title", "question", "body"):
+    """title / question / body / sentence / heading for a stored passage."""
+    if kind in ("title", "question", "body", "sentence", "heading"):
         return kind
     if chunk_key == "title":
         return "title"
@@ -89,6 +89,8 @@ class BotKnowledge:
                 continue
             meta.setdefault(key, dict(r.meta or {}))
             titles.setdefault(key, r.title)
+            if r.kind == "heading":
+                continue  # picks the section to quote (engine._best_passage); too generic to rank by
             passages.append((key, passage_kind(r.chunk_key, r.kind), np.frombuffer(r.vector, dtype="<f4")))
         self.meta, self.titles = meta, titles
         self.idea_keys = np.asarray(idea_keys, dtype=object)

@@ -196,14 +196,16 @@ def index_document(
     questions: Sequence[str] = (),
     meta: dict[str, Any] | None = None,
     lead_paragraph: bool = False,
+    with_sentences: bool = False,
 ) -> None:
     """Write a document's passages to the index table in the caller's transaction (no commit).
 
     lead_paragraph: the body opens with the question it answers, which then starts every passage.
+    with_sentences: each body sentence is a passage too (help articles: the bot matches questions to them).
     """
     embedder = _embedder()
     passages = article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens,
-                                lead_paragraph=lead_paragraph)
+                                lead_paragraph=lead_paragraph, with_sentences=with_sentences)
     upsert_source(
         db.session.connection(), index_entries, source_type, str(source_id), passages,
         {k: v for k, v in (meta or {}).items() if v is not None}, embedder, title=title,
