@@ -9,7 +9,8 @@ probability) and whether it is the expected article are the calibration data. Th
 
     P(right) = sigmoid(a*similarity + b) * sigmoid(c*prob + d)      (sim-only: sigmoid(e*sim + f))
 
-fitted by maximum likelihood. Out-of-scope examples come from the development sets themselves as
+where the first factor is P(in scope | similarity) and the second P(right | in scope, prob), each
+fitted by maximum likelihood (see fit_product). Out-of-scope examples come from the development sets themselves as
 well as CLINC's 100: for each set and form, the articles of a fifth of the intents (seeded) are
 left out of the knowledge base and their queries become out-of-scope questions ("lio" below),
 so every set, HWU64 too, teaches the calibrator what an unanswerable question looks like.
@@ -61,23 +62,26 @@ def _sig(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def fit_product(sim: np.ndarray, prob: np.ndarray, y: np.ndarray, wt: np.ndarray | None = None,
-                iters: int = 4000) -> tuple[float, ...]:
-    """Maximum-likelihood (a, b, c, d) of sigmoid(a*sim+b)*sigmoid(c*prob+d), by Adam (wt: case weights)."""
+def fit_product(sim: np.ndarray, prob: np.ndarray, y: np.ndarray, in_scope: np.ndarray,
+                wt: np.ndarray | None = None, iters: int = 4000) -> tuple[float, ...]:
+    """(a, b, c, d) of sigmoid(a*sim+b)*sigmoid(c*prob+d) in two identifiable steps: (a, b) is Platt
+    scaling of the similarity on "the question is in scope at all" (relevance, free of KB size), then
+    (c, d) maximises the likelihood of "the top article is right" with (a, b) held (wt: case weights)."""
     wt = np.ones_like(y) if wt is None else wt / wt.mean()
-    th = np.array([10.0, -4.0, 4.0, -1.0])
-    m = np.zeros(4)
-    v = np.zeros(4)
+    a, b = fit_sim_only(sim, in_scope, wt)
+    u = _sig(a * sim + b)
+    th = np.array([4.0, -1.0])
+    m = np.zeros(2)
+    v = np.zeros(2)
     for t in range(1, iters + 1):
-        u, w = _sig(th[0] * sim + th[1]), _sig(th[2] * prob + th[3])
+        w = _sig(th[0] * prob + th[1])
         p = np.clip(u * w, 1e-9, 1 - 1e-9)
-        dp = wt * (p - y) / (p * (1 - p))  # d NLL / d p
-        gu, gw = dp * w * u * (1 - u), dp * u * w * (1 - w)
-        g = np.array([(gu * sim).mean(), gu.mean(), (gw * prob).mean(), gw.mean()])
+        gw = wt * (p - y) / (p * (1 - p)) * u * w * (1 - w)  # d NLL / d (c*prob + d)
+        g = np.array([(gw * prob).mean(), gw.mean()])
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
         th -= 0.05 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
-    return tuple(float(x) for x in th)
+    return a, b, float(th[0]), float(th[1])
 
 
 def fit_sim_only(sim: np.ndarray, y: np.ndarray, wt: np.ndarray | None = None,
@@ -97,17 +101,14 @@ def settings_from(prod: tuple[float, ...], simonly: tuple[float, float]) -> BotS
                    calib_pick_bias=prod[3], calib_sim_slope=simonly[0], calib_sim_bias=simonly[1])
 
 
-def _arrays(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def fit(cases: list[Case]) -> BotSettings:
+    """Calibration constants fitted on these cases."""
     sim = np.array([c.ranked[0].similarity for c in cases])
     prob = np.array([c.ranked[0].classifier_prob for c in cases])
     y = np.array([float(c.ranked[0].article_id == c.expected) for c in cases])
-    return sim, prob, y, np.array([c.weight for c in cases])
-
-
-def fit(cases: list[Case]) -> BotSettings:
-    """Calibration constants fitted on these cases."""
-    sim, prob, y, wt = _arrays(cases)
-    return settings_from(fit_product(sim, prob, y, wt), fit_sim_only(sim, y, wt))
+    in_scope = np.array([float(c.expected is not None) for c in cases])
+    wt = np.array([c.weight for c in cases])
+    return settings_from(fit_product(sim, prob, y, in_scope, wt), fit_sim_only(sim, y, wt))
 
 
 def score(cases: list[Case], s: BotSettings) -> dict[str, float]:
@@ -229,7 +230,7 @@ def main() -> None:
             if key[0] == test_ds:
                 show(f"{train_ds} (both forms)", key, score(cases, s))
     shipped = fit([c for k in train_keys for c in sets[k]])
-    print("shipped constants:", {k: round(getattr(shipped, k), 2) for k in (
+    print("shipped constants:", {k: round(getattr(shipped, k), 3) for k in (
         "calib_rel_slope", "calib_rel_bias", "calib_pick_slope", "calib_pick_bias", "calib_sim_slope", "calib_sim_bias")})
     for key, cases in sets.items():
         show("everything (shipped)", key, score(cases, shipped))

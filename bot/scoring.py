@@ -64,16 +64,16 @@ class BotSettings:
     # Answer when the calibrated probability of being right is at least this: 0.5 means "more
     # likely right than wrong", a decision rule rather than a constant fitted to one file.
     answer_probability: float = 0.5
-    # Calibration (bench/trust_eval.py fits these on held-out folds of HWU64 and CLINC150, every
-    # form; RESULTS.md "Session 3: trust"): relevance = sigmoid(a*similarity + b), pick =
-    # sigmoid(c*prob + d); without a classifier (large KB, or the minutes after an index change)
-    # the sim-only curve sigmoid(e*similarity + f) is used instead.
-    calib_rel_slope: float = 21.86
-    calib_rel_bias: float = -6.83
-    calib_pick_slope: float = 6.11
-    calib_pick_bias: float = -1.19
-    calib_sim_slope: float = 9.3
-    calib_sim_bias: float = -4.46
+    # Calibration, fitted by bench/trust_eval.py on HWU64 and CLINC150 val in both forms, checked on
+    # held-out folds and across sets (RESULTS.md, "Session 3: trust"): relevance = P(in scope) =
+    # sigmoid(a*similarity + b); pick = P(right | in scope) = sigmoid(c*prob + d); without a
+    # classifier (large KB, or the seconds after an index change) sigmoid(e*similarity + f) alone.
+    calib_rel_slope: float = 11.32
+    calib_rel_bias: float = -3.0
+    calib_pick_slope: float = 7.39
+    calib_pick_bias: float = -1.59
+    calib_sim_slope: float = 8.89
+    calib_sim_bias: float = -3.48
     # Clarify when the runner-up is this close (fused units) and also above threshold.
     # Small on purpose: clarify counts as "not answered" (about 1% of queries).
     clarify_margin: float = 0.02
