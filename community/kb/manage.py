@@ -117,4 +117,5 @@ def edit_article(article_id: int):
         if saved is not None:
             flash(_("Article saved."), "success")
             return redirect(url_for("kb.article", slug=saved.slug))
-    return render_template("kb/edit.html", form=form, article=article), 400 if request.method == "POST" else 200
+    return render_template("kb/edit.html", form=form, article=article,
+                           learned=queries.learned_questions(article)), 400 if request.method == "POST" else 200

@@ -70,3 +70,18 @@ def test_passage_markdown_is_rendered_and_sanitised():
     # A highlight across two list items leaves balanced markup behind.
     html = str(render_passage("- one\n- two", [[2, 10]]))
     assert html.count("<mark>") == html.count("</mark>")
+
+
+def test_staff_see_what_the_bot_learned_in_the_editor(app, help_center, client, auth, create_user):
+    from community.models import Role
+
+    question = "<b>my login secret</b> slipped my mind, what now"
+    exchange = chat.send_message(None, KEY, question)
+    assert exchange.reply.reply_kind == "answer"
+    chat.record_feedback(None, KEY, exchange.reply.id, True)
+    db.session.commit()
+    staff = create_user(role=Role.staff)
+    auth.login(staff.email)
+    page = client.get(f"/help/manage/{exchange.reply.article_id}/edit").get_data(as_text=True)
+    learned = page.split('class="learned-questions"')[1].split("</div>")[0]
+    assert "&lt;b&gt;my login secret&lt;/b&gt; slipped my mind, what now" in learned and "<b>" not in learned
