@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from bot import chat
-from bot import requests as idea_requests
+from bot import idea_requests
 from bot.events import announce, conversation_room
 from bot.views import exchange_payload, message_payload
 from community.extensions import db

@@ -16,8 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import capture, learning
-from bot import requests as idea_requests
+from bot import capture, idea_requests, learning
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from bot.row_ids import parse_row_id
 from community import search
@@ -33,9 +32,10 @@ from community.models import (
     User,
     utcnow,
 )
+from community.hooks import CHAT_SESSION_KEY
 from community.realtime import after_commit
 
-SESSION_KEY = "chat_key"
+SESSION_KEY = CHAT_SESSION_KEY
 REASONS = ("incorrect", "outdated", "incomplete", "not_my_question")
 MAX_COMMENT = 2000
 MAX_CLIENT_ID = 64

@@ -134,7 +134,8 @@ def _learn(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) ->
 
 def _score(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) -> dict[str, Any]:
     in_scope = [q for q in queries if q["expected"] is not None]
-    top1 = top3 = rr = answered_right = oos_abstain = answers = wrong_answers = 0
+    top1 = top3 = answered_right = oos_abstain = answers = wrong_answers = 0
+    rr = 0.0
     latencies: list[float] = []
     confidences: list[float] = []
     correct: list[float] = []

@@ -1,10 +1,10 @@
 """Engine-level settings that must hold on every connection."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 
 
 def configure_engine(engine: Engine) -> None:
@@ -22,3 +22,8 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def changed_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (Session.execute is typed as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount

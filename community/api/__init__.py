@@ -29,27 +29,24 @@ def _require_json_body() -> None:
     """
     if not request.path.startswith(API_PREFIX + "/"):
         return
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.content_length:
-        if not request.is_json:
-            abort(415, description="Send the request body as application/json.")
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.content_length and not request.is_json:
+        abort(415, description="Send the request body as application/json.")
 
 
 def create_api(app: Flask) -> CoKnowApi:
-    """Attach the API to app and register every feature's API blueprint."""
+    """Attach the API to app and register the community features' API blueprints."""
     from community.api.system import blp as system_blp
+    from community.forum.api import blp as forum_blp
+    from community.ideas.api import blp as ideas_blp
 
     api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
-    for blp in [system_blp, *extra_blueprints()]:
-        csrf.exempt(blp)
-        api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))
+    for blp in (system_blp, ideas_blp, forum_blp):
+        register_api_blueprint(api, blp)
     app.before_request(_require_json_body)
     return api
 
 
-def extra_blueprints() -> list[Blueprint]:
-    """Feature API blueprints; each feature appends its import here."""
-    from bot.api import blp as chat_blp
-    from community.forum.api import blp as forum_blp
-    from community.ideas.api import blp as ideas_blp
-
-    return [chat_blp, ideas_blp, forum_blp]
+def register_api_blueprint(api: CoKnowApi, blp: Blueprint) -> None:
+    """Mount one feature's API blueprint under /api/v1 (create_app adds the bot's this way)."""
+    csrf.exempt(blp)
+    api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))

@@ -7,9 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from community.auth import bp, services
 from community.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
-from community.errors import DomainError
-from community.extensions import db
-from community.viewhelpers import show_form_error
+from community.viewhelpers import form_status, run_service
 
 
 def _safe_next(default: str) -> str:
@@ -28,18 +26,12 @@ def register():
         return redirect(url_for("main.home"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_user(form.email.data, form.display_name.data, form.password.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            login_user(user)
-            flash(_("Welcome to the community, %(name)s!", name=user.display_name), "success")
+        done = run_service(lambda: services.register_user(form.email.data, form.display_name.data, form.password.data), form)
+        if done.value is not None:
+            login_user(done.value)
+            flash(_("Welcome to the community, %(name)s!", name=done.value.display_name), "success")
             return redirect(_safe_next(url_for("auth.profile")))
-    status = 400 if form.errors or request.method == "POST" else 200
-    return render_template("auth/register.html", form=form), status
+    return render_template("auth/register.html", form=form), form_status()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -53,8 +45,7 @@ def login():
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(url_for("main.home")))
         flash(_("The e-mail or password is not correct."), "error")
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), form_status()
 
 
 @bp.post("/logout")
@@ -71,31 +62,19 @@ def profile():
     form = ProfileForm(obj=current_user)
     if request.method == "GET":
         form.locale.data = current_user.locale or ""
-    if form.validate_on_submit():
-        try:
-            services.update_profile(current_user, form.display_name.data, form.locale.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, user=current_user)
+    if form.validate_on_submit() and run_service(
+            lambda: services.update_profile(current_user, form.display_name.data, form.locale.data), form).ok:
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form, user=current_user), form_status()
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            flash(_("Your password is changed."), "success")
-            return redirect(url_for("auth.profile"))
-    return render_template("auth/password.html", form=form)
+    if form.validate_on_submit() and run_service(
+            lambda: services.change_password(current_user, form.current_password.data, form.new_password.data), form).ok:
+        flash(_("Your password is changed."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/password.html", form=form), form_status()
