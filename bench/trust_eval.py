@@ -120,7 +120,7 @@ def score(cases: list[Case], s: BotSettings) -> dict[str, float]:
     ok: list[float] = []
     for c in cases:
         ranked = [replace(r, **dict(zip(("relevance", "confidence"),
-                                        calibrated(r.similarity, r.classifier_prob, c.has_classifier, s))))
+                                        calibrated(r.similarity, r.classifier_prob, c.has_classifier, s), strict=True)))
                   for r in c.ranked]
         d = decide(ranked, s)
         top1 += c.expected is not None and ranked[0].article_id == c.expected
@@ -162,26 +162,26 @@ def build(data: Path) -> dict[tuple[str, str, str], list[Case]]:
         for form in ("full", "tb"):
             ps = passages_for(kb, form)
             vecs = enc([p[2] for p in ps])
-            model = ArticleModel.fit([(p[0], p[1], v) for p, v in zip(ps, vecs)], base)
+            model = ArticleModel.fit([(p[0], p[1], v) for p, v in zip(ps, vecs, strict=True)], base)
             dense = [i for i, p in enumerate(ps) if p[1] != "sentence"]
             for name, qs in queries.items():
                 qv = enc([q["query"] for q in qs])
                 cases = [Case(rank_articles(model, v, None, base, top_k=10), q["expected"], True)
-                         for v, q in zip(qv, qs)]
+                         for v, q in zip(qv, qs, strict=True)]
                 sets[(ds, form, name)] = cases
                 if name == "single":
                     # Leave a fifth of the intents out: their queries are out of scope for what remains.
                     ids = sorted({a["id"] for a in kb})
                     np.random.default_rng(0).shuffle(ids)
                     out = set(ids[::5])
-                    kept = [(p[0], p[1], v) for p, v in zip(ps, vecs) if p[0] not in out]
+                    kept = [(p[0], p[1], v) for p, v in zip(ps, vecs, strict=True) if p[0] not in out]
                     lio = ArticleModel.fit(kept, base)
                     sets[(ds, form, "lio")] = [Case(rank_articles(lio, v, None, base, top_k=10), None, True, LIO_WEIGHT)
-                                               for v, q in zip(qv, qs) if q["expected"] in out]
+                                               for v, q in zip(qv, qs, strict=True) if q["expected"] in out]
                 plain = vecs[dense] @ qv.T
                 best = [ps[dense[int(i)]][0] for i in plain.argmax(0)]
                 n_in = sum(q["expected"] is not None for q in qs)
-                plain_acc = sum(b == q["expected"] for b, q in zip(best, qs)) / n_in
+                plain_acc = sum(b == q["expected"] for b, q in zip(best, qs, strict=True)) / n_in
                 eng_acc = sum(c.ranked[0].article_id == c.expected for c in cases) / n_in
                 print(f"acc@1 {ds:<13}{form:<5}{name:<7} engine {eng_acc:.3f}  plain dense {plain_acc:.3f}", flush=True)
     return sets
@@ -193,7 +193,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="reuse the rankings saved by the last run (same code)")
     args = ap.parse_args()
     if args.reuse and CASES.exists():
-        sets = pickle.loads(CASES.read_bytes())
+        sets = pickle.loads(CASES.read_bytes())  # noqa: S301 -- this script's own cache from the last run
         for cases in sets.values():
             for c in cases:
                 c.weight = LIO_WEIGHT if c.weight != 1.0 else 1.0
@@ -217,9 +217,9 @@ def main() -> None:
     folds = {k: rng.integers(0, 5, len(v)) for k, v in sets.items()}
     per_fold = []
     for f in range(5):
-        per_fold.append(fit([c for k in train_keys for c, g in zip(sets[k], folds[k]) if g != f]))
+        per_fold.append(fit([c for k in train_keys for c, g in zip(sets[k], folds[k], strict=True) if g != f]))
     for key, cases in sets.items():
-        parts = [[c for c, g in zip(cases, folds[key]) if g == f] for f in range(5)]
+        parts = [[c for c, g in zip(cases, folds[key], strict=True) if g == f] for f in range(5)]
         ms = [score(p, per_fold[f]) for f, p in enumerate(parts) if p]
         merged = {m: float(np.mean(v)) if (v := [x[m] for x in ms if not np.isnan(x[m])]) else float("nan")
                   for m in ms[0]}

@@ -63,7 +63,7 @@ def evaluate(kb: Path, queries_path: Path, limit: int | None = None, settings: d
         # Questions arrive in no particular order; a labelled file is often sorted by article (the
         # development sets are), and its first half would then share no article with the second.
         # So the split is taken over a fixed shuffle: the same figures on every run.
-        random.Random(0).shuffle(queries)
+        random.Random(0).shuffle(queries)  # noqa: S311 -- a fixed replay order, not a secret
         learn_n = int(round(len(queries) * learn_split))
         learn_queries, queries = queries[:learn_n], queries[learn_n:]
     with tempfile.TemporaryDirectory(prefix="coknow-eval-") as tmp:
@@ -183,7 +183,7 @@ def expected_calibration_error(confidences: list[float], correct: list[float], b
     if not confidences:
         return 0.0
     groups: dict[int, list[tuple[float, float]]] = {}
-    for c, ok in zip(confidences, correct):
+    for c, ok in zip(confidences, correct, strict=True):
         groups.setdefault(min(int(c * bins), bins - 1), []).append((c, ok))
     return sum(abs(sum(c for c, _ in g) / len(g) - sum(o for _, o in g) / len(g)) * len(g)
                for g in groups.values()) / len(confidences)

@@ -66,7 +66,6 @@ def test_near_tie_produces_clarify(model, embed):
     top_two = {ranked[0].article_id, ranked[1].article_id}
     assert top_two == {"upload-avatar", "email-notifications"}
     gap = ranked[0].score - ranked[1].score
-    low = min(ranked[0].score, ranked[1].score)
     s = replace(BotSettings(), answer_probability=0.01, clarify_margin=gap + 0.01)
     d = decide(ranked, s)
     assert d.kind == "clarify"
