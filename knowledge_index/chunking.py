@@ -388,9 +388,11 @@ def sentence_passages(body_passages: Sequence[Passage]) -> list[Passage]:
     """
     out: list[Passage] = []
     for p in body_passages:
-        if p.kind != "body" or "```" in p.text:
+        if p.kind != "body":
             continue
-        parts = sentences(p.text)
+        # Code is never cut into sentences: its paragraphs are left out.
+        parts = [s for para in p.text.split("\n\n") if not para.lstrip().startswith(("```", "~~~"))
+                 for s in sentences(para)]
         if len(parts) < 2:
             continue
         out.extend(Passage(f"{p.chunk_key}.s{j}", s, p.heading_path, "sentence") for j, s in enumerate(parts))
