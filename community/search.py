@@ -18,7 +18,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from flask import Flask, current_app
-from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input
+from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input, is_part_passage
 from knowledge_index.embedder import Embedder, get_embedder
 from knowledge_index.search import Hit
 from knowledge_index.sync import IndexCache, remove_source, upsert_source
@@ -256,10 +256,12 @@ def _to_hit(hit: Hit) -> SearchHit:
 def search(
     query: str, k: int = 10, *, source_types: Iterable[str] | None = None, filters: dict[str, Any] | None = None
 ) -> list[SearchHit]:
-    """Hybrid (dense + BM25) search over passages; best first."""
+    """Hybrid (dense + BM25) search over passages; best first. A help article's sentence and heading
+    passages are the bot's (to match and to quote); readers get whole passages."""
     if not query.strip():
         return []
-    return [_to_hit(h) for h in get_cache().search(query, k, _filters(source_types, filters))]
+    hits = get_cache().search(query, 3 * k, _filters(source_types, filters))
+    return [_to_hit(h) for h in hits if not is_part_passage(h.chunk_key)][:k]
 
 
 def search_documents(

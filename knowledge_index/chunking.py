@@ -399,6 +399,11 @@ def sentence_passages(body_passages: Sequence[Passage]) -> list[Passage]:
     return out
 
 
+def is_part_passage(chunk_key: str) -> bool:
+    """Whether a passage is a sentence or heading of a body passage (their keys alone hold a ".")."""
+    return "." in chunk_key
+
+
 def heading_passages(body_passages: Sequence[Passage]) -> list[Passage]:
     """One passage per section heading path ("Billing › Refunds"), keyed "<section key>.h".
 
