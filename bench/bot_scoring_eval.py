@@ -1,6 +1,6 @@
 """Bot article scoring / decision benchmark on the dev sets (HWU64, CLINC150 val).
 
-Usage:  .venv/bin/python -m bench.bot_scoring_eval [--data /work/shared/data] [--sweep]
+Usage:  .venv/bin/python -m bench.bot_scoring_eval [--data ../shared/data] [--sweep]
 
 Prints acc@1/acc@3/MRR and the decision metrics (answered_accuracy, oos_recall,
 false_answer_rate, clarify rate) for each scoring method, on each set in three forms:

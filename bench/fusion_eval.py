@@ -21,7 +21,8 @@ from knowledge_index.lexical import LexicalIndex, top_of
 from knowledge_index.search import DEFAULT_FUSION, Fusion, candidate_scores, fuse
 from knowledge_index.store import VectorStore
 
-DATA = Path("/work/shared/data")
+# The shared development data lives beside the repository (../shared/data).
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "out"
 
 

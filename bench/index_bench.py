@@ -30,7 +30,8 @@ from knowledge_index.search import DEFAULT_FUSION, Fusion, rank
 from knowledge_index.store import VectorStore
 from knowledge_index.sync import IndexCache, SourceDoc, define_entries_table, upsert_sources
 
-DATA = Path("/work/shared/data")
+# The shared development data lives beside the repository (../shared/data).
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "out"
 
 

@@ -2,6 +2,8 @@
 for clients without WebSockets. The conversation is bound to the session cookie or the account."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import session
 from flask.views import MethodView
 from flask_login import current_user
@@ -13,6 +15,7 @@ from bot import idea_requests
 from bot.events import announce, conversation_room
 from bot.views import exchange_payload, message_payload
 from community.extensions import db
+from community.viewhelpers import commit_or_rollback
 
 blp = Blueprint("api_chat", __name__, url_prefix="/chat", description="Support chat with the bot")
 
@@ -103,12 +106,16 @@ def _who():
     return (current_user if current_user.is_authenticated else None), chat.session_key(session)
 
 
-def _answered(exchange: chat.Exchange) -> tuple[dict, int]:
-    payload = exchange_payload(exchange)
-    if not exchange.duplicate:
-        announce(conversation_room(exchange.customer.conversation_id), payload)
-    db.session.commit()
-    return payload, 200 if exchange.duplicate else 201
+def _answered(act: Callable[[], chat.Exchange]) -> tuple[dict, int]:
+    """Run a chat exchange and commit; its payload goes to the conversation's other tabs after commit."""
+    def run() -> tuple[dict, int]:
+        exchange = act()
+        payload = exchange_payload(exchange)
+        if not exchange.duplicate:
+            announce(conversation_room(exchange.customer.conversation_id), payload)
+        return payload, 200 if exchange.duplicate else 201
+
+    return commit_or_rollback(run)
 
 
 @blp.route("/messages")
@@ -122,7 +129,7 @@ class Messages(MethodView):
         """Send a question; the bot answers, clarifies or says it can't (or, once a person from support
         has joined, stays quiet: reply is null)."""
         user, key = _who()
-        return _answered(chat.send_message(user, key, data["text"], data["client_id"]))
+        return _answered(lambda: chat.send_message(user, key, data["text"], data["client_id"]))
 
     @blp.response(200, HistoryOut)
     def get(self):
@@ -130,10 +137,8 @@ class Messages(MethodView):
         user, key = _who()
         conversation = chat.find_conversation(user, key)
         messages = chat.history(user, conversation)
-        payload = {"conversation_id": conversation.public_id if conversation else None,
-                   "messages": [message_payload(m) for m in messages]}
-        db.session.commit()
-        return payload
+        return {"conversation_id": conversation.public_id if conversation else None,
+                "messages": [message_payload(m) for m in messages]}
 
 
 @blp.route("/choices")
@@ -146,7 +151,7 @@ class Choices(MethodView):
     def post(self, data):
         """Pick one of a clarify reply's articles; the bot answers the pending question with it."""
         user, key = _who()
-        return _answered(chat.choose(user, key, data["choice"], data["message_id"], data["client_id"]))
+        return _answered(lambda: chat.choose(user, key, data["choice"], data["message_id"], data["client_id"]))
 
 
 @blp.route("/feedback")
@@ -157,9 +162,8 @@ class Feedback(MethodView):
     def post(self, data):
         """Thumbs up or down on an answer (a second vote replaces the first)."""
         user, key = _who()
-        feedback = chat.record_feedback(user, key, data["message_id"], data["helpful"], data["reason"],
-                                        data["comment"])
-        db.session.commit()
+        feedback = commit_or_rollback(lambda: chat.record_feedback(user, key, data["message_id"], data["helpful"],
+                                                                   data["reason"], data["comment"]))
         return {"message_id": feedback.message_id, "helpful": feedback.helpful, "reason": feedback.reason}
 
 
@@ -170,11 +174,12 @@ class Handoff(MethodView):
         """Ask for a person from support to take over this conversation (at any time; asking again
         returns the first answer). The reply says what happens next: someone joins shortly, or a ticket."""
         user, key = _who()
-        message = chat.request_handoff(user, key)
-        db.session.flush()
-        payload = {"reply": message_payload(message)}
-        db.session.commit()
-        return payload
+        def ask() -> dict:
+            message = chat.request_handoff(user, key)
+            db.session.flush()  # the payload carries the message's id
+            return {"reply": message_payload(message)}
+
+        return commit_or_rollback(ask)
 
 
 @blp.route("/suggestions")
@@ -188,9 +193,7 @@ class Suggestions(MethodView):
 
 def _idea_action(act) -> dict:
     user, _key = _who()
-    outcome = act(user)
-    db.session.commit()
-    return outcome.to_dict()
+    return commit_or_rollback(lambda: act(user).to_dict())
 
 
 @blp.route("/ideas/vote")

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from community import config
 from community.errors import Conflict, ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
@@ -26,7 +27,7 @@ from knowledge_index.embedder import get_embedder
 
 # bench/gap_threshold.py: at 0.72 question pairs judged "the same need" are the same intent
 # 85% (HWU64) / 94% (CLINC150) of the time; grouping precision 0.81 / 0.92.
-GAP_MERGE_THRESHOLD = 0.72
+GAP_MERGE_THRESHOLD: float = config.default("COKNOW_GAP_MERGE_THRESHOLD")
 # Demand decays with a two-week half-life so last week's spike outranks last year's.
 DEMAND_HALF_LIFE_DAYS = 14.0
 MAX_QUESTION = 1000
@@ -34,7 +35,7 @@ MAX_QUESTION = 1000
 
 def merge_threshold() -> float:
     """The configured grouping threshold (COKNOW_GAP_MERGE_THRESHOLD)."""
-    return float(current_app.config.get("COKNOW_GAP_MERGE_THRESHOLD", GAP_MERGE_THRESHOLD))
+    return float(current_app.config["COKNOW_GAP_MERGE_THRESHOLD"])
 
 
 def _vector(blob: bytes) -> np.ndarray:
@@ -209,16 +210,6 @@ def link_gap_to_article(gap: KnowledgeGap, article: Article, staff: User | None 
         _close(gap, article, staff)
     else:
         gap.article_id = article.id  # closes when the draft is published
-    db.session.flush()
-    return article
-
-
-def draft_article_from_gap(gap: KnowledgeGap, title: str, body: str, staff: User | None = None) -> Article:
-    """A draft article prefilled with the gap's wordings as alternative questions."""
-    if gap.status is not GapStatus.open:
-        raise Conflict(_("This gap is already closed."))
-    article = kb.create_article(title, body, questions=gap_questions(gap), author=staff, status=ArticleStatus.draft)
-    gap.article_id = article.id
     db.session.flush()
     return article
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import capture, idea_requests, learning
@@ -97,12 +97,15 @@ def _open(query):
 
 
 def find_conversation(user: User | None, key: str | None, *, create: bool = False,
-                      lock: bool = False) -> Conversation | None:
+                      lock: bool = False, claim: bool | None = None) -> Conversation | None:
     """The visitor's open conversation: the account's when signed in, else the session's.
 
-    A visitor who chatted anonymously and then signs in keeps that conversation (it joins the account)
-    unless the account already has one open.
+    A visitor who chatted anonymously and then signs in keeps that conversation unless the account
+    already has one open: it joins the account when they next write (claim, the default for create and
+    lock); reading (the chat page, its history) only shows it and writes nothing.
     """
+    claim = (create or lock) if claim is None else claim
+
     def fetch(query):
         return db.session.scalar(query.with_for_update() if lock else query)
 
@@ -112,7 +115,7 @@ def find_conversation(user: User | None, key: str | None, *, create: bool = Fals
     if conversation is None and key:
         conversation = fetch(_open(select(Conversation).where(
             Conversation.session_key == key, Conversation.user_id.is_(None))))
-        if conversation is not None and user is not None:
+        if conversation is not None and user is not None and claim:
             conversation.user_id = user.id
             db.session.flush()
     if conversation is None and create:
@@ -125,7 +128,10 @@ def find_conversation(user: User | None, key: str | None, *, create: bool = Fals
 def history(user: User | None, conversation: Conversation | None) -> list[ChatMessage]:
     """Messages to show: a signed-in customer's across all their conversations, else this conversation's."""
     query = select(ChatMessage).join(Conversation)
-    if user is not None:
+    if user is not None and conversation is not None and conversation.user_id is None:
+        # The session's anonymous conversation, shown before it joins the account on the next message.
+        query = query.where(or_(Conversation.user_id == user.id, ChatMessage.conversation_id == conversation.id))
+    elif user is not None:
         query = query.where(Conversation.user_id == user.id)
     elif conversation is not None:
         query = query.where(ChatMessage.conversation_id == conversation.id)
@@ -142,7 +148,7 @@ def check_text(text: object) -> str:
     text = text.strip()
     if not text:
         raise EmptyMessage(_("Type a question before sending."), {"text": [_("The message is empty.")]})
-    limit = int(current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))
+    limit = int(current_app.config["COKNOW_CHAT_MAX_CHARS"])
     if len(text) > limit:
         raise MessageTooLong(
             _("Your message is %(n)d characters long; the limit is %(limit)d. Please shorten it.",
@@ -165,7 +171,7 @@ def check_client_id(client_id: object) -> str | None:
 def check_rate(conversation: Conversation) -> None:
     """At most COKNOW_CHAT_RATE_PER_MINUTE customer messages a minute, counted in the database
     so the limit holds across worker processes."""
-    limit = int(current_app.config.get("COKNOW_CHAT_RATE_PER_MINUTE", 12))
+    limit = int(current_app.config["COKNOW_CHAT_RATE_PER_MINUTE"])
     since = utcnow() - timedelta(minutes=1)
     count, oldest = db.session.execute(
         select(func.count(ChatMessage.id), func.min(ChatMessage.created_at)).where(
@@ -319,7 +325,7 @@ def _bot_message(conversation: Conversation | None, message_id: object) -> ChatM
 def record_feedback(user: User | None, key: str | None, message_id: object, helpful: object,
                     reason: object = None, comment: object = "") -> AnswerFeedback:
     """Thumbs up or down on a bot answer, with a reason for a thumbs-down; a second vote replaces the first."""
-    conversation = find_conversation(user, key)
+    conversation = find_conversation(user, key, claim=True)
     message = _bot_message(conversation, message_id)
     if message.reply_kind != "answer":
         raise ValidationFailed(_("Only answers can be rated."), {"message_id": [_("Not an answer.")]})
@@ -410,7 +416,7 @@ def suggest_articles(text: object) -> list[dict[str, str]]:
     """Help articles matching what the customer is still typing (nothing is stored)."""
     if not isinstance(text, str):
         return []
-    text = text.strip()[: int(current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))]
+    text = text.strip()[: int(current_app.config["COKNOW_CHAT_MAX_CHARS"])]
     if len(text) < SUGGEST_MIN_CHARS:
         return []
     hits = search.search_documents(text, k=SUGGEST_COUNT, source_types=["article"],

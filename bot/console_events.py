@@ -17,7 +17,7 @@ from bot.acks import acknowledged, require_fields
 from bot.events import announce, conversation_room
 from bot.views import message_payload
 from community.realtime import socket_sid
-from community.extensions import db
+from community.viewhelpers import commit_or_rollback
 from community.models import ChatMessage, Conversation
 
 
@@ -55,14 +55,12 @@ class ConsoleNamespace(Namespace):
     def on_connect(self, auth=None):
         if not current_user.is_authenticated or not current_user.is_staff:
             return False  # refused: customers and visitors never hear about other people's chats
-        handoff.staff_connected(current_user, socket_sid())
-        db.session.commit()
+        commit_or_rollback(lambda: handoff.staff_connected(current_user, socket_sid()))
         join_room(chat.CONSOLE_ROOM)
         return None
 
     def on_disconnect(self, reason=None):
-        handoff.staff_disconnected(socket_sid())
-        db.session.commit()
+        commit_or_rollback(lambda: handoff.staff_disconnected(socket_sid()))
 
     @acknowledged
     def on_heartbeat(self, data=None):

@@ -19,7 +19,7 @@ from knowledge_index.chunking import HEADING_SEP
 from knowledge_index.search import best_span
 
 from bot.knowledge import ANSWERABLE, document_key, knowledge, passage_kind, split_key
-from bot.scoring import BotSettings, PassageHit, ScoredArticle, decide, rank_articles
+from bot.scoring import BotSettings, PassageHit, ScoredArticle, decide, rank_articles, settings_from_config
 from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
@@ -84,9 +84,7 @@ class Reply:
 
 def bot_settings() -> BotSettings:
     """Scoring settings: defaults chosen on the development sets, overridable by COKNOW_BOT_* config."""
-    cfg = current_app.config
-    overrides = {k[len("COKNOW_BOT_"):].lower(): v for k, v in cfg.items() if k.startswith("COKNOW_BOT_")}
-    return BotSettings.from_mapping(overrides)
+    return settings_from_config(current_app.config)
 
 
 def is_follow_up_cue(question: str) -> bool:

@@ -85,7 +85,7 @@ def evaluate(kb: Path, queries_path: Path, limit: int | None = None, settings: d
             from community.kb.importing import import_path
             from community.models import Article
 
-            report = import_path(kb)
+            report = import_path(kb, commit_batch=db.session.commit)
             if report.rejected:
                 print(f"warning: {len(report.rejected)} knowledge-base records rejected", file=sys.stderr)
             key_to_ext = {f"article:{a.id}": a.external_id for a in db.session.scalars(db.select(Article))}

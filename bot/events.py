@@ -49,7 +49,6 @@ class ChatNamespace(Namespace):
 
     def on_connect(self, auth=None):
         conversation = chat.find_conversation(_user(), _key())
-        db.session.commit()  # an anonymous conversation may just have joined the account
         if conversation is not None:
             join_room(conversation_room(conversation.id))
 

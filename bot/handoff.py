@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from bot.row_ids import parse_row_id
+from community import config
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.database import changed_rows
 from community.extensions import db
@@ -35,7 +36,7 @@ from community.notifications.services import notify
 # The console sends a heartbeat every HEARTBEAT_SECONDS; a connection silent for longer than
 # COKNOW_STAFF_PRESENCE_TIMEOUT (default 90 s) counts as gone (its worker may have died without a disconnect).
 HEARTBEAT_SECONDS = 30
-PRESENCE_TIMEOUT_SECONDS = 90
+PRESENCE_TIMEOUT_SECONDS: int = config.default("COKNOW_STAFF_PRESENCE_TIMEOUT")
 HANDED_OFF = (ConversationStatus.waiting_staff, ConversationStatus.with_staff)
 STAFF_REPLY_KIND = "chat.staff_reply"
 DRAFT_ID_PREFIX = "chat-message:"
@@ -74,7 +75,7 @@ def require_staff(user: User | None) -> User:
 # Presence ---------------------------------------------------------------------------------------
 
 def _timeout() -> timedelta:
-    return timedelta(seconds=int(current_app.config.get("COKNOW_STAFF_PRESENCE_TIMEOUT", PRESENCE_TIMEOUT_SECONDS)))
+    return timedelta(seconds=int(current_app.config["COKNOW_STAFF_PRESENCE_TIMEOUT"]))
 
 
 def staff_connected(user: User, sid: str) -> StaffPresence:
@@ -198,7 +199,7 @@ def check_reply_text(text: object) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ValidationFailed(_("Write a reply before sending."), {"text": [_("The message is empty.")]})
     text = text.strip()
-    limit = int(current_app.config.get("COKNOW_STAFF_REPLY_MAX_CHARS", 10_000))
+    limit = int(current_app.config["COKNOW_STAFF_REPLY_MAX_CHARS"])
     if len(text) > limit:
         raise ValidationFailed(_("The reply is too long."), {"text": [_("At most %(limit)d characters.", limit=limit)]})
     return text

@@ -79,13 +79,6 @@ def suggest_url(text: str) -> str:
     return f"{NEW_IDEA_FORM}?title={quote(idea_title(text), safe='')}"
 
 
-def idea_summary(idea: Idea) -> dict[str, Any]:
-    """What the chat shows of an idea: title, status and votes, and where it lives."""
-    return {"id": idea.id, "title": idea.title, "status": idea.status.value,
-            "status_label": ideas.status_label(idea.status), "vote_count": idea.vote_count,
-            "follower_count": idea.follower_count, "url": ideas.idea_url(idea)}
-
-
 @dataclass
 class RequestReply(Reply):
     """The engine's reply recast for a feature request: the idea it meets, or where to suggest one."""
@@ -146,7 +139,7 @@ def meet_ideas(reply: Reply) -> Reply:
                 source=SourceRef(document_key("idea", str(idea.id)), "idea", str(idea.id), idea.title,
                                  ideas.idea_url(idea)),
                 passage="", highlights=[], related=[], choices=[], next_steps=["vote_idea", "follow_idea"],
-                idea=idea_summary(idea),
+                idea=ideas.idea_summary(idea),
             )
     if reply.kind == "abstain" and looks_like_request(question):
         return _recast(
@@ -179,38 +172,18 @@ def _idea_for(user: User | None, idea_id: object) -> Idea:
     return ideas.resolve_merged(ideas.get_idea_or_404(idea_id))
 
 
-@dataclass
-class IdeaAction:
-    """The outcome of a vote or follow from the chat; changed is False for a repeat (a no-op)."""
-
-    idea: Idea
-    changed: bool
-    voted: bool
-    following: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for the socket acknowledgement and the HTTP API."""
-        return {"idea": idea_summary(self.idea), "changed": self.changed, "voted": self.voted,
-                "following": self.following}
-
-
-def _outcome(user: User, idea: Idea, changed: bool) -> IdeaAction:
-    db.session.refresh(idea)
-    return IdeaAction(idea, changed, idea.id in ideas.has_voted(user, [idea.id]), ideas.is_following(user, idea))
-
-
-def vote_from_chat(user: User | None, idea_id: object) -> IdeaAction:
+def vote_from_chat(user: User | None, idea_id: object) -> ideas.VoteState:
     """Vote for the idea the bot offered; a second vote changes nothing."""
     idea = _idea_for(user, idea_id)
     assert user is not None
-    return _outcome(user, idea, ideas.cast_vote(user, idea))
+    return ideas.vote_state(user, idea, ideas.cast_vote(user, idea))
 
 
-def follow_from_chat(user: User | None, idea_id: object) -> IdeaAction:
+def follow_from_chat(user: User | None, idea_id: object) -> ideas.VoteState:
     """Follow the idea the bot offered; following twice changes nothing."""
     idea = _idea_for(user, idea_id)
     assert user is not None
-    return _outcome(user, idea, ideas.follow_idea(user, idea))
+    return ideas.vote_state(user, idea, ideas.follow_idea(user, idea))
 
 
 def viewer_state(user: User | None, idea_id: object) -> dict[str, Any] | None:
@@ -220,7 +193,7 @@ def viewer_state(user: User | None, idea_id: object) -> dict[str, Any] | None:
         return None
     idea = ideas.resolve_merged(idea)
     signed_in = user is not None and getattr(user, "is_authenticated", False)
-    return {**idea_summary(idea), "voted": signed_in and idea.id in ideas.has_voted(user, [idea.id]),
+    return {**ideas.idea_summary(idea), "voted": signed_in and idea.id in ideas.has_voted(user, [idea.id]),
             "following": signed_in and ideas.is_following(user, idea)}
 
 

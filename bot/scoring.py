@@ -39,6 +39,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from community.config import BOT_PREFIX, ConfigError
+
 PassageKind = Literal["title", "question", "body", "sentence"]
 DecisionKind = Literal["answer", "clarify", "abstain"]
 # A sentence of a body passage is short, like a question: it gets no body_sim_offset.
@@ -108,6 +110,25 @@ class BotSettings:
                                                      "extra_candidates", "candidate_passages",
                                                      "exact_max_passages") else float(value)
         return cls(**kwargs)
+
+
+def settings_from_config(config: Mapping[str, Any]) -> BotSettings:
+    """BotSettings with the COKNOW_BOT_<FIELD> overrides found in config (from the environment or the
+    app's own config); an unknown or malformed one is a ConfigError naming the variable."""
+    names = {f.name for f in fields(BotSettings)}
+    overrides: dict[str, Any] = {}
+    for key, value in config.items():
+        if not key.startswith(BOT_PREFIX):
+            continue
+        name = key[len(BOT_PREFIX):].lower()
+        if name not in names:
+            raise ConfigError(f"{key} is not a bot setting; the settings are the fields of bot.scoring.BotSettings")
+        try:
+            BotSettings.from_mapping({name: value})
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number, got {value!r}") from None
+        overrides[name] = value
+    return BotSettings.from_mapping(overrides)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from bot import bp, chat
 from bot import idea_requests
-from community.errors import DomainError
+from community.viewhelpers import run_service
 from community.extensions import db
 from community.markup import render_markdown, sanitize_html
 from community.models import ChatMessage, User
@@ -95,19 +95,13 @@ def _user():
 def page():
     user, key = _user(), chat.session_key(session)
     conversation = chat.find_conversation(user, key)
-    db.session.commit()  # an anonymous conversation may just have joined the account
     return render_template("chat/page.html", messages=chat.history(user, conversation),
-                           reasons=chat.reason_labels(), max_chars=current_app.config.get("COKNOW_CHAT_MAX_CHARS", 1000))
+                           reasons=chat.reason_labels(), max_chars=current_app.config["COKNOW_CHAT_MAX_CHARS"])
 
 
 def _act(action: Callable[[], object]):
     """Run a chat service for a no-script form post, then show the conversation again."""
-    try:
-        action()
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    run_service(action)
     return redirect(url_for("chat.page") + "#chat-end")
 
 

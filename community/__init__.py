@@ -52,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app,
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         async_mode="threading",
-        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+        cors_allowed_origins=app.config["SOCKETIO_CORS_ORIGINS"],
     )
 
     with app.app_context():
@@ -104,8 +104,10 @@ def _wire_bot(app: Flask, api: Any) -> None:
     from bot.console import bp as support_bp
     from bot.console_events import register as register_console
     from bot.events import register as register_chat
+    from bot.scoring import settings_from_config
     from community.api import register_api_blueprint
 
+    settings_from_config(app.config)  # COKNOW_BOT_* checked at start-up, like every other setting
     for bp in (chat_bp, support_bp, capture_views.bp):
         app.register_blueprint(bp)
     register_api_blueprint(api, chat_blp)

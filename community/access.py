@@ -21,16 +21,3 @@ def staff_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
-
-
-def admin_required(view: F) -> F:
-    """Like staff_required, for admins only."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]

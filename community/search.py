@@ -12,16 +12,19 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
-import sqlalchemy as sa
-
 from flask import Flask, current_app
+from sqlalchemy import func, select
+
 from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input, is_part_passage
 from knowledge_index.embedder import Embedder, get_embedder
-from knowledge_index.search import Hit
-from knowledge_index.sync import IndexCache, remove_source, upsert_source
+from knowledge_index.table import remove_source, upsert_source
+
+if TYPE_CHECKING:  # FAISS and BM25 load when the index is first used, not when the app starts
+    from knowledge_index.search import Hit
+    from knowledge_index.sync import IndexCache
 
 from community.extensions import db
 from community.models import index_entries
@@ -78,6 +81,8 @@ class _AppIndex:
         return self.cache
 
     def _load(self) -> IndexCache:
+        from knowledge_index.sync import IndexCache  # the first search pays for FAISS and BM25, not create_app
+
         directory = self.app.config["COKNOW_INDEX_DIR"]
         try:
             cache = IndexCache.load(directory, index_entries, get_embedder())
@@ -109,7 +114,7 @@ def freshness() -> dict[str, Any]:
     """
     state = _state()
     with db.engine.connect() as conn:
-        newest = conn.execute(sa.select(sa.func.max(index_entries.c.seq))).scalar() or 0
+        newest = conn.execute(select(func.max(index_entries.c.seq))).scalar() or 0
     if state.cache is None:
         return {"loaded": False, "table_seq": int(newest)}
     return {
@@ -344,3 +349,17 @@ def rebuild(app: Flask | None = None) -> int:
     cache = state.get()
     with db.engine.connect() as conn:
         return cache.rebuild(conn)
+
+
+def stored_passages(source_type: str, source_ids: Iterable[int | str]) -> list[tuple[str, str, np.ndarray]]:
+    """(source id, passage kind, vector) of the documents' stored passages: read from the index table,
+    so comparing stored content needs neither the model nor a search."""
+    ids = [str(i) for i in source_ids]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(index_entries.c.source_id, index_entries.c.kind, index_entries.c.vector).where(
+            index_entries.c.source_type == source_type, index_entries.c.source_id.in_(ids),
+            index_entries.c.deleted.is_(False), index_entries.c.vector.is_not(None))
+    ).all()
+    return [(sid, kind, np.frombuffer(blob, dtype="<f4")) for sid, kind, blob in rows]

@@ -67,6 +67,6 @@ def _seed_help_center(report: SeedReport, progress: Callable[[str], None]) -> No
     for cat in _load_json("categories.json"):
         ensure_category(cat["slug"], cat["name"], cat.get("description", ""), cat.get("position", 0))
     # The article ids double as slugs: the seed articles link to each other by them.
-    imported = import_records(read_jsonl(SEED_DIR / "articles.jsonl"), prefix="seed", id_as_slug=True, commit=False)
+    imported = import_records(read_jsonl(SEED_DIR / "articles.jsonl"), prefix="seed", id_as_slug=True)
     report.add("help-center articles", imported.created)
     progress(f"Help center: {imported.summary()}.")

@@ -8,8 +8,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from typing import Any
 
-import bm25s
 import numpy as np
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -63,7 +63,7 @@ class LexicalIndex:
 
     def __init__(self) -> None:
         self._tokens: dict[int, tuple[str, ...]] = {}
-        self._bm25: bm25s.BM25 | None = None
+        self._bm25: Any = None  # a bm25s.BM25 once built
         self._ids = np.zeros(0, dtype=np.int64)  # row order of the built index
         self._order = np.zeros(0, dtype=np.int64)  # argsort of _ids, for id -> row lookup
         self._dirty = False
@@ -100,6 +100,8 @@ class LexicalIndex:
             corpus = [list(t) for t in self._tokens.values()]
             bm25 = None
             if corpus:
+                import bm25s  # loaded with the first index built, not by tokenize()
+
                 bm25 = bm25s.BM25()
                 bm25.index(corpus, show_progress=False)
             self._bm25, self._ids, self._order = bm25, ids, np.argsort(ids, kind="stable")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import re
 
@@ -12,7 +12,9 @@ import numpy as np
 
 from .chunking import sentence_spans
 from .lexical import LexicalIndex, tokenize, top_of
-from .store import VectorStore
+
+if TYPE_CHECKING:  # best_span and fuse need no FAISS
+    from .store import VectorStore
 
 FUSION_METHODS = ("dense", "rrf", "wrrf", "minmax", "zscore", "tiebreak")
 

@@ -9,17 +9,19 @@ import os
 import re
 import secrets
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Iterator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from flask import g
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from community import create_app
-from community.extensions import db
+from community.extensions import db, socketio
 
 # Help-center fixtures (help_center, force_clarify) used by the bot, capture and browser tests.
 pytest_plugins = ["tests.bot.chat_fixtures"]
@@ -116,6 +118,67 @@ def app(database, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class QueryCount:
+    """The SQL statements run while counting (Indico's query-count fixture)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as queries: ...` then assert on queries.count: catches N+1 pages."""
+    @contextmanager
+    def counting() -> Iterator[QueryCount]:
+        seen = QueryCount()
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "PRAGMA")):
+                seen.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting
+
+
+def forget_user() -> None:
+    """Requests and socket events in a test share the test's app context, and Flask-Login (user) and
+    Flask-WTF (CSRF token) cache per-session values on g: drop them so each client is itself."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
+@pytest.fixture
+def open_socket(app, client):
+    """Open a Socket.IO test client on a namespace for a Flask test client (the test's own by default),
+    after loading a page as a browser does (page=None skips it); every socket is closed after the test."""
+    opened = []
+
+    def make(namespace: str, flask_client=None, page: str | None = "/"):
+        flask_client = flask_client or client
+        if page is not None:
+            forget_user()
+            flask_client.get(page)
+        forget_user()
+        socket = socketio.test_client(app, namespace=namespace, flask_test_client=flask_client)
+        opened.append((socket, namespace))
+        return socket
+
+    yield make
+    for socket, namespace in opened:
+        if socket.is_connected(namespace):
+            forget_user()
+            socket.disconnect(namespace=namespace)
 
 
 @pytest.fixture

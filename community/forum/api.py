@@ -129,7 +129,7 @@ class Threads(MethodView):
         page = services.list_threads(current_user, category=category, tag=args["tag"], sort=args["sort"],
                                      page=pagination_parameters.page, per_page=pagination_parameters.page_size)
         pagination_parameters.item_count = page.total
-        return page.threads
+        return page.items
 
     @blp.arguments(ForumThreadSchema)
     @blp.response(201, ForumThreadDetailSchema)

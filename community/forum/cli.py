@@ -44,7 +44,7 @@ def import_threads(file: Path, source: str | None, default_category: str, batch_
 
         try:
             report = import_lines(lines, source or file.stem, default_category=default_category,
-                                  batch_size=batch_size, on_batch=advance)
+                                  batch_size=batch_size, on_batch=advance, commit_batch=db.session.commit)
         except Exception:
             db.session.rollback()
             raise

@@ -11,12 +11,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import func, select
 
 from community.extensions import db
 from community.forum import services
+from community.tags import MAX_TAG, MAX_TAGS, tag_name
 from community.models import ForumCategory, Reply, Role, Thread, User
 from community.models.base import as_utc
 
@@ -103,10 +104,10 @@ def _tag_names(raw: Any) -> list[str]:
     names: list[str] = []
     for tag in raw:
         # Lenient where the site is strict: keep the first five usable tags, cut to length.
-        name = services.TAG_RE.sub("-", tag.strip().lower()).strip("-")[: services.MAX_TAG].strip("-")
+        name = tag_name(tag)[:MAX_TAG].strip("-")
         if name and name not in names:
             names.append(name)
-    return names[: services.MAX_TAGS]
+    return names[:MAX_TAGS]
 
 
 def parse_line(line: int, text: str) -> ParsedThread:
@@ -247,7 +248,7 @@ class ForumImporter:
                     category=self._category(record.category), author=self.accounts.get(record.author),
                     title=record.title, body=record.body, created_at=record.created, last_activity_at=record.created,
                     external_id=self.external_id(record.id),
-                    tags=services._tags(record.tags),
+                    tags=services.tag_rows(record.tags),
                 )
                 db.session.add(thread)
                 self.report.threads += 1
@@ -285,16 +286,18 @@ class ForumImporter:
 
 
 def import_lines(lines: Iterable[str], source: str, *, default_category: str = DEFAULT_CATEGORY,
-                 commit: bool = True, batch_size: int = BATCH, on_batch=None) -> ImportReport:
-    """Import JSONL lines; bad lines are reported with their numbers and skipped, the rest imported."""
+                 commit_batch: Callable[[], None] | None = None, batch_size: int = BATCH,
+                 on_batch: Callable[[int], None] | None = None) -> ImportReport:
+    """Import JSONL lines; bad lines are reported with their numbers and skipped, the rest imported.
+    Flushes only; the channel that runs it (the CLI) passes commit_batch to commit batch by batch."""
     importer = ForumImporter(source, default_category)
     batch: list[ParsedThread] = []
 
     def flush() -> None:
         if batch:
             importer.import_batch(batch)
-            if commit:
-                db.session.commit()
+            if commit_batch is not None:
+                commit_batch()
             if on_batch:
                 on_batch(batch[-1].line)
             batch.clear()

@@ -31,7 +31,7 @@ def seed_forum(seed_dir: Path, report: Any, progress: Callable[[str], None]) -> 
     path = seed_dir / "threads.jsonl"
     if not path.exists():
         return
-    result = import_lines(path.read_text(encoding="utf-8").splitlines(), "seed", commit=False)
+    result = import_lines(path.read_text(encoding="utf-8").splitlines(), "seed")
     report.add("forum threads", result.threads)
     report.add("forum replies", result.replies)
     progress(f"Forum: {result.summary()}.")

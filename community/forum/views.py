@@ -252,8 +252,8 @@ def flag(kind: str, post_id: int):
         flash(_("Thank you. The moderators will look at this post."), "success")
         thread_id = post_id if post_kind is PostKind.thread else services.get_reply_or_404(post_id, current_user).thread_id
         return redirect(url_for("forum.thread", thread_id=thread_id))
-    post = services._post(post_kind, post_id)
-    if post is None or not services.can_see_thread(current_user, services._thread_of(post)):
+    post = services.find_post(post_kind, post_id)
+    if post is None or not services.can_see_thread(current_user, services.thread_of(post)):
         abort(404)
     return render_template("forum/flag.html", form=form, kind=post_kind.value, post=post), form_status()
 
@@ -262,7 +262,7 @@ def flag(kind: str, post_id: int):
 @staff_required
 def flags():
     return render_template("forum/flags.html", queue=services.open_flags(), render=render_markdown,
-                           thread_of=services._thread_of)
+                           thread_of=services.thread_of)
 
 
 @bp.post("/flags/<int:flag_id>")

@@ -6,7 +6,6 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from community.extensions import db
 from community.ideas import services
 from community.models import Idea, IdeaStatus
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
@@ -47,13 +46,23 @@ class IdeaQuerySchema(Schema):
     q = fields.String(load_default=None, metadata={"description": "words in the title or description"})
 
 
+class IdeaSummarySchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    vote_count = fields.Integer()
+    follower_count = fields.Integer()
+    url = fields.String()
+
+
 class VoteStateSchema(Schema):
-    idea_id = fields.Integer()
+    """The one shape of a vote or follow result (the pages' fetch and the chat answer the same)."""
+
+    idea = fields.Nested(IdeaSummarySchema)
     voted = fields.Boolean()
     following = fields.Boolean()
     changed = fields.Boolean(metadata={"description": "false when the request repeated the current state"})
-    vote_count = fields.Integer()
-    follower_count = fields.Integer()
 
 
 class CommentSchema(Schema):
@@ -74,12 +83,7 @@ class StatusChangeSchema(Schema):
 
 
 def _state(idea: Idea, changed: bool) -> dict:
-    db.session.refresh(idea)
-    return {
-        "idea_id": idea.id, "changed": changed, "vote_count": idea.vote_count, "follower_count": idea.follower_count,
-        "voted": idea.id in services.has_voted(current_user, [idea.id]),
-        "following": services.is_following(current_user, idea),
-    }
+    return services.vote_state(current_user, idea, changed).to_dict()
 
 
 

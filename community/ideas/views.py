@@ -14,14 +14,6 @@ from community.models import Article, ChangelogEntry, ContentReview, Idea, IdeaC
 from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
 
 
-def _idea_json(idea: Idea, voted: bool = False) -> dict:
-    return {
-        "id": idea.id, "title": idea.title, "status": idea.status.value,
-        "status_label": services.status_label(idea.status), "votes": idea.vote_count, "voted": voted,
-        "url": url_for("ideas.detail", idea_id=idea.id),
-    }
-
-
 @bp.app_template_filter("idea_status")
 def _status_filter(status: IdeaStatus) -> str:
     return services.status_label(status)
@@ -70,7 +62,8 @@ def similar():
     q = request.args.get("q", "")
     matches = services.similar_ideas(q, k=5)
     voted = services.has_voted(current_user, [i.id for i, _score in matches])
-    return jsonify({"ideas": [dict(_idea_json(i, i.id in voted), score=round(s, 3)) for i, s in matches]})
+    return jsonify({"ideas": [{**services.idea_summary(i), "voted": i.id in voted, "score": round(s, 3)}
+                              for i, s in matches]})
 
 
 @bp.get("/<int:idea_id>")
@@ -137,8 +130,7 @@ def _act(idea_id: int, action, done_message: str):
             flash(error.message, "error")
             return redirect(url_for("ideas.detail", idea_id=idea.id))
     if wants_json():
-        return jsonify({**_idea_json(idea, idea.id in services.has_voted(current_user, [idea.id])),
-                        "changed": changed, "following": services.is_following(current_user, idea)})
+        return jsonify(services.vote_state(current_user, idea, changed).to_dict())
     if changed:
         flash(done_message, "success")
     back = request.form.get("next", "")

@@ -41,9 +41,10 @@ def import_records(
     prefix: str = "",
     id_as_slug: bool = False,
     on_progress: Callable[[ImportProgress], None] | None = None,
-    commit: bool = True,
+    commit_batch: Callable[[], None] | None = None,
 ) -> ImportReport:
-    """Import parsed records in batches: each batch is embedded together and committed together.
+    """Import parsed records in batches: each batch is embedded together and flushed together; the
+    channel that runs the import (the CLI) passes commit_batch to commit each one as it goes.
 
     A rejected record (bad line, invalid field) is reported with its line and skipped;
     the others are imported. Re-running the same import changes nothing.
@@ -78,8 +79,8 @@ def import_records(
             except DomainError as error:
                 line = int(doc.origin.rsplit(":", 1)[-1]) if doc.origin.rsplit(":", 1)[-1].isdigit() else 0
                 report.rejected.append((line, f"{doc.origin}: {error.message} {error.fields}".strip()))
-        if commit:
-            db.session.commit()
+        if commit_batch is not None:
+            commit_batch()
         done += len(batch)
         batch.clear()
         if on_progress:

@@ -20,8 +20,7 @@ def index():
 @bp.post("/read")
 @login_required
 def read_all():
-    services.mark_read(current_user.id)
-    db.session.commit()
+    commit_or_rollback(lambda: services.mark_read(current_user.id))
     return redirect(url_for("notifications.index"))
 
 
@@ -31,8 +30,7 @@ def open_one(notification_id: int):
     note = db.session.get(Notification, notification_id)
     if note is None or note.user_id != current_user.id:
         abort(404)
-    services.mark_read(current_user.id, notification_id)
-    db.session.commit()
+    commit_or_rollback(lambda: services.mark_read(current_user.id, notification_id))
     link = note.link if note.link.startswith("/") and not note.link.startswith("//") else None
     return redirect(link or request.referrer or url_for("notifications.index"))
 

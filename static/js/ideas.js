@@ -25,7 +25,7 @@
       status.textContent = idea.status_label;
       status.className = "idea-status status-" + idea.status;
       var votes = item.querySelector('[data-field="votes"]');
-      votes.textContent = votesLabel(idea.votes);
+      votes.textContent = votesLabel(idea.vote_count);
       var button = item.querySelector('[data-action="vote"]');
       if (!signedIn) {
         button.textContent = text.login || "Log in to vote";
@@ -62,7 +62,7 @@
         return;
       }
       setVoted(button, result.data.voted);
-      votes.textContent = votesLabel(result.data.votes);
+      votes.textContent = votesLabel(result.data.idea.vote_count);
     }).catch(function () { button.disabled = false; });
   }
 

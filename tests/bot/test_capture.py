@@ -1,20 +1,18 @@
 """Knowledge gaps: grouping by meaning, ranking by demand, and closing the loop into the help center."""
 import json
-import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot import capture
 from bot.engine import answer
+from tests.paths import shared_data
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
 from community.models import ArticleStatus, GapSource, GapStatus, KnowledgeGap, Notification
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def gaps_count() -> int:
@@ -34,11 +32,7 @@ def test_paraphrases_join_one_gap_and_unrelated_questions_do_not(app, create_use
 
 
 def test_grouping_follows_the_development_sets_intents(app):
-    path = SHARED / "clinc150_val" / "queries.jsonl"
-    if not path.exists():
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{path} is required")
-        pytest.skip("development data not beside the repository")
+    path = shared_data("clinc150_val", "queries.jsonl")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     wanted = ["pto_request", "credit_limit", "calories", "travel_alert", "oil_change_how"]
     rows = [r for r in rows if r["expected"] in wanted]

@@ -187,9 +187,13 @@ def test_anonymous_conversation_joins_the_account_on_sign_in(app, help_center, c
     chat.send_message(None, KEY, "refund?")
     db.session.commit()
     ana = create_user()
-    conversation = chat.find_conversation(ana, KEY)
+    shown = chat.find_conversation(ana, KEY)  # reading shows it, and writes nothing
+    assert shown.user_id is None and [m.text for m in chat.history(ana, shown)][0] == "refund?"
+    chat.send_message(ana, KEY, "and for annual plans?")
     db.session.commit()
-    assert conversation.user_id == ana.id
+    conversation = chat.find_conversation(ana, KEY)
+    assert conversation.id == shown.id and conversation.user_id == ana.id
+    assert [m.text for m in chat.history(ana, conversation) if m.role == "customer"] == ["refund?", "and for annual plans?"]
     assert chat.find_conversation(None, KEY) is None  # signed out again, the session sees nothing of it
 
 

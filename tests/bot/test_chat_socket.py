@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
-from community.extensions import db, socketio
+from community.extensions import db
 from community.models import AnswerFeedback, ChatMessage, Conversation
 from tests.bot.chat_fixtures import UNRELATED
+from tests.conftest import forget_user
 
 NS = "/chat"
 
@@ -17,31 +17,14 @@ def count(model) -> int:
 
 
 @pytest.fixture
-def connect(app, client):
-    """Open a /chat socket for a Flask test client (the page is loaded first, as a browser does)."""
-    opened = []
-
+def connect(open_socket):
+    """Open a /chat socket for a Flask test client (the chat page is loaded first, as a browser does)."""
     def make(flask_client=None):
-        flask_client = flask_client or client
-        forget_user()
-        flask_client.get("/chat/")
-        forget_user()
-        socket = socketio.test_client(app, namespace=NS, flask_test_client=flask_client)
+        socket = open_socket(NS, flask_client, page="/chat/")
         assert socket.is_connected(NS)
-        opened.append(socket)
         return socket
 
-    yield make
-    for socket in opened:
-        if socket.is_connected(NS):
-            socket.disconnect(namespace=NS)
-
-
-def forget_user() -> None:
-    # Requests and socket events in a test share the test's app context, and Flask-Login (user) and
-    # Flask-WTF (CSRF token) cache per-session values on g: drop them so each client is itself.
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
+    return make
 
 
 def ask(socket, data, event="message"):

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.handoff import staff_online
-from community.extensions import db, socketio
+from community.extensions import db
 from community.models import Article, ArticleStatus, ChatMessage, Conversation, ConversationStatus, Notification
 from tests.bot.chat_fixtures import UNRELATED
-from tests.bot.test_chat_socket import forget_user
+from tests.conftest import forget_user
 from tests.conftest import Auth
 
 CHAT, CONSOLE = "/chat", "/console"
@@ -20,22 +20,8 @@ def count(model) -> int:
 
 
 @pytest.fixture
-def sockets(app):
-    opened = []
-
-    def open_socket(flask_client, namespace):
-        forget_user()
-        flask_client.get("/chat/" if namespace == CHAT else "/")
-        forget_user()
-        socket = socketio.test_client(app, namespace=namespace, flask_test_client=flask_client)
-        opened.append((socket, namespace))
-        return socket
-
-    yield open_socket
-    for socket, namespace in opened:
-        if socket.is_connected(namespace):
-            forget_user()
-            socket.disconnect(namespace=namespace)
+def sockets(open_socket):
+    return lambda flask_client, namespace: open_socket(namespace, flask_client, page="/chat/" if namespace == CHAT else "/")
 
 
 @pytest.fixture

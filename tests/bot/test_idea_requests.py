@@ -12,7 +12,7 @@ from flask import g
 from sqlalchemy import func, select
 
 from bot import idea_requests
-from community.extensions import db, socketio
+from community.extensions import db
 from community.ideas import services as idea_services
 from community.models import ChatMessage, Idea, KnowledgeGap, Role, Vote
 
@@ -114,14 +114,11 @@ def test_paraphrased_request_meets_the_idea_with_status_and_votes(app, client, h
     assert db.session.scalar(select(func.count()).select_from(KnowledgeGap)) == 0
 
 
-def test_socket_and_http_give_the_same_idea_reply(app, client, help_center, ideas, create_user, auth):
+def test_socket_and_http_give_the_same_idea_reply(app, client, help_center, ideas, create_user, auth, open_socket):
     customer = create_user()
     auth.login(customer.email)
     http = ask(client, DARK_MODE_REQUEST)
-    g.pop("_login_user", None)
-    client.get("/chat/")
-    g.pop("_login_user", None)
-    socket = socketio.test_client(app, namespace=NS, flask_test_client=client)
+    socket = open_socket(NS, page="/chat/")
     g.pop("_login_user", None)
     ack = socket.emit("message", {"text": DARK_MODE_REQUEST}, namespace=NS, callback=True)
     socket.disconnect(namespace=NS)
@@ -197,20 +194,16 @@ def test_vote_and_follow_errors_over_http(app, client, ideas, create_user, auth)
     assert db.session.get(Idea, idea.id).vote_count == 3
 
 
-def test_vote_and_follow_over_the_socket(app, client, ideas, create_user, auth):
+def test_vote_and_follow_over_the_socket(app, client, ideas, create_user, auth, open_socket):
     idea = ideas["export-to-docx"]
-    g.pop("_login_user", None)
-    client.get("/chat/")
-    g.pop("_login_user", None)
-    anonymous = socketio.test_client(app, namespace=NS, flask_test_client=client)
+    anonymous = open_socket(NS, page="/chat/")
     g.pop("_login_user", None)
     denied = anonymous.emit("idea_vote", {"idea_id": idea.id}, namespace=NS, callback=True)
     anonymous.disconnect(namespace=NS)
     assert denied["ok"] is False and denied["error"]["code"] == "unauthorized"
 
     auth.login(create_user().email)
-    g.pop("_login_user", None)
-    socket = socketio.test_client(app, namespace=NS, flask_test_client=client)
+    socket = open_socket(NS, page=None)
 
     def emit(event, data):
         g.pop("_login_user", None)

@@ -1,4 +1,4 @@
-from community.extensions import db, socketio
+from community.extensions import db
 from community.notifications.services import notify, unread_count
 from tests.conftest import csrf_token
 
@@ -11,10 +11,10 @@ def test_notify_skips_actor_and_duplicates(app, create_user):
     assert unread_count(b.id) == 1 and unread_count(a.id) == 0
 
 
-def test_notification_centre_and_live_count(app, client, auth, create_user):
+def test_notification_centre_and_live_count(app, client, auth, create_user, open_socket):
     bob = create_user(email="bob@example.com")
     auth.login("bob@example.com")
-    live = socketio.test_client(app, namespace="/live", flask_test_client=client)
+    live = open_socket("/live", page=None)
     assert live.is_connected("/live")
     notify([bob], "forum.mention", "Ana mentioned you", "/forum/t/1")
     db.session.commit()

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from community.extensions import db
+from tests.paths import shared_data
 from community.models import ForumCategory, Reply, Tag, Thread, User, index_entries
 
-COFFEE = Path("/work/shared/data/forum/coffee_stackexchange.jsonl")
 
 
 def count(model, *where) -> int:
@@ -75,12 +73,9 @@ def test_import_reports_bad_lines_and_imports_the_rest(app, runner, tmp_path):
 
 def test_import_coffee_stack_exchange(app, runner):
     """The real coffee.stackexchange export: every thread and accepted answer; a second run changes nothing."""
-    if not COFFEE.exists():
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{COFFEE} is required (REQUIRE_SERVICES=1)")
-        pytest.skip(f"{COFFEE} is not present (shared development data lives outside the repository)")
+    coffee = shared_data("forum", "coffee_stackexchange.jsonl")
     started = time.monotonic()
-    result = runner.invoke(args=["coknow", "forum", "import", str(COFFEE)])
+    result = runner.invoke(args=["coknow", "forum", "import", str(coffee)])
     assert result.exit_code == 0, result.output
     assert "225 threads, 327 replies, 105 accepted answers" in result.output
     assert "0 lines rejected" in result.output
@@ -91,7 +86,7 @@ def test_import_coffee_stack_exchange(app, runner):
                 db.session.scalar(select(func.max(index_entries.c.seq))))
     first_run = time.monotonic() - started
 
-    again = runner.invoke(args=["coknow", "forum", "import", str(COFFEE)])
+    again = runner.invoke(args=["coknow", "forum", "import", str(coffee)])
     assert "0 threads, 0 replies, 0 accepted answers and 0 accounts created; 225 threads already imported" in again.output
     assert snapshot == (count(Thread), count(Reply), count(User), count(Tag), count(ForumCategory),
                         db.session.scalar(select(func.max(index_entries.c.seq))))

@@ -27,10 +27,10 @@ def test_create_vote_follow_comment_and_list(client, auth, create_user, create_i
     idea = created.get_json()
     assert idea["status"] == "open" and idea["tags"] == ["integrations"] and idea["follower_count"] == 1
     voted = client.post(f"/api/v1/ideas/{idea['id']}/vote").get_json()
-    assert voted == {"idea_id": idea["id"], "voted": True, "following": True, "changed": True,
-                     "vote_count": 1, "follower_count": 1}
+    assert voted == {"idea": {**voted["idea"], "id": idea["id"], "vote_count": 1, "follower_count": 1},
+                     "voted": True, "following": True, "changed": True}
     assert client.post(f"/api/v1/ideas/{idea['id']}/vote").get_json()["changed"] is False
-    assert client.delete(f"/api/v1/ideas/{idea['id']}/vote").get_json()["vote_count"] == 0
+    assert client.delete(f"/api/v1/ideas/{idea['id']}/vote").get_json()["idea"]["vote_count"] == 0
     assert client.delete(f"/api/v1/ideas/{idea['id']}/follow").get_json()["following"] is False
     comment = client.post(f"/api/v1/ideas/{idea['id']}/comments", json={"body": "Also Teams?"})
     assert comment.status_code == 201 and comment.get_json()["official"] is False

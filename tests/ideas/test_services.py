@@ -61,9 +61,9 @@ def test_vote_once_unvote_and_weight_recorded(app, create_user, create_idea):
 
 def test_weight_comes_from_voter_weight_at_vote_time(app, create_user, create_idea, monkeypatch):
     idea = create_idea()
-    monkeypatch.setattr(services, "voter_weight", lambda user: ("enterprise", 3.5))
+    monkeypatch.setattr("community.ideas.services.voting.voter_weight", lambda user: ("enterprise", 3.5))
     services.cast_vote(create_user(), idea)
-    monkeypatch.setattr(services, "voter_weight", lambda user: (None, 1.0))
+    monkeypatch.setattr("community.ideas.services.voting.voter_weight", lambda user: (None, 1.0))
     services.cast_vote(create_user(), idea)
     db.session.commit()
     value = services.idea_value(idea.id)

@@ -33,7 +33,7 @@ def test_submit_vote_follow_comment_through_pages(client, auth, create_user):
     assert "<strong>Please</strong>" in page and "<script>" not in page
     assert client.post(f"/ideas/{idea.id}/vote", data={"csrf_token": token}).status_code == 302
     json_vote = client.post(f"/ideas/{idea.id}/vote", headers={"Accept": "application/json", "X-CSRFToken": token})
-    assert json_vote.get_json()["votes"] == 1 and json_vote.get_json()["voted"] is True
+    assert json_vote.get_json()["idea"]["vote_count"] == 1 and json_vote.get_json()["voted"] is True
     client.post(f"/ideas/{idea.id}/comments", data={"body": "More detail here", "csrf_token": token})
     db.session.expire_all()
     assert idea.vote_count == 1 and idea.comment_count == 1 and idea.follower_count == 1
@@ -137,6 +137,31 @@ def test_staff_pages_render(client, auth, create_user, create_idea, staff):
     assert "Dark mode on Android" in priorities
     assert client.get("/ideas/reviews").status_code == 200
     assert client.get("/ideas/changelog/new").status_code == 200
+
+
+def test_idea_lists_run_a_bounded_number_of_queries(app, client, auth, create_user, create_idea, count_queries):
+    """The board and the staff priorities page do not run a query per idea."""
+    create_user(email="staff@example.com", role="staff")
+    auth.login("staff@example.com")
+    voter = create_user()
+
+    def page_queries(path: str) -> int:
+        db.session.expire_all()
+        with count_queries() as queries:
+            assert client.get(path).status_code == 200
+        return queries.count
+
+    def add(n: int) -> None:
+        for i in range(n):
+            idea = create_idea(f"Idea about topic {i} {n}")
+            services.cast_vote(voter, idea)
+        db.session.commit()
+
+    add(2)
+    few = {path: page_queries(path) for path in ("/ideas/", "/ideas/priorities")}
+    add(10)
+    many = {path: page_queries(path) for path in ("/ideas/", "/ideas/priorities")}
+    assert many == few and max(many.values()) <= 15, (few, many)
 
 
 def test_merge_finds_by_title_previews_and_needs_a_confirmation(client, auth, create_user, create_idea, staff):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from knowledge_index.embedder import Embedder
 from knowledge_index.store import VectorStore, current_snapshot, write_snapshot
-import contextlib
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_snapshot_switch_is_atomic(tmp_path: Path) -> None:
         raise RuntimeError("disk full")
 
     first = write_snapshot(tmp_path, ok)
-    with contextlib.suppress(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         write_snapshot(tmp_path, boom)
     assert current_snapshot(tmp_path) == first
     assert (first / "a").read_text() == "1"

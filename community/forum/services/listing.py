@@ -1,0 +1,133 @@
+"""Thread lists and thread pages: sorting, paging, what is unread, views."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from community.errors import ValidationFailed
+from community.extensions import db
+from community.models import (
+    ForumCategory,
+    PostKind,
+    PostRevision,
+    Reply,
+    ReplyLike,
+    Tag,
+    Thread,
+    ThreadRead,
+    User,
+    utcnow,
+)
+from community.models.base import as_utc
+from community.pagination import Page
+from community.forum.services.rules import PER_PAGE, SORTS, user_id_of
+from community.forum.services.visibility import _visible_threads
+
+
+@dataclass
+class ThreadPage(Page[Thread]):
+    """A page of threads, with the order it is in and which of them the viewer has not read."""
+
+    sort: str = "latest"
+    unread: set[int] = field(default_factory=set)
+
+
+def list_threads(
+    viewer: Any,
+    *,
+    category: ForumCategory | None = None,
+    tag: str | None = None,
+    sort: str = "latest",
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> ThreadPage:
+    """One page of the threads the viewer may see, sorted; unread ids for signed-in viewers."""
+    if sort not in SORTS:
+        raise ValidationFailed(_("Unknown sort order."), {"sort": [_("Use one of: %(s)s.", s=", ".join(SORTS))]})
+    page = max(page, 1)
+    per_page = min(max(per_page, 1), 100)
+    stmt = _visible_threads(viewer)
+    if category is not None:
+        stmt = stmt.where(Thread.category_id == category.id)
+    if tag:
+        stmt = stmt.where(Thread.tags.any(Tag.name == tag.lower()))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    order: tuple[Any, ...]
+    if sort == "latest":
+        order = (Thread.pinned.desc(), Thread.last_activity_at.desc(), Thread.id.desc())
+    elif sort == "new":
+        order = (Thread.created_at.desc(), Thread.id.desc())
+    else:
+        order = (Thread.reply_count.desc(), Thread.views.desc(), Thread.id.desc())
+    # Tags in one query for the whole page, not one per row.
+    threads = list(db.session.scalars(stmt.options(selectinload(Thread.tags)).order_by(*order)
+                                      .limit(per_page).offset((page - 1) * per_page)))
+    return ThreadPage(threads, total, page, per_page, sort=sort, unread=unread_ids(viewer, threads))
+
+
+def unread_ids(viewer: Any, threads: Sequence[Thread]) -> set[int]:
+    """Ids among threads with activity since the viewer last opened them."""
+    uid = user_id_of(viewer)
+    if uid is None or not threads:
+        return set()
+    reads: dict[int, datetime] = dict(
+        db.session.execute(  # type: ignore[arg-type]  # Row pairs
+            select(ThreadRead.thread_id, ThreadRead.last_read_at).where(
+                ThreadRead.user_id == uid, ThreadRead.thread_id.in_([t.id for t in threads])
+            )
+        ).all()
+    )
+    return {
+        t.id for t in threads
+        if t.id not in reads or as_utc(reads[t.id]) < as_utc(t.last_activity_at)
+    }
+
+
+def mark_read(user: User, thread: Thread) -> None:
+    """Remember that user has seen thread as it is now."""
+    # Read up to the latest activity, so a reply written the same instant never looks unread.
+    now = max(utcnow(), as_utc(thread.last_activity_at))
+    read = db.session.get(ThreadRead, (user.id, thread.id))
+    if read is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ThreadRead(user_id=user.id, thread_id=thread.id, last_read_at=now))
+        except IntegrityError:  # another tab of the same user got there first
+            pass
+        return
+    read.last_read_at = now
+    db.session.flush()
+
+
+def count_view(thread: Thread) -> None:
+    """Add one view atomically (concurrent page loads must not lose counts)."""
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(views=Thread.views + 1))
+    db.session.expire(thread, ["views"])
+
+
+def visible_replies(viewer: Any, thread: Thread) -> list[Reply]:
+    """Replies in order; deleted ones stay as stubs so the conversation reads right."""
+    return list(db.session.scalars(select(Reply).where(Reply.thread_id == thread.id).order_by(Reply.created_at, Reply.id)))
+
+
+def revisions(kind: PostKind, post_id: int) -> list[PostRevision]:
+    """A post's earlier versions, newest first."""
+    return list(db.session.scalars(
+        select(PostRevision).where(PostRevision.post_kind == kind, PostRevision.post_id == post_id)
+        .order_by(PostRevision.created_at.desc(), PostRevision.id.desc())
+    ))
+
+
+def liked_ids(user: Any, replies: Sequence[Reply]) -> set[int]:
+    """Which of replies the user liked."""
+    uid = user_id_of(user)
+    if uid is None or not replies:
+        return set()
+    return set(db.session.scalars(select(ReplyLike.reply_id).where(
+        ReplyLike.user_id == uid, ReplyLike.reply_id.in_([r.id for r in replies]))))
