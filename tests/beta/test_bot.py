@@ -65,8 +65,8 @@ def test_a_testers_bug_report_in_the_chat_is_offered_a_prefilled_report(app, hel
     offer = exchange.reply.payload["report_offer"]
     assert offer["label"] == "Report this for build 4.13.0-beta.1"
     assert offer["url"].startswith("/beta/report-from-chat?text=The+notebook+widget+crashes")
-    assert "report_offer" not in chat.send_message(beta.outsider, None, "The widget crashes when I tap it").reply.payload
-    assert "report_offer" not in chat.send_message(beta.tester2, None, "How do I export a page?").reply.payload
+    assert chat.send_message(beta.outsider, None, "The widget crashes when I tap it").reply.payload.get("report_offer") is None
+    assert chat.send_message(beta.tester2, None, "How do I export a page?").reply.payload.get("report_offer") is None
     db.session.commit()
     auth.login("tess@example.com")
     page = client.get("/chat/").get_data(as_text=True)

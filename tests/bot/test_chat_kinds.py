@@ -61,7 +61,7 @@ def test_an_unknown_bug_is_acknowledged_with_next_steps_and_a_testers_offer(app,
         offers.append(text)
         return bugs.ReportOffer("Report this for build 5.3 beta 2", "/beta/report?build=7")
 
-    text = "the calendar view shows every task twice since yesterday"
+    text = "the calendar view freezes every time I scroll back to last month"
     plain = ask(client, text)
     assert plain["kind"] == "bug_report" and plain["message_kind"] == "bug_report"
     assert "sounds like a problem" in plain["text"]
