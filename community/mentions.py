@@ -6,7 +6,7 @@ import re
 from sqlalchemy import func, select
 
 from community.extensions import db
-from community.models import User
+from community.models import Role, User
 
 MAX_NOTIFIED_MENTIONS = 10
 MENTION_RE = re.compile(r"(?<![\w@/])@(\w[\w.\-]{0,79})", re.UNICODE)
@@ -38,3 +38,35 @@ def mentioned_users(body: str) -> list[User]:
         .order_by(User.id)
     )
     return list(users)[:MAX_NOTIFIED_MENTIONS]
+
+
+_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
+
+
+def link_mentions(body: str) -> str:
+    """Markdown with each @mention of a customer turned into a link to their public profile.
+
+    Code is left alone; a handle nobody has, or a staff member's (they have no public profile), stays text.
+    One query per text, for all its handles.
+    """
+    handles = mention_handles(body)
+    if not handles:
+        return body
+    rows = db.session.execute(
+        select(func.lower(func.replace(User.display_name, " ", "")), User.id).where(
+            User.active.is_(True), User.role == Role.customer, User.deleted_at.is_(None),
+            func.lower(func.replace(User.display_name, " ", "")).in_(handles[: MAX_NOTIFIED_MENTIONS * 2]))
+    ).all()
+    ids: dict[str, int] = {str(row[0]): int(row[1]) for row in rows}
+    if not ids:
+        return body
+
+    def link(match: re.Match[str]) -> str:
+        handle = match.group(1).rstrip(".-")
+        user_id = ids.get(handle.lower())
+        if user_id is None:
+            return match.group(0)
+        return f"[@{handle}](/people/{user_id})" + match.group(1)[len(handle):]
+
+    parts = _CODE.split(body)
+    return "".join(part if n % 2 else MENTION_RE.sub(link, part) for n, part in enumerate(parts))

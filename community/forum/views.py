@@ -9,7 +9,7 @@ from community.forum import bp, services
 from community.forum.forms import CategoryForm, EditThreadForm, FlagForm, ReplyForm, ThreadForm
 from community.hooks import CHAT_SESSION_KEY, ask_community
 from community.markup import render_markdown
-from community.mentions import handle_of
+from community.mentions import handle_of, link_mentions
 from community.models import Article, Flag, ForumCategory, PostKind
 from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
 
@@ -18,8 +18,8 @@ SEARCH_TYPES: dict[str, tuple[str, ...]] = {"thread": ("thread",), "answer": ("a
 
 @bp.app_template_filter("forum_markdown")
 def forum_markdown(text: str):
-    """Posts render through the site's one sanitizer."""
-    return render_markdown(text)
+    """Posts render through the site's one sanitizer; @mentions of customers link to their profiles."""
+    return render_markdown(link_mentions(text))
 
 
 

@@ -11,6 +11,7 @@ from community.ideas import bp, services, staff_tools
 from community.ideas.forms import ChangelogForm, CommentForm, IdeaForm, MergeForm, StatusForm, VoteForForm
 from community.ideas.services import IdeaMerged, get_idea_or_404
 from community.markup import render_markdown
+from community.mentions import link_mentions
 from community.models import Article, ChangelogEntry, ContentReview, Idea, IdeaComment, IdeaStatus
 from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
 
@@ -22,7 +23,8 @@ def _status_filter(status: IdeaStatus) -> str:
 
 @bp.app_template_global("idea_markdown")
 def _markdown(text: str):
-    return render_markdown(text)
+    # @mentions of customers link to their public profiles, as in the forum.
+    return render_markdown(link_mentions(text))
 
 
 @bp.get("/")
@@ -77,7 +79,7 @@ def detail(idea_id: int):
     staff = current_user.is_authenticated and current_user.is_staff
     context = {
         "idea": idea,
-        "body": render_markdown(idea.body),
+        "body": _markdown(idea.body),
         "voted": idea.id in services.has_voted(current_user, [idea.id]),
         "following": services.is_following(current_user, idea),
         "comments": services.comments(idea),

@@ -155,3 +155,20 @@ def test_a_question_from_the_bot_defaults_to_its_category_by_meaning(app, client
     auth.login("sam@example.com")
     # Staff see the staff-only category, but a question never lands there by default.
     assert "staff-lounge" not in selected("How should we coordinate answers and escalations internally?")
+
+
+def test_mentions_of_customers_link_to_their_public_profiles(app, client, create_user, category, make_thread,
+                                                             relaxed_limits):
+    from community.ideas.services import submit_idea
+
+    ana = create_user(display_name="Ana Lima")
+    cleo = create_user(display_name="Cleo Park")
+    create_user(display_name="Sam Staff", role="staff")
+    thread = make_thread(ana, title="Calendar sync", body="@CleoPark and @SamStaff, see `@CleoPark` in code.")
+    idea = submit_idea(ana, "Two-way calendar sync", "As @CleoPark asked.")
+    db.session.commit()
+    page = client.get(f"/forum/t/{thread.id}").get_data(as_text=True)
+    assert f'<a href="/people/{cleo.id}" rel="nofollow noopener noreferrer ugc">@CleoPark</a>' in page
+    assert "@SamStaff" in page and "/people/" + str(cleo.id + 1) not in page  # staff have no public profile
+    assert "<code>@CleoPark</code>" in page  # code is code
+    assert f'href="/people/{cleo.id}"' in client.get(f"/ideas/{idea.id}").get_data(as_text=True)
