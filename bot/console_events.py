@@ -16,6 +16,7 @@ from bot import chat, handoff
 from bot.acks import acknowledged, require_fields
 from bot.events import announce, conversation_room
 from bot.views import message_payload
+from community.auth.sessions import join_session_room
 from community.extensions import db
 from community.models import ChatMessage, Conversation
 
@@ -57,6 +58,7 @@ class ConsoleNamespace(Namespace):
         handoff.staff_connected(current_user, request.sid)
         db.session.commit()
         join_room(chat.CONSOLE_ROOM)
+        join_session_room(current_user)  # closed when this login session ends
         return None
 
     def on_disconnect(self, reason=None):

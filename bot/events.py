@@ -16,6 +16,7 @@ from bot import chat
 from bot.acks import acknowledged, require_fields
 from bot import requests as idea_requests
 from bot.views import exchange_payload, message_payload
+from community.auth.sessions import join_session_room
 from community.extensions import db, socketio
 from community.models import ConversationStatus
 from community.realtime import after_commit
@@ -47,6 +48,7 @@ class ChatNamespace(Namespace):
     """The customer's side of the support chat."""
 
     def on_connect(self, auth=None):
+        join_session_room(current_user)  # closed when this login session ends
         conversation = chat.find_conversation(_user(), _key())
         db.session.commit()  # an anonymous conversation may just have joined the account
         if conversation is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from email.utils import parseaddr
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -81,6 +82,42 @@ def _mail_settings(env: Mapping[str, str], site_name: str) -> dict[str, Any]:
     }
 
 
+def _origins(env: Mapping[str, str], base_url: str) -> list[str]:
+    """The browser origins allowed to open Socket.IO connections besides the site's own address."""
+    origins = []
+    for raw in (env.get("COKNOW_ALLOWED_ORIGINS") or "").split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+            raise ConfigError(f"COKNOW_ALLOWED_ORIGINS must list origins like https://community.example.com, got {raw!r}")
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    if base_url:
+        parts = urlsplit(base_url)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return sorted(set(origins))
+
+
+def _limit_storage(env: Mapping[str, str]) -> str:
+    url = (env.get("COKNOW_RATELIMIT_STORAGE_URL") or "memory://").strip()
+    if not url.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise ConfigError(f"COKNOW_RATELIMIT_STORAGE_URL must be memory:// or a redis:// URL, got {url!r}")
+    return url
+
+
+def pool_options(database_uri: str, concurrency: int) -> dict[str, Any]:
+    """Connection pool sized to the requests and socket events one process serves at once.
+
+    Every request and socket event holds at most one connection (after-commit work waits until it is
+    returned), so the pool never needs more connections than the server runs requests at once.
+    """
+    if ":memory:" in database_uri or database_uri in ("sqlite://", "sqlite:///"):
+        return {}  # an in-memory SQLite database lives in a single connection
+    kept = min(concurrency, 10)
+    return {"pool_size": kept, "max_overflow": concurrency - kept, "pool_timeout": 30}
+
+
 def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None = None) -> dict[str, Any]:
     """Build the Flask config from environment variables, raising ConfigError on bad values."""
     env = os.environ if env is None else env
@@ -109,6 +146,9 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
     if len(secret) < 16:
         raise ConfigError("SECRET_KEY must be at least 16 characters long")
 
+    base_url = _base_url(env)
+    concurrency = _int(env, "COKNOW_CONCURRENCY", 32, 1, 10_000)
+
     index_dir = Path(env.get("COKNOW_INDEX_DIR") or instance_dir / "index")
     site_name = env.get("COKNOW_SITE_NAME", "CoKnow")
 
@@ -116,6 +156,7 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "COKNOW_CONCURRENCY": concurrency,
         "SOCKETIO_MESSAGE_QUEUE": queue,
         "COKNOW_INDEX_DIR": str(index_dir),
         "COKNOW_INSTANCE_DIR": str(instance_dir),
@@ -123,11 +164,22 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("COKNOW_SECURE_COOKIES", "0") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # The remember cookie signs a visitor in like the session cookie does: the same protections.
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": env.get("COKNOW_SECURE_COOKIES", "0") == "1",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int(env, "COKNOW_REMEMBER_DAYS", 30, 1, 365)),
+        "COKNOW_SECURE_COOKIES": env.get("COKNOW_SECURE_COOKIES", "0") == "1",
+        "COKNOW_ALLOWED_ORIGINS": _origins(env, base_url),
+        "RATELIMIT_ENABLED": env.get("COKNOW_RATE_LIMITS", "1") != "0",
+        "RATELIMIT_STORAGE_URI": _limit_storage(env),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_API": env.get("COKNOW_RATELIMIT_API") or "300 per minute",
+        "RATELIMIT_REGISTER": env.get("COKNOW_RATELIMIT_REGISTER") or "10 per hour",
         "MAX_CONTENT_LENGTH": _int(env, "COKNOW_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, 1024, 512 * 1024 * 1024),
         "BABEL_DEFAULT_LOCALE": env.get("COKNOW_DEFAULT_LOCALE", "en"),
         "COKNOW_LOCALES": ["en", "zh"],
         "COKNOW_SITE_NAME": site_name,
-        "COKNOW_BASE_URL": _base_url(env),
+        "COKNOW_BASE_URL": base_url,
         **_mail_settings(env, site_name),
         "COKNOW_INDEX_SYNC_SECONDS": _int(env, "COKNOW_INDEX_SYNC_SECONDS", 2, 0, 3600),
         "COKNOW_CHAT_RATE_PER_MINUTE": _int(env, "COKNOW_CHAT_RATE_PER_MINUTE", 12, 1, 10_000),

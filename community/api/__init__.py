@@ -5,10 +5,11 @@ the OpenAPI document is served at /api/v1/openapi.json.
 """
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, current_app
 from flask_smorest import Api, Blueprint
 
 from community.extensions import csrf
+from community.limits import limiter
 
 API_PREFIX = "/api/v1"
 
@@ -21,28 +22,17 @@ class CoKnowApi(Api):
         return None
 
 
-def _require_json_body() -> None:
-    """Refuse form posts to the API: only JSON may change state.
-
-    The API is exempt from CSRF tokens so scripts can call it; a cross-site
-    form cannot send application/json without a CORS preflight, which we never grant.
-    """
-    if not request.path.startswith(API_PREFIX + "/"):
-        return
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.content_length:
-        if not request.is_json:
-            abort(415, description="Send the request body as application/json.")
-
-
 def create_api(app: Flask) -> CoKnowApi:
     """Attach the API to app and register every feature's API blueprint."""
     from community.api.system import blp as system_blp
 
     api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
     for blp in [system_blp, *extra_blueprints()]:
+        # Not the form CSRF check: community.security.check_api_intent wants the token in a header.
         csrf.exempt(blp)
+        # Every API call counts against the caller's allowance (account when signed in, else address).
+        limiter.limit(lambda: current_app.config["RATELIMIT_API"])(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))
-    app.before_request(_require_json_body)
     return api
 
 

@@ -1,13 +1,14 @@
 """Account pages: register, log in and out, profile, password."""
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from community.auth import bp, services
+from community import limits
+from community.auth import bp, services, sessions
 from community.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
-from community.errors import DomainError
+from community.errors import DomainError, RateLimited
 from community.extensions import db
 from community.viewhelpers import show_form_error
 
@@ -27,13 +28,21 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
+    headers = {}
     if form.validate_on_submit():
         try:
+            # New accounts per address: a script cannot mint accounts to escape the per-account limits.
+            limits.consume(current_app.config["RATELIMIT_REGISTER"], "register", limits.client_address(),
+                           message=_("Too many new accounts from your network. Please try again later."))
             user = services.register_user(form.email.data, form.display_name.data, form.password.data)
+            sessions.start_session(user)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
             show_form_error(error, form)
+            if isinstance(error, RateLimited):
+                headers["Retry-After"] = str(error.retry_after or 60)
+                return render_template("auth/register.html", form=form), 429, headers
         else:
             login_user(user)
             flash(_("Welcome to the community, %(name)s!", name=user.display_name), "success")
@@ -48,7 +57,15 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        try:
+            user = services.authenticate(form.email.data, form.password.data, limits.client_address())
+            if user is not None:
+                sessions.start_session(user, remember=bool(form.remember.data))
+            db.session.commit()
+        except RateLimited as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(error.retry_after or 60)}
         if user is not None:
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(url_for("main.home")))
@@ -60,6 +77,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # The server forgets the session: a copy of the cookie (or the remember cookie) no longer signs in.
+    sessions.end_session(current_user)
+    db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("main.home"))

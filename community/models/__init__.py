@@ -31,6 +31,7 @@ from community.models.index import index_entries
 from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
 from community.models.outbox import EmailStatus, OutgoingEmail
+from community.models.session import LoginSession
 from community.models.support import StaffPresence
 from community.models.user import Role, User, find_user_by_email
 
@@ -56,6 +57,7 @@ __all__ = [
     "GapStatus",
     "GapVariant",
     "KnowledgeGap",
+    "LoginSession",
     "FlagStatus",
     "ForumCategory",
     "PostKind",

@@ -33,6 +33,15 @@ class User(UserMixin, Timestamped, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # The token of the login session this object was loaded for (community.auth.sessions); not stored.
+    login_token = None  # type: str | None
+
+    def get_id(self) -> str:
+        """What the session and remember cookies carry: the account and the login session's token."""
+        if not self.login_token:
+            raise RuntimeError("start a login session (community.auth.sessions.start_session) before login_user")
+        return f"{self.id}:{self.login_token}"
+
     def set_password(self, password: str) -> None:
         # scrypt is Werkzeug's default; the parameters travel inside the hash.
         self.password_hash = generate_password_hash(password, method="scrypt")
