@@ -5,16 +5,21 @@ from __future__ import annotations
 from flask import session
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from bot import chat
 from bot import requests as idea_requests
 from bot.events import announce, conversation_room
 from bot.views import exchange_payload, message_payload
+from community.api import Blueprint
+from community.database import MAX_ROW_ID
 from community.extensions import db
 
 blp = Blueprint("api_chat", __name__, url_prefix="/chat", description="Support chat with the bot")
+
+
+# Ids beyond the database's integer range cannot exist: refused naming the field, before any query.
+ROW_ID = validate.Range(min=0, max=MAX_ROW_ID)
 
 
 class MessageIn(Schema):
@@ -25,12 +30,12 @@ class MessageIn(Schema):
 
 class ChoiceIn(Schema):
     choice = fields.String(required=True, metadata={"description": "Document key offered by a clarify reply"})
-    message_id = fields.Integer(required=True, strict=True)
+    message_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     client_id = fields.String(load_default=None, allow_none=True)
 
 
 class FeedbackIn(Schema):
-    message_id = fields.Integer(required=True, strict=True)
+    message_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     helpful = fields.Boolean(required=True)
     reason = fields.String(load_default=None, allow_none=True,
                            metadata={"description": "incorrect, outdated, incomplete or not_my_question"})
@@ -42,7 +47,7 @@ class SuggestIn(Schema):
 
 
 class IdeaActionIn(Schema):
-    idea_id = fields.Integer(required=True, strict=True, metadata={"description": "The idea a reply offered"})
+    idea_id = fields.Integer(required=True, strict=True, validate=ROW_ID, metadata={"description": "The idea a reply offered"})
 
 
 class IdeaActionOut(Schema):

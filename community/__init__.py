@@ -46,6 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     }
 
     import community.models  # noqa: F401  (every table on the metadata before migrations look)
+    from community.viewhelpers import RowIdConverter
+
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

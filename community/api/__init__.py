@@ -6,16 +6,46 @@ the OpenAPI document is served at /api/v1/openapi.json.
 from __future__ import annotations
 
 from flask import Flask, current_app
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import Schema, fields
 
+from community.database import MAX_ROW_ID
 from community.extensions import csrf
+from community.viewhelpers import RowIdConverter
 from community.limits import limiter
 
 API_PREFIX = "/api/v1"
 
 
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "machine-readable, e.g. validation_error"})
+    message = fields.String(required=True, metadata={"description": "for people, in the visitor's language"})
+    field_errors = fields.Dict(keys=fields.String(), required=True, data_key="fields",
+                               metadata={"description": "messages per field name (empty when no field is at fault)"})
+
+
+class ErrorSchema(Schema):
+    """The one error body of the API (community.errors.error_body)."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint, documenting X-Pagination as what it is on the wire: a JSON string."""
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata as a JSON object: total, total_pages, first_page, last_page, "
+                           "page, previous_page, next_page",
+            "schema": {"type": "string"},
+        }
+
+
 class CoKnowApi(Api):
     """Api whose errors follow the site-wide JSON error shape (community.errors)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self) -> None:
         # community.errors renders every error, JSON under /api/ and HTML elsewhere.
@@ -27,6 +57,7 @@ def create_api(app: Flask) -> CoKnowApi:
     from community.api.system import blp as system_blp
 
     api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
+    api.register_converter(RowIdConverter, lambda converter: {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID})
     for blp in [system_blp, *extra_blueprints()]:
         # Not the form CSRF check: community.security.check_api_intent wants the token in a header.
         csrf.exempt(blp)

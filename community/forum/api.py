@@ -5,9 +5,10 @@ from flask import jsonify
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from community.api import Blueprint
+from community.database import MAX_ROW_ID
 from community.errors import _fields_from, error_body
 from community.forum import services
 from community.markup import render_markdown
@@ -53,6 +54,8 @@ class ForumReplySchema(Schema):
         return str(render_markdown(reply.body)) if self._shown(reply) else ""
 
     def _load_body(self, value):
+        if not isinstance(value, str):
+            raise validate.ValidationError("Not a valid string.")
         return value
 
 
@@ -98,7 +101,7 @@ class ForumThreadQuerySchema(Schema):
 
 
 class ForumAcceptSchema(Schema):
-    reply_id = fields.Integer(required=True, allow_none=True,
+    reply_id = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(min=0, max=MAX_ROW_ID),
                               metadata={"description": "the reply to accept; null clears the accepted answer"})
 
 

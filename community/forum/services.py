@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from community.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
+from community.database import page_offset
 from community.extensions import db
 from community.markup import plain_text
 from community.models import (
@@ -187,7 +188,7 @@ def list_threads(
         order = (Thread.created_at.desc(), Thread.id.desc())
     else:
         order = (Thread.reply_count.desc(), Thread.views.desc(), Thread.id.desc())
-    threads = list(db.session.scalars(stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
+    threads = list(db.session.scalars(stmt.order_by(*order).limit(per_page).offset(page_offset(page, per_page))))
     return ThreadPage(threads, page, max(1, -(-total // per_page)), total, sort, unread_ids(viewer, threads))
 
 

@@ -12,7 +12,7 @@ from community.forum import bp, services
 from community.forum.forms import CategoryForm, EditThreadForm, FlagForm, ReplyForm, ThreadForm
 from community.markup import render_markdown
 from community.models import Article, Flag, ForumCategory, PostKind
-from community.viewhelpers import page_arg, show_form_error
+from community.viewhelpers import int_arg, page_arg, show_form_error
 
 SEARCH_TYPES = {"thread": ("thread",), "answer": ("answer",), "idea": ("idea",), "article": ("article",)}
 
@@ -85,7 +85,7 @@ def thread(thread_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
     replies = services.visible_replies(current_user, thread)
     form = ReplyForm()
-    quote = request.args.get("quote", type=int)
+    quote = int_arg("quote")
     if quote and not form.body.data:
         quoted = next((r for r in replies if r.id == quote and not r.is_deleted and not r.hidden), None)
         if quoted is not None:

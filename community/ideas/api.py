@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import abort
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from community.api import Blueprint
 from community.extensions import db
 from community.ideas import services
 from community.models import Idea, IdeaStatus

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from community import search
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from community.database import page_offset
 from community.extensions import db
 from community.markup import plain_text
 # One @mention syntax site-wide: the forum's parser (@DisplayNameWithoutSpaces, any case).
@@ -687,7 +688,7 @@ def list_ideas(sort: str = "trending", status: str | None = None, category: str 
     else:
         position = case({s: n for n, s in enumerate(STATUS_ORDER)}, value=Idea.status)
         stmt = stmt.order_by(position, Idea.vote_count.desc(), Idea.id.desc())
-    items = list(db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    items = list(db.session.scalars(stmt.offset(page_offset(page, per_page)).limit(per_page)))
     return Page(items, total, page, per_page)
 
 

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
+
+from community.database import UTCDateTime, as_utc
+
+__all__ = ["Timestamped", "UTCDateTime", "as_utc", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -12,11 +15,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """The same instant as an aware UTC datetime (SQLite hands stored times back naive)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

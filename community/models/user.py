@@ -5,12 +5,12 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, Enum, String, func
+from sqlalchemy import Enum, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from community.extensions import db
-from community.models.base import Timestamped
+from community.models.base import Timestamped, UTCDateTime
 
 
 class Role(str, enum.Enum):
@@ -31,7 +31,7 @@ class User(UserMixin, Timestamped, db.Model):
     )
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # The token of the login session this object was loaded for (community.auth.sessions); not stored.
     login_token = None  # type: str | None
