@@ -14,6 +14,7 @@ from bot.views import exchange_payload, message_payload
 from community.api import Blueprint
 from community.database import MAX_ROW_ID
 from community.extensions import db
+from community.limits import client_address
 
 blp = Blueprint("api_chat", __name__, url_prefix="/chat", description="Support chat with the bot")
 
@@ -127,6 +128,7 @@ class Messages(MethodView):
         """Send a question; the bot answers, clarifies or says it can't (or, once a person from support
         has joined, stays quiet: reply is null)."""
         user, key = _who()
+        chat.check_sender_rate(user, client_address())
         return _answered(chat.send_message(user, key, data["text"], data["client_id"]))
 
     @blp.response(200, HistoryOut)
@@ -151,6 +153,7 @@ class Choices(MethodView):
     def post(self, data):
         """Pick one of a clarify reply's articles; the bot answers the pending question with it."""
         user, key = _who()
+        chat.check_sender_rate(user, client_address())
         return _answered(chat.choose(user, key, data["choice"], data["message_id"], data["client_id"]))
 
 

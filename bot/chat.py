@@ -20,7 +20,7 @@ from bot import capture
 from bot import requests as idea_requests
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from bot.row_ids import parse_row_id
-from community import search
+from community import limits, search
 from community.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from community.extensions import db, socketio
 from community.models import (
@@ -262,6 +262,17 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
     if conversation.status is ConversationStatus.waiting_staff:
         tell_console(conversation, [customer, bot])
     return Exchange(customer, bot)
+
+
+def check_sender_rate(user: User | None, address: str) -> None:
+    """Limit messages per account and per address too: a cookie-less client gets a new conversation per
+    message, and so escaped the per-conversation limit (check_rate) entirely."""
+    per_minute = int(current_app.config.get("COKNOW_CHAT_RATE_PER_MINUTE", 12))
+    per_address = int(current_app.config.get("COKNOW_CHAT_RATE_PER_ADDRESS", 30))
+    message = _("You are sending messages too quickly. Please wait a moment.")
+    if user is not None:
+        limits.consume(f"{per_minute} per minute", "chat-user", f"user:{user.id}", message=message)
+    limits.consume(f"{per_address} per minute", "chat-address", f"addr:{address}", message=message)
 
 
 def send_message(user: User | None, key: str | None, text: object, client_id: object = None) -> Exchange:

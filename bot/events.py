@@ -17,6 +17,7 @@ from bot.acks import acknowledged, require_fields
 from bot import requests as idea_requests
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
+from community.limits import client_address
 from community.extensions import db, socketio
 from community.models import ConversationStatus
 from community.realtime import after_commit
@@ -66,11 +67,13 @@ class ChatNamespace(Namespace):
         data = require_fields(data, "text")
         chat.check_text(data["text"])
         chat.check_client_id(data.get("client_id"))
+        chat.check_sender_rate(_user(), client_address())
         return self._answering(lambda: chat.send_message(_user(), _key(), data["text"], data.get("client_id")))
 
     @acknowledged
     def on_choose(self, data=None):
         data = require_fields(data, "choice", "message_id")
+        chat.check_sender_rate(_user(), client_address())
         return self._answering(lambda: chat.choose(_user(), _key(), data["choice"], data["message_id"],
                                                    data.get("client_id")))
 

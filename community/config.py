@@ -183,6 +183,7 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         **_mail_settings(env, site_name),
         "COKNOW_INDEX_SYNC_SECONDS": _int(env, "COKNOW_INDEX_SYNC_SECONDS", 2, 0, 3600),
         "COKNOW_CHAT_RATE_PER_MINUTE": _int(env, "COKNOW_CHAT_RATE_PER_MINUTE", 12, 1, 10_000),
+        "COKNOW_CHAT_RATE_PER_ADDRESS": _int(env, "COKNOW_CHAT_RATE_PER_ADDRESS", 30, 1, 100_000),
         "COKNOW_CHAT_MAX_CHARS": _int(env, "COKNOW_CHAT_MAX_CHARS", 1000, 10, 100_000),
         # Longer than the console's 30-second heartbeat, so one late beat does not count as gone.
         "COKNOW_STAFF_PRESENCE_TIMEOUT": _int(env, "COKNOW_STAFF_PRESENCE_TIMEOUT", 90, 35, 86_400),

@@ -5,7 +5,7 @@ the OpenAPI document is served at /api/v1/openapi.json.
 """
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields
@@ -13,7 +13,7 @@ from marshmallow import Schema, fields
 from community.database import MAX_ROW_ID
 from community.extensions import csrf
 from community.viewhelpers import RowIdConverter
-from community.limits import limiter
+from community import limits
 
 API_PREFIX = "/api/v1"
 
@@ -61,10 +61,15 @@ def create_api(app: Flask) -> CoKnowApi:
     for blp in [system_blp, *extra_blueprints()]:
         # Not the form CSRF check: community.security.check_api_intent wants the token in a header.
         csrf.exempt(blp)
-        # Every API call counts against the caller's allowance (account when signed in, else address).
-        limiter.limit(lambda: current_app.config["RATELIMIT_API"])(blp)
         api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))
+    app.before_request(_count_api_call)
     return api
+
+
+def _count_api_call() -> None:
+    """Every API call counts against the caller's allowance: the account when signed in, else the address."""
+    if request.path.startswith(API_PREFIX + "/") and not request.path.endswith("/openapi.json"):
+        limits.consume(current_app.config["RATELIMIT_API"], "api", limits.user_or_address())
 
 
 def extra_blueprints() -> list[Blueprint]:

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from community import search
-from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from community.database import page_offset
+from community.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
+from community.database import as_utc, page_offset
 from community.extensions import db
 from community.markup import plain_text
 # One @mention syntax site-wide: the forum's parser (@DisplayNameWithoutSpaces, any case).
@@ -241,12 +241,42 @@ def idea_url(idea: Idea | int) -> str:
     return f"/ideas/{idea if isinstance(idea, int) else idea.id}"
 
 
+# ---------------------------------------------------------------- new-account limits
+
+# A new account (younger than IDEAS_NEW_ACCOUNT_HOURS) may post only so many ideas and comments an hour:
+# a script that registers and floods gets a handful of posts, not thousands. Staff are never limited.
+RATE_DEFAULTS = {"IDEAS_NEW_ACCOUNT_HOURS": 24, "IDEAS_NEW_PER_HOUR": 5, "IDEA_COMMENTS_NEW_PER_HOUR": 20}
+
+
+def _setting(name: str) -> int:
+    from flask import current_app, has_app_context
+
+    return int(current_app.config.get(name, RATE_DEFAULTS[name])) if has_app_context() else RATE_DEFAULTS[name]
+
+
+def check_posting_rate(author: User, kind: str) -> None:
+    """Refuse (429) a new account's idea or comment beyond its hourly allowance."""
+    if author.is_staff or as_utc(author.created_at) <= utcnow() - timedelta(hours=_setting("IDEAS_NEW_ACCOUNT_HOURS")):
+        return
+    model, per_hour = ((Idea, _setting("IDEAS_NEW_PER_HOUR")) if kind == "idea"
+                       else (IdeaComment, _setting("IDEA_COMMENTS_NEW_PER_HOUR")))
+    since = utcnow() - timedelta(hours=1)
+    posted = db.session.scalar(select(func.count()).select_from(model)
+                               .where(model.author_id == author.id, model.created_at >= since)) or 0
+    if posted >= per_hour:
+        raise RateLimited(_("New members can post %(n)d of these an hour. Please try again later.", n=per_hour),
+                          retry_after=3600)
+
+
 # ---------------------------------------------------------------- submit and edit
 
 def submit_idea(author: User, title: str | None, body: str | None, category: str | None = None,
-                tags: Iterable[str] | str | None = None, external_id: str | None = None) -> Idea:
+                tags: Iterable[str] | str | None = None, external_id: str | None = None, *,
+                limit_rate: bool = True) -> Idea:
     """Post a new idea; its author follows it. Indexed for duplicate suggestions in this transaction."""
     title, body, category, tag_list = check_idea(title, body, category, tags)
+    if limit_rate:
+        check_posting_rate(author, "idea")
     idea = Idea(title=title, body=body, author_id=author.id, category=category, tags=tag_list,
                 status=IdeaStatus.open, external_id=external_id)
     db.session.add(idea)
@@ -360,9 +390,12 @@ def audience(idea_id: int) -> set[int]:
 
 # ---------------------------------------------------------------- comments
 
-def add_comment(idea: Idea, author: User, body: str | None, *, notify_users: bool = True) -> IdeaComment:
+def add_comment(idea: Idea, author: User, body: str | None, *, notify_users: bool = True,
+                limit_rate: bool = True) -> IdeaComment:
     """Comment on an idea (staff comments are official); the author follows it; mentions are told."""
     text = _required_text(body, "body", MAX_COMMENT, _("Comment"))
+    if limit_rate:
+        check_posting_rate(author, "comment")
     _open_for_change(idea.id)
     comment = IdeaComment(idea_id=idea.id, author_id=author.id, body=text, official=author.is_staff,
                           created_at=utcnow())
