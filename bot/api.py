@@ -24,7 +24,10 @@ ROW_ID = validate.Range(min=0, max=MAX_ROW_ID)
 
 
 class MessageIn(Schema):
-    text = fields.String(required=True, metadata={"description": "The question, plain text"})
+    # The document says what the service accepts: some text that is not only spaces, within the limit.
+    text = fields.String(required=True, validate=[validate.Regexp(r"\S"), validate.Length(max=1000)],
+                         metadata={"description": "The question, plain text (not only spaces; at most "
+                                                  "COKNOW_CHAT_MAX_CHARS characters, 1000 by default)"})
     client_id = fields.String(load_default=None, allow_none=True,
                               metadata={"description": "Idempotency token: re-sending it returns the stored reply"})
 

@@ -17,6 +17,10 @@ from community.viewhelpers import commit_or_rollback, signed_in_or_401
 blp = Blueprint("api_forum", __name__, url_prefix="/forum", description="Forum categories, threads, replies and answers")
 
 
+NOT_BLANK = r"\S"
+TITLE_PATTERN = r"\S.{%d,}\S" % (services.MIN_TITLE - 2)
+
+
 class ForumAuthorSchema(Schema):
     id = fields.Integer()
     display_name = fields.String()
@@ -34,7 +38,8 @@ class ForumReplySchema(Schema):
     thread_id = fields.Integer(dump_only=True)
     body = fields.Method("_body", deserialize="_load_body", required=True,
                          metadata={"description": f"Markdown, at most {services.MAX_BODY} characters; "
-                                                  "empty for deleted or hidden replies"})
+                                                  "empty for deleted or hidden replies",
+                                   "type": "string", "maxLength": services.MAX_BODY, "pattern": NOT_BLANK})
     html = fields.Method("_html", dump_only=True, metadata={"description": "the body rendered and sanitized"})
     author = fields.Nested(ForumAuthorSchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
@@ -63,10 +68,16 @@ class ForumThreadSchema(Schema):
     id = fields.Integer(dump_only=True)
     category = fields.String(required=True, load_only=True, metadata={"description": "category slug"})
     category_slug = fields.Function(lambda t: t.category.slug, dump_only=True)
-    title = fields.String(required=True, metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
-    body = fields.String(required=True, metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
+    # The patterns say what the services accept: a title of MIN_TITLE characters once trimmed, a body not blank.
+    title = fields.String(required=True, validate=[validate.Regexp(TITLE_PATTERN), validate.Length(max=services.MAX_TITLE)],
+                          metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
+    body = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=services.MAX_BODY)],
+                         metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
     html = fields.Function(lambda t: str(render_markdown(t.body)), dump_only=True)
-    tags = fields.Method("_tags", deserialize="_load_tags", load_default=list)
+    tags = fields.Method("_tags", deserialize="_load_tags", load_default=list, allow_none=True,
+                         metadata={"type": "array", "maxItems": services.MAX_TAGS, "nullable": True,
+                                   "items": {"type": "string", "maxLength": services.MAX_TAG},
+                                   "description": f"at most {services.MAX_TAGS} tag names; null or absent for none"})
     author = fields.Nested(ForumAuthorSchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     last_activity_at = fields.DateTime(dump_only=True)
@@ -82,6 +93,8 @@ class ForumThreadSchema(Schema):
         return [t.name for t in thread.tags]
 
     def _load_tags(self, value):
+        if value is None:
+            return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise validate.ValidationError("A list of strings.")
         return value
@@ -143,7 +156,8 @@ class Threads(MethodView):
         """Start a thread; people @mentioned in the body are notified."""
         user = signed_in_or_401()
         category = services.get_category_or_404(data["category"], user)
-        return commit_or_rollback(lambda: services.create_thread(user, category, data["title"], data["body"], data["tags"]))
+        return commit_or_rollback(lambda: services.create_thread(user, category, data["title"], data["body"],
+                                                                  data["tags"] or []))
 
 
 @blp.route("/threads/<int:thread_id>")

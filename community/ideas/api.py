@@ -29,7 +29,7 @@ class IdeaSchema(Schema):
     category = fields.String(load_default=None, allow_none=True)
     tags = fields.List(fields.String(), load_default=list)
     status = fields.Function(lambda i: i.status.value, dump_only=True, metadata={"enum": STATUSES})
-    status_reason = fields.String(dump_only=True)
+    status_reason = fields.String(dump_only=True, allow_none=True)
     vote_count = fields.Integer(dump_only=True)
     follower_count = fields.Integer(dump_only=True)
     comment_count = fields.Integer(dump_only=True)
