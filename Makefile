@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test browser-deps db seed bench clean
+.PHONY: install run test browser-deps db seed bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -53,6 +53,11 @@ browser-deps:
 
 test: install browser-deps
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every page at 1280 and 390 px from a throw-away demo site: make screenshots OUT=folder
+OUT ?= screenshots
+screenshots: install browser-deps
+	$(BIN)/python tools/screenshots.py $(OUT)
 
 bench: install
 	$(BIN)/python bench/index_bench.py

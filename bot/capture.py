@@ -201,3 +201,15 @@ def dismiss_gap(gap: KnowledgeGap, reason: str, staff: User) -> None:
     gap.resolved_at = utcnow()
     gap.resolved_by_id = staff.id
     db.session.flush()
+
+
+def _article_not_helpful(article: Article, *, question: str, user_id: int | None) -> None:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    record_gap(question, GapSource.article_feedback, user=user)
+
+
+def register_hooks() -> None:
+    """What a reader says an article did not answer is a knowledge gap, like the bot's abstains."""
+    from community.kb.signals import article_not_helpful
+
+    article_not_helpful.connect(_article_not_helpful)

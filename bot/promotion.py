@@ -10,7 +10,9 @@ rolls the whole step back, so the draft and the gaps stay as they were.
 """
 from __future__ import annotations
 
+import re
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -24,6 +26,7 @@ from community.extensions import db
 from community.forum import services as forum
 from community.kb import services as kb
 from community.markup import plain_text
+from community.mentions import MENTION_RE
 from community.models import (
     Article,
     ArticleSource,
@@ -31,6 +34,7 @@ from community.models import (
     ChatMessage,
     GapStatus,
     GapVariant,
+    KbCategory,
     KnowledgeGap,
     Role,
     Thread,
@@ -146,6 +150,58 @@ def promoted_article(thread: Thread) -> Article | None:
     return db.session.scalar(select(Article).where(Article.origin_thread_id == thread.id))
 
 
+_FENCE = re.compile(r"(^```.*?^```[^\n]*$|^~~~.*?^~~~[^\n]*$)", re.M | re.S)
+# Forum chatter that opens or closes a reply and means nothing in a help article.
+_CHATTER = re.compile(
+    r"^(hi|hey|hello|thanks?( you)?|thx|cheers|hope (this|that|it) helps|glad (i could|to) help|good luck"
+    r"|you'?re welcome|no problem|np|\+1|edit:?)\b[^\n]{0,60}$",
+    re.I,
+)
+
+
+def _without_mention(text: str) -> str:
+    # "@Ana, try this" reads as "Try this" in an article; a mention inside a sentence keeps its name.
+    text = re.sub(r"(^|\n)\s*@\w[\w.\-]*[,:]?\s*(\w)", lambda m: m.group(1) + m.group(2).upper(), text)
+    return MENTION_RE.sub(lambda m: m.group(1), text)
+
+
+def article_markdown(answer: str) -> str:
+    """An accepted forum answer as help-article Markdown: paragraphs and code blocks kept, @mentions
+    and the greetings and thanks around the answer left out."""
+    parts = _FENCE.split((answer or "").strip())
+    out: list[str] = []
+    for n, part in enumerate(parts):
+        if n % 2:  # a fenced code block: verbatim
+            out.append(part)
+            continue
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", part) if p.strip()]
+        if n == 0:
+            while paragraphs and _CHATTER.match(paragraphs[0]):
+                paragraphs.pop(0)
+        if n == len(parts) - 1:
+            while paragraphs and _CHATTER.match(paragraphs[-1]):
+                paragraphs.pop()
+        out.append("\n\n".join(_without_mention(p) for p in paragraphs))
+    return "\n\n".join(p for p in out if p.strip())
+
+
+def help_center_category(thread: Thread) -> KbCategory | None:
+    """The help-center category of the published articles closest to the thread (its stored vectors)."""
+    from community import search
+
+    matches = search.related_documents("thread", thread.id, source_types=("article",), k=5, min_score=0.3,
+                                       filters={"visibility": "public"})
+    votes: dict[str, float] = defaultdict(float)
+    for match in matches:
+        slug = match.meta.get("category")
+        if slug:
+            votes[str(slug)] += match.score
+    if not votes:
+        return None
+    best = max(votes, key=lambda slug: votes[slug])
+    return db.session.scalar(select(KbCategory).where(KbCategory.slug == best))
+
+
 def promoted_body(thread: Thread) -> str:
     """The article text: the question, who answered, and the accepted answer, as one unit.
 
@@ -159,7 +215,7 @@ def promoted_body(thread: Thread) -> str:
     discussion = _("Read the discussion")
     return (f"**{label}** {question}\n\n"
             f"*{credit}* · [{discussion}]({forum.thread_link(thread)})\n\n"
-            f"{answer.body.strip()}\n")
+            f"{article_markdown(answer.body)}\n")
 
 
 def can_propose(user: User | None, thread: Thread) -> bool:
@@ -188,7 +244,7 @@ def propose_article(actor: User, thread: Thread) -> Article:
         with db.session.begin_nested():
             article = kb.create_article(
                 thread.title, promoted_body(thread), questions=[q[: kb.MAX_QUESTION] for q in questions],
-                status=ArticleStatus.draft, source=ArticleSource.community, author=actor,
+                category=help_center_category(thread), status=ArticleStatus.draft, source=ArticleSource.community, author=actor,
                 credited_user=answer.author, origin_thread_id=thread.id,
             )
     except IntegrityError:  # a second click proposed it at the same moment

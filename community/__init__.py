@@ -72,11 +72,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from community import errors, navigation
+    from community import errors, icons, jobs, markup, navigation
     from community.cli import register_cli
 
+    jobs.init_app(app)
     errors.register(app)
     navigation.register(app)
+    icons.register(app)
+    markup.register(app)
     register_cli(app)
     _register_blueprints(app)
     _register_demand_sources()
@@ -109,6 +112,9 @@ def _register_demand_sources() -> None:
     from bot.requests import register as register_chat_requests
 
     register_chat_requests()
+    from bot.capture import register_hooks as register_capture_hooks
+
+    register_capture_hooks()
 
 
 def _register_socket_namespaces() -> None:

@@ -64,8 +64,32 @@ def serve(host: str, port: int) -> None:
 
     # Flask refuses app.run() inside its own CLI unless told this is a deliberate server.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    from community import jobs
+
+    # The embedded default runs jobs in this process; with COKNOW_JOB_WORKERS=0 a separate
+    # `flask coknow jobs worker` runs them.
+    jobs.start_embedded_workers(current_app.config["COKNOW_JOB_WORKERS"])
     click.echo(f"CoKnow on http://{host}:{port}/")
+    # Werkzeug prints its own "development server" warning next: it is right for a site on the internet,
+    # and harmless for the demo and a small team on one machine.
+    click.echo("This is the embedded single-process server, made for the demo and small sites; Werkzeug's "
+               "'development server' warning below refers to it. For a public site see README, 'Production mode'.")
     socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True)
+
+
+jobs_cli = AppGroup("jobs", help="The background job queue.")
+
+
+@jobs_cli.command("worker")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+def jobs_worker(workers: int) -> None:
+    """Run queued jobs until stopped (production: beside the web processes)."""
+    from community import jobs
+
+    if jobs.huey.immediate:
+        raise click.ClickException("Jobs run inline in this configuration (COKNOW_JOBS_URL=immediate or testing).")
+    click.echo(f"Job worker with {workers} threads on {type(jobs.huey.storage).__name__}.")
+    jobs.run_worker(workers)
 
 
 def register_cli(app: Flask) -> None:
@@ -79,4 +103,5 @@ def register_cli(app: Flask) -> None:
     from community.notifications.cli import outbox_cli
 
     coknow.add_command(outbox_cli)
+    coknow.add_command(jobs_cli)
     app.cli.add_command(coknow)

@@ -138,6 +138,10 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
 
+    jobs_url = (env.get("COKNOW_JOBS_URL") or "").strip()
+    if jobs_url and jobs_url != "immediate" and not jobs_url.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
+        raise ConfigError(f"COKNOW_JOBS_URL must be a redis:// or sqlite:/// URL (or 'immediate'), got {jobs_url!r}")
+
     queue = env.get("SOCKETIO_MESSAGE_QUEUE") or None
     if queue is not None and not queue.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"SOCKETIO_MESSAGE_QUEUE must be a redis:// URL, got {queue!r}")
@@ -187,6 +191,8 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "COKNOW_CHAT_MAX_CHARS": _int(env, "COKNOW_CHAT_MAX_CHARS", 1000, 10, 100_000),
         # Longer than the console's 30-second heartbeat, so one late beat does not count as gone.
         "COKNOW_STAFF_PRESENCE_TIMEOUT": _int(env, "COKNOW_STAFF_PRESENCE_TIMEOUT", 90, 35, 86_400),
+        "COKNOW_JOBS_URL": jobs_url,
+        "COKNOW_JOB_WORKERS": _int(env, "COKNOW_JOB_WORKERS", 1, 0, 64),
         "API_TITLE": "CoKnow API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

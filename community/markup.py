@@ -5,6 +5,7 @@ import html
 import re
 
 import nh3
+from flask import Flask
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -52,3 +53,35 @@ def plain_text(text: str) -> str:
     """Markdown to plain text (search snippets, notifications, e-mail)."""
     stripped = nh3.clean(_md.render(text or ""), tags=set())
     return re.sub(r"\s+", " ", html.unescape(stripped)).strip()
+
+
+_WORD = re.compile(r"\w{2,}", re.UNICODE)
+
+
+def highlight(text: str, query: str, limit: int = 260) -> Markup:
+    """Escaped text with the query's words marked, cut to about limit characters around the first match."""
+    words = sorted({w.lower() for w in _WORD.findall(query or "")}, key=len, reverse=True)
+    text = " ".join((text or "").split())
+    if words:
+        pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+        first = pattern.search(text)
+        start = max(0, first.start() - limit // 3) if first and first.start() > limit // 2 else 0
+    else:
+        pattern, start = None, 0
+    cut = text[start:start + limit]
+    prefix = "… " if start else ""
+    suffix = " …" if start + limit < len(text) else ""
+    if pattern is None:
+        return Markup(html.escape(prefix + cut + suffix))
+    out, pos = [], 0
+    for match in pattern.finditer(cut):
+        out.append(html.escape(cut[pos:match.start()]))
+        out.append(f"<mark>{html.escape(match.group(0))}</mark>")
+        pos = match.end()
+    out.append(html.escape(cut[pos:]))
+    return Markup(html.escape(prefix) + "".join(out) + html.escape(suffix))
+
+
+def register(app: Flask) -> None:
+    """Template filters for text: highlight(query)."""
+    app.add_template_filter(highlight, "highlight")

@@ -279,6 +279,31 @@ def similar(
     return sorted(best.values(), key=lambda m: -m.score)[:k]
 
 
+def related_documents(
+    source_type: str,
+    source_id: int | str,
+    *,
+    source_types: Iterable[str],
+    k: int = 5,
+    min_score: float | None = None,
+    filters: dict[str, Any] | None = None,
+) -> list[DocumentMatch]:
+    """Documents close to a stored document, from its stored vectors: no model work on a page view."""
+    cache = get_cache()
+    vector = cache.document_vector(source_type, str(source_id))
+    if vector is None:
+        return []
+    best: dict[tuple[str, str], DocumentMatch] = {}
+    for hit in cache.search_vector(vector, max(k * 8, 40), _filters(source_types, filters)):
+        key = (hit.source_type, hit.source_id)
+        score = float(hit.dense_score)
+        if key == (source_type, str(source_id)) or (min_score is not None and score < min_score):
+            continue
+        if key not in best or score > best[key].score:
+            best[key] = DocumentMatch(hit.source_type, hit.source_id, hit.title, score, hit.text, dict(hit.meta))
+    return sorted(best.values(), key=lambda m: -m.score)[:k]
+
+
 def save_snapshot(app: Flask | None = None) -> None:
     """Write this process's cache to COKNOW_INDEX_DIR so the next start loads instead of rebuilding."""
     state = _state(app)

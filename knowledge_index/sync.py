@@ -366,6 +366,7 @@ class IndexCache:
         self._lexical = LexicalIndex()
         self._entries: dict[int, Entry] = {}
         self._by_type: dict[str, set[int]] = {}
+        self._by_doc: dict[tuple[str, str], set[int]] = {}
         self._by_meta: dict[tuple[str, Any], set[int]] = {}
         self._tombstone_seq: dict[int, int] = {}
         self.watermark = 0
@@ -391,6 +392,11 @@ class IndexCache:
         if old is None:
             return
         self._by_type.get(old.source_type, set()).discard(entry_id)
+        doc = self._by_doc.get((old.source_type, old.source_id))
+        if doc is not None:
+            doc.discard(entry_id)
+            if not doc:
+                del self._by_doc[(old.source_type, old.source_id)]
         for key, value in old.meta.items():
             self._by_meta.get((key, _hashable(value)), set()).discard(entry_id)
         self._store.remove([entry_id])
@@ -399,6 +405,7 @@ class IndexCache:
     def _remember(self, entry_id: int, entry: Entry, text_input: str) -> None:
         self._entries[entry_id] = entry
         self._by_type.setdefault(entry.source_type, set()).add(entry_id)
+        self._by_doc.setdefault((entry.source_type, entry.source_id), set()).add(entry_id)
         for key, value in entry.meta.items():
             self._by_meta.setdefault((key, _hashable(value)), set()).add(entry_id)
         self._lexical.set(entry_id, text_input)
@@ -547,6 +554,7 @@ class IndexCache:
             entry = Entry(*(cols[f][n] for f in Entry.__slots__))
             cache._entries[entry_id] = entry
             cache._by_type.setdefault(entry.source_type, set()).add(entry_id)
+            cache._by_doc.setdefault((entry.source_type, entry.source_id), set()).add(entry_id)
             for key, value in entry.meta.items():
                 cache._by_meta.setdefault((key, _hashable(value)), set()).add(entry_id)
             cache._lexical._tokens[entry_id] = tuple(cols["tokens"][n].split())
@@ -601,6 +609,36 @@ class IndexCache:
             return self._hits(ranked, query)
         finally:
             self._lock.release_read()
+
+    def document_vector(self, source_type: str, source_id: str) -> np.ndarray | None:
+        """The normalized mean of a document's stored passage vectors, or None when it is not indexed.
+
+        Lets a page find what is close to a stored document without running the model again.
+        """
+        self._lock.acquire_read()
+        try:
+            ids = sorted(self._by_doc.get((source_type, str(source_id)), ()))
+            if not ids:
+                return None
+            mean = self._store.vectors(ids).mean(axis=0)
+        finally:
+            self._lock.release_read()
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if norm > 0 else None
+
+    def mean_vector(self, filters: Filters, limit: int = 500) -> np.ndarray | None:
+        """The normalized mean of the newest `limit` passages matching filters (what a category is about)."""
+        self._lock.acquire_read()
+        try:
+            allowed = self._allowed(filters)
+            if allowed is None or not len(allowed):
+                return None
+            ids = np.sort(allowed)[-limit:]
+            mean = self._store.vectors(ids).mean(axis=0)
+        finally:
+            self._lock.release_read()
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if norm > 0 else None
 
     def search_vector(self, vector: np.ndarray, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """Dense-only search with a precomputed (normalized) query vector."""

@@ -42,3 +42,33 @@ class Me(MethodView):
         if not current_user.is_authenticated:
             abort(401, description="Sign in to see your account.")
         return current_user
+
+
+class JobSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    state = fields.String(required=True, metadata={"enum": ["queued", "running", "done", "failed"]})
+    done = fields.Integer(required=True)
+    total = fields.Integer(allow_none=True)
+    message = fields.String(required=True)
+    result = fields.Dict(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+@blp.route("/jobs/<int:job_id>")
+class JobStatus(MethodView):
+    @blp.response(200, JobSchema)
+    @blp.alt_response(401, description="Not signed in")
+    @blp.alt_response(404, description="No such job, or not yours")
+    def get(self, job_id: int):
+        """How far a background job has got (its creator or staff)."""
+        from flask import abort
+
+        from community.jobs import get_run
+
+        if not current_user.is_authenticated:
+            abort(401, description="Sign in to see this job.")
+        run = get_run(job_id)
+        if run is None or not (current_user.is_staff or run.created_by_id == current_user.id):
+            abort(404, description="No such job.")
+        return run.to_dict()

@@ -61,6 +61,13 @@ def new_thread():
         prefill = promotion.ask_community_prefill(current_user, session.get(SESSION_KEY), request.args["from_message"])
         if prefill is not None:
             form.title.data, form.body.data, form.from_message.data = prefill.title, prefill.body, prefill.message_id
+    if request.method == "GET" and form.title.data and not request.args.get("category"):
+        # A question from the bot goes where it belongs by meaning, not to the first category.
+        from community.forum.suggest import suggest_category
+
+        suggested = suggest_category(current_user, form.title.data)
+        if suggested is not None:
+            form.category.data = suggested.slug
     if form.validate_on_submit():
         try:
             cat = services.get_category_or_404(form.category.data, current_user)

@@ -10,10 +10,10 @@ from wtforms.fields.choices import SelectChoice
 from community.access import staff_required
 from community.errors import DomainError
 from community.extensions import db
-from community.kb import bp, services
+from community.kb import bp, queries, services
 from community.kb.forms import ArticleForm
-from community.models import Article, ArticleStatus, KbCategory
-from community.viewhelpers import show_form_error
+from community.models import Article, ArticleSource, ArticleStatus, KbCategory
+from community.viewhelpers import page_arg, show_form_error
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,14 @@ def save_article_form(form: ArticleForm, article: Article | None, gap=None) -> A
 @bp.get("/manage")
 @staff_required
 def manage():
-    articles = db.session.scalars(select(Article).order_by(Article.updated_at.desc())).all()
-    return render_template("kb/manage.html", articles=articles)
+    filters = queries.ArticleFilters(
+        q=request.args.get("q", "").strip()[:200], status=request.args.get("status", ""),
+        source=request.args.get("source", ""), category=request.args.get("category", ""),
+        needs_review=request.args.get("needs_review") == "1",
+    )
+    page = queries.manage_articles(filters, page=page_arg())
+    return render_template("kb/manage.html", page=page, filters=filters, categories=category_choices(),
+                           statuses=[s.value for s in ArticleStatus], sources=[s.value for s in ArticleSource])
 
 
 @bp.route("/manage/new", methods=["GET", "POST"])

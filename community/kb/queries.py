@@ -1,12 +1,15 @@
 """Read-side helpers for the help center."""
 from __future__ import annotations
 
-from flask import abort
+from dataclasses import dataclass
+
+from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from community.extensions import db
-from community.models import Article, ArticleStatus, KbCategory
+from community.models import Article, ArticleSource, ArticleStatus, KbCategory
 
 
 def categories_with_articles() -> list[tuple[KbCategory, list[Article]]]:
@@ -48,3 +51,105 @@ def get_article_or_404(slug: str) -> Article:
     if not article.is_published and not (current_user.is_authenticated and current_user.is_staff):
         abort(404)
     return article
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    article: Article
+    excerpt: str  # the best-matching passage, plain text
+
+
+SEARCH_LIMIT = 20
+# Dense retrieval ranks everything; a result list shows only what is about the query: passages close
+# enough in meaning on their own, and not far below the best match.
+MIN_DENSE = 0.3
+BELOW_BEST = 0.25
+
+
+def search_articles(query: str, limit: int = SEARCH_LIMIT) -> list[ArticleHit]:
+    """Published articles for what a reader typed, best first, each with its best passage."""
+    from community import search
+
+    query = " ".join(query.split())[:300]
+    if not query:
+        return []
+    hits = search.search_documents(query, limit, source_types=("article",), filters={"visibility": "public"})
+    if hits:
+        floor = max(MIN_DENSE, max(h.dense_score for h in hits) - BELOW_BEST)
+        hits = [h for h in hits if h.dense_score >= floor]
+    ids = [int(h.source_id) for h in hits if h.source_id.isdigit()]
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(Article).where(Article.id.in_(ids), Article.status == ArticleStatus.published)
+    ).all()
+    by_id = {a.id: a for a in rows}
+    return [ArticleHit(by_id[int(h.source_id)], h.text) for h in hits if int(h.source_id) in by_id]
+
+
+def related_articles(article: Article, k: int = 4) -> list[Article]:
+    """Published articles closest in meaning to article, from the vectors already stored for it."""
+    from community import search
+
+    try:
+        matches = search.related_documents("article", article.id, source_types=("article",), k=k,
+                                           min_score=0.3, filters={"visibility": "public"})
+    except Exception:  # related links are a nicety; the article must render without the index
+        current_app.logger.warning("related articles unavailable", exc_info=True)
+        return []
+    ids = [int(m.source_id) for m in matches if m.source_id.isdigit()]
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(Article).where(Article.id.in_(ids), Article.status == ArticleStatus.published)
+    ).all()
+    by_id = {a.id: a for a in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+@dataclass(frozen=True)
+class ArticleFilters:
+    q: str = ""
+    status: str = ""
+    source: str = ""
+    category: str = ""
+    needs_review: bool = False
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    articles: list[Article]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def manage_articles(filters: ArticleFilters, page: int = 1, per_page: int = 50) -> ArticlePage:
+    """The staff article list: every status, filtered, newest change first, one page at a time."""
+    from sqlalchemy import func, or_
+
+    stmt = select(Article)
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Article.title).like(like), func.lower(Article.slug).like(like)))
+    if filters.status in {s.value for s in ArticleStatus}:
+        stmt = stmt.where(Article.status == ArticleStatus(filters.status))
+    if filters.source in {s.value for s in ArticleSource}:
+        stmt = stmt.where(Article.source == ArticleSource(filters.source))
+    if filters.category == "-":
+        stmt = stmt.where(Article.category_id.is_(None))
+    elif filters.category:
+        stmt = stmt.join(Article.category).where(KbCategory.slug == filters.category)
+    if filters.needs_review:
+        stmt = stmt.where(Article.needs_review.is_(True))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.session.scalars(
+        stmt.options(selectinload(Article.category))
+        .order_by(Article.updated_at.desc(), Article.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return ArticlePage(list(rows), total, page, per_page)

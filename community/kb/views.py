@@ -1,8 +1,16 @@
 """Help center pages."""
-from flask import render_template
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from community.kb import bp, queries
+from community.errors import DomainError
+from community.kb import bp, feedback, queries
 from community.markup import render_markdown
+from community.viewhelpers import commit_or_rollback
+
+# Articles this browser has already answered "did this answer your question?" for (kept short).
+FEEDBACK_SESSION_KEY = "kb_feedback"
+FEEDBACK_REMEMBERED = 50
 
 
 @bp.get("/")
@@ -14,6 +22,13 @@ def index():
     )
 
 
+@bp.get("/search")
+def search():
+    query = request.args.get("q", "").strip()[:300]
+    hits = queries.search_articles(query) if query else []
+    return render_template("kb/search.html", query=query, hits=hits)
+
+
 @bp.get("/categories/<slug>")
 def category(slug: str):
     cat = queries.get_category_or_404(slug)
@@ -21,7 +36,31 @@ def category(slug: str):
     return render_template("kb/category.html", category=cat, articles=sorted(articles, key=lambda a: a.title))
 
 
+def _render_article(art, *, feedback_error: str | None = None, comment: str = "", status: int = 200):
+    answered = art.id in session.get(FEEDBACK_SESSION_KEY, [])
+    related = queries.related_articles(art) if art.is_published else []
+    return render_template("kb/article.html", article=art, body=render_markdown(art.body), related=related,
+                           feedback_given=answered, feedback_error=feedback_error, comment=comment), status
+
+
 @bp.get("/articles/<slug>")
 def article(slug: str):
+    return _render_article(queries.get_article_or_404(slug))
+
+
+@bp.post("/articles/<slug>/feedback")
+def article_feedback(slug: str):
     art = queries.get_article_or_404(slug)
-    return render_template("kb/article.html", article=art, body=render_markdown(art.body))
+    helpful = request.form.get("helpful")
+    if helpful not in ("yes", "no"):
+        return _render_article(art, feedback_error=_("Choose yes or no."), status=400)
+    comment = request.form.get("comment", "")
+    user_id = current_user.id if current_user.is_authenticated else None
+    try:
+        commit_or_rollback(lambda: feedback.give_feedback(art, helpful=helpful == "yes", comment=comment,
+                                                          user_id=user_id))
+    except DomainError as error:
+        return _render_article(art, feedback_error=error.message, comment=comment, status=error.status)
+    session[FEEDBACK_SESSION_KEY] = (session.get(FEEDBACK_SESSION_KEY, []) + [art.id])[-FEEDBACK_REMEMBERED:]
+    flash(_("Thanks for your feedback."), "success")
+    return redirect(url_for("kb.article", slug=art.slug, _anchor="feedback"))

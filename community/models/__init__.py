@@ -28,7 +28,8 @@ from community.models.idea import (
     changelog_ideas,
 )
 from community.models.index import index_entries
-from community.models.knowledge import Article, ArticleSource, ArticleStatus, KbCategory
+from community.models.job import JobRun, JobState
+from community.models.knowledge import Article, ArticleFeedback, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
 from community.models.outbox import EmailStatus, OutgoingEmail
 from community.models.session import LoginSession
@@ -52,6 +53,7 @@ __all__ = [
     "Vote",
     "changelog_ideas",
     "Article",
+    "ArticleFeedback",
     "Flag",
     "GapSource",
     "GapStatus",
@@ -81,5 +83,7 @@ __all__ = [
     "User",
     "find_user_by_email",
     "index_entries",
+    "JobRun",
+    "JobState",
     "utcnow",
 ]

@@ -21,6 +21,7 @@ class GapSource(str, enum.Enum):
     abstain = "abstain"  # the bot said it could not answer
     thumbs_down = "thumbs_down"  # the bot answered and the customer said it did not help
     manual = "manual"
+    article_feedback = "article_feedback"  # a reader said a help article did not answer their question
 
 
 class KnowledgeGap(db.Model):

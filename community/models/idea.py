@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON, Column, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
+    JSON, Column, Enum, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

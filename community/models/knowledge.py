@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import db
-from community.models.base import Timestamped, UTCDateTime
+from community.models.base import Timestamped, UTCDateTime, utcnow
 
 
 class ArticleStatus(str, enum.Enum):
@@ -74,3 +74,20 @@ class Article(Timestamped, db.Model):
     @property
     def is_published(self) -> bool:
         return self.status is ArticleStatus.published
+
+
+class ArticleFeedback(db.Model):
+    """A reader's answer to "Did this answer your question?" under an article."""
+
+    __tablename__ = "article_feedback"
+    __table_args__ = (Index("ix_article_feedback_article_created", "article_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    helpful: Mapped[bool] = mapped_column()
+    # What the reader was looking for, when the article did not answer it (becomes a knowledge gap).
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    article: Mapped[Article] = relationship()

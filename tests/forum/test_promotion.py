@@ -360,3 +360,33 @@ def test_a_failed_publish_keeps_the_draft_and_the_gap(app, client, auth, create_
         "questions": "\n".join(article.questions), "status": "published"})
     db.session.expire_all()
     assert db.session.get(KnowledgeGap, gap.id).status is GapStatus.answered
+
+
+def test_a_promoted_answer_keeps_code_and_paragraphs_and_drops_mentions_and_chatter():
+    answer = ("Hi @AnaLima!\n\n@AnaLima, export the notebook first:\n\n```\ntidepool export --format epub\n```\n\n"
+              "Then copy the file.\nIt shows up under My Books; ask @BenOde if it does not.\n\n"
+              "Hope this helps!\n\nCheers")
+    body = promotion.article_markdown(answer)
+    assert body == ("Export the notebook first:\n\n```\ntidepool export --format epub\n```\n\n"
+                    "Then copy the file.\nIt shows up under My Books; ask BenOde if it does not.")
+    # A mention inside a code block is code, not chatter.
+    assert promotion.article_markdown("Run:\n\n```\nnpm i @scope/pkg\n```") == "Run:\n\n```\nnpm i @scope/pkg\n```"
+
+
+def test_a_promoted_answer_lands_in_the_help_center_category_of_its_nearest_articles(
+        app, create_user, answered_thread, help_center):
+    from community.kb import services as kb
+
+    devices = kb.ensure_category("devices", "Devices and apps")
+    billing = kb.ensure_category("billing", "Plans and billing")
+    for slug in ("install-android", "install-ios"):
+        kb.update_article(help_center[slug], category=devices)
+    kb.update_article(help_center["refund-policy"], category=billing)
+    db.session.commit()
+    staff = create_user(role="staff")
+    thread = answered_thread(create_user(), create_user(),
+                             title="Tidepool app will not install on my Android tablet",
+                             body="The Play Store says my Android tablet is not compatible. Which versions work?",
+                             reply="You need Android 9 or newer; older tablets cannot install the app.")
+    article = promotion.propose_article(staff, thread)
+    assert article.category is not None and article.category.slug == "devices"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -127,3 +128,26 @@ def test_api_threads_replies_accept(app, client, auth, create_user, category, st
     assert detail["replies"][0]["accepted"] is True
     spec = client.get("/api/v1/openapi.json").get_json()
     assert {"/api/v1/forum/threads", "/api/v1/forum/threads/{thread_id}/accept"} <= set(spec["paths"])
+
+
+def test_a_question_from_the_bot_defaults_to_its_category_by_meaning(app, client, auth, create_user):
+    from community.forum.seed import seed_forum
+    from community.seed import SEED_DIR, SeedReport
+
+    seed_forum(SEED_DIR, SeedReport(), lambda _m: None)  # the demo categories and their threads
+    db.session.commit()
+    create_user("ana@example.com")
+    create_user("sam@example.com", role="staff")
+
+    def selected(title: str) -> str:
+        page = client.get("/forum/new", query_string={"title": title}).get_data(as_text=True)
+        return re.search(r'<option selected value="([^"]+)"|<option value="([^"]+)" selected', page).group(0)
+
+    auth.login("ana@example.com")
+    assert "questions-answers" in selected("How do I move a page to another notebook?")
+    assert "bug-reports" in selected("The app crashes every time I open a PDF attachment")
+    assert "tips-workflows" in selected("how I organise my weekly review with tags")
+    auth.logout()
+    auth.login("sam@example.com")
+    # Staff see the staff-only category, but a question never lands there by default.
+    assert "staff-lounge" not in selected("How should we coordinate answers and escalations internally?")

@@ -209,3 +209,28 @@ def test_bulk_upsert_matches_single(engine: sa.Engine, table: sa.Table, embedder
     with engine.connect() as conn:
         cache.sync(conn)
     assert _top(cache, "I forgot my password", 1) == [("password", "title")]
+
+
+def test_document_vector_finds_neighbours_without_the_model(
+    engine: sa.Engine, table: sa.Table, embedder: Embedder, tmp_path: Path
+) -> None:
+    _load_all(engine, table, embedder)
+    cache = IndexCache(table, embedder)
+    with engine.connect() as conn:
+        cache.sync(conn)
+    vec = cache.document_vector("article", "refunds")
+    assert vec is not None and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5
+    # The mean of its passages is closest to the document itself.
+    assert cache.search_vector(vec, 1)[0].source_id == "refunds"
+    assert cache.document_vector("article", "missing") is None
+    assert cache.mean_vector({"source_type": "article"}) is not None
+    assert cache.mean_vector({"source_type": "idea"}) is None
+    # A saved and re-loaded cache knows its documents too; a removed document is forgotten.
+    cache.save(tmp_path)
+    loaded = IndexCache.load(tmp_path, table, embedder)
+    assert np.allclose(loaded.document_vector("article", "refunds"), vec, atol=1e-2)
+    with engine.begin() as conn:
+        remove_source(conn, table, "article", "refunds")
+    with engine.connect() as conn:
+        cache.sync(conn)
+    assert cache.document_vector("article", "refunds") is None
