@@ -11,7 +11,7 @@ from bot import chat
 from bot import requests as idea_requests
 from bot.events import announce, conversation_room
 from bot.views import exchange_payload, message_payload
-from community.api import Blueprint
+from community.api import NOT_BLANK, Blueprint
 from community.database import MAX_ROW_ID
 from community.extensions import db
 from community.limits import client_address
@@ -25,7 +25,7 @@ ROW_ID = validate.Range(min=0, max=MAX_ROW_ID)
 
 class MessageIn(Schema):
     # The document says what the service accepts: some text that is not only spaces, within the limit.
-    text = fields.String(required=True, validate=[validate.Regexp(r"\S"), validate.Length(max=1000)],
+    text = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=1000)],
                          metadata={"description": "The question, plain text (not only spaces; at most "
                                                   "COKNOW_CHAT_MAX_CHARS characters, 1000 by default)"})
     client_id = fields.String(load_default=None, allow_none=True,

@@ -299,7 +299,8 @@ def choose(user: User | None, key: str | None, choice: object, message_id: objec
     conversation = find_conversation(user, key, lock=True)
     clarify = _bot_message(conversation, message_id)
     if clarify.reply_kind != "clarify":
-        raise ValidationFailed(_("That message did not offer choices."), {"message_id": [_("Not a question.")]})
+        # 409: the request is well-formed; the message it names is not in a state that allows it.
+        raise Conflict(_("That message did not offer choices."), {"message_id": [_("Not a question.")]})
     choices = {c["key"]: c for c in (clarify.payload or {}).get("choices", [])}
     if not isinstance(choice, str) or choice not in choices:
         raise ValidationFailed(_("Pick one of the suggested articles."), {"choice": [_("Not one of the choices.")]})
@@ -333,7 +334,7 @@ def record_feedback(user: User | None, key: str | None, message_id: object, help
     conversation = find_conversation(user, key)
     message = _bot_message(conversation, message_id)
     if message.reply_kind != "answer":
-        raise ValidationFailed(_("Only answers can be rated."), {"message_id": [_("Not an answer.")]})
+        raise Conflict(_("Only answers can be rated."), {"message_id": [_("Not an answer.")]})
     if not isinstance(helpful, bool):
         raise ValidationFailed(_("Say whether the answer helped."), {"helpful": [_("Must be true or false.")]})
     if reason in ("", None) or helpful:

@@ -7,6 +7,7 @@ from flask import Flask, abort, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
 
 API_PREFIX = "/api/"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -105,17 +106,20 @@ class SecurityHeaders:
                 ("Referrer-Policy", "strict-origin-when-cross-origin"),
                 ("Cross-Origin-Opener-Policy", "same-origin"),
                 ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
-                # The development server would otherwise announce Werkzeug's and Python's versions.
-                ("Server", "CoKnow"),
             ]
             if secure:
                 wanted.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-            headers = [(n, v) for n, v in headers if n.lower() != "server"] + [
-                (n, v) for n, v in wanted if n.lower() not in present or n == "Server"
-            ]
+            headers = list(headers) + [(n, v) for n, v in wanted if n.lower() not in present]
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, start)
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """The embedded server's request handler, without Werkzeug's and Python's versions in `Server`."""
+
+    def version_string(self) -> str:
+        return "CoKnow"
 
 
 def allow_header(error: HTTPException) -> str | None:

@@ -292,7 +292,7 @@ def _section_key(path: tuple[str, ...], seen: Counter[str]) -> str:
     base = "/".join(_slug(h) for h in path)
     if len(base) > 120:
         # Keep keys short for the unique index but still derived from the path.
-        base = base[:80] + "~" + hashlib.sha1(base.encode()).hexdigest()[:10]
+        base = base[:80] + "~" + hashlib.sha1(base.encode(), usedforsecurity=False).hexdigest()[:10]
     seen[base] += 1
     # A repeated heading path (two "Example" sections) gets an occurrence suffix.
     return base if seen[base] == 1 else f"{base}~{seen[base]}"
@@ -369,7 +369,7 @@ def chunk_document(
 def question_key(question: str) -> str:
     """Stable key of an alternative question: its normalized text, hashed."""
     norm = " ".join(unicodedata.normalize("NFKC", question).casefold().split())
-    return "q:" + hashlib.sha1(norm.encode("utf-8")).hexdigest()[:16]
+    return "q:" + hashlib.sha1(norm.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
 
 
 def article_passages(

@@ -59,7 +59,7 @@ def guess_format(body: str) -> str:
 def stable_id(*parts: str) -> str:
     """A short id derived from normalized text, for records that carry no id of their own."""
     norm = "\x1f".join(" ".join(unicodedata.normalize("NFKC", p).casefold().split()) for p in parts)
-    return hashlib.sha1(norm.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(norm.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
 
 
 def _humanize(stem: str) -> str:

@@ -18,6 +18,16 @@ from community import limits
 API_PREFIX = "/api/v1"
 
 
+# Patterns for text fields, so the document says what the services accept. They mean the same in
+# Python's re and in JSON Schema's ECMA regexes: Python also counts \x1c-\x1f and \x85 as spaces when it strips.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+
+
+def at_least(n: int) -> str:
+    """A pattern for text that keeps at least n characters once its ends are stripped (n >= 2)."""
+    return NOT_BLANK + ".{%d,}" % (n - 2) + NOT_BLANK
+
+
 class ErrorDetailSchema(Schema):
     code = fields.String(required=True, metadata={"description": "machine-readable, e.g. validation_error"})
     message = fields.String(required=True, metadata={"description": "for people, in the visitor's language"})

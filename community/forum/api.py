@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from community.api import Blueprint
+from community.api import NOT_BLANK, Blueprint, at_least
 from community.database import MAX_ROW_ID
 from community.errors import _fields_from, error_body
 from community.forum import services
@@ -17,8 +17,7 @@ from community.viewhelpers import commit_or_rollback, signed_in_or_401
 blp = Blueprint("api_forum", __name__, url_prefix="/forum", description="Forum categories, threads, replies and answers")
 
 
-NOT_BLANK = r"\S"
-TITLE_PATTERN = r"\S.{%d,}\S" % (services.MIN_TITLE - 2)
+TITLE_PATTERN = at_least(services.MIN_TITLE)
 
 
 class ForumAuthorSchema(Schema):

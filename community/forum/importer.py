@@ -180,7 +180,7 @@ class _Accounts:
         else:
             slug = services.slugify(author, 40) if services.SLUG_RE.sub("", author.lower()) else "member"
             # Different names can share a slug ("José", "Jose"): the digest keeps them apart.
-            digest = hashlib.sha1(author.encode("utf-8")).hexdigest()[:6]
+            digest = hashlib.sha1(author.encode("utf-8"), usedforsecurity=False).hexdigest()[:6]
             email, name = f"{slug}-{digest}@{IMPORTED_DOMAIN}", author[:80]
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is None:

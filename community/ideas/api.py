@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from community.api import Blueprint
+from community.api import NOT_BLANK, Blueprint, at_least
 from community.extensions import db
 from community.ideas import services
 from community.models import Idea, IdeaStatus
@@ -24,10 +24,14 @@ class AuthorSchema(Schema):
 
 class IdeaSchema(Schema):
     id = fields.Integer(dump_only=True)
-    title = fields.String(required=True, metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
-    body = fields.String(load_default="", metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
-    category = fields.String(load_default=None, allow_none=True)
-    tags = fields.List(fields.String(), load_default=list)
+    title = fields.String(required=True, validate=[validate.Regexp(at_least(services.MIN_TITLE)),
+                                                   validate.Length(max=services.MAX_TITLE)],
+                          metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
+    body = fields.String(load_default="", validate=validate.Length(max=services.MAX_BODY),
+                         metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=services.MAX_CATEGORY))
+    tags = fields.List(fields.String(validate=validate.Length(max=services.MAX_TAG)), load_default=list,
+                       validate=validate.Length(max=services.MAX_TAGS))
     status = fields.Function(lambda i: i.status.value, dump_only=True, metadata={"enum": STATUSES})
     status_reason = fields.String(dump_only=True, allow_none=True)
     vote_count = fields.Integer(dump_only=True)
@@ -59,7 +63,8 @@ class VoteStateSchema(Schema):
 
 class CommentSchema(Schema):
     id = fields.Integer(dump_only=True)
-    body = fields.String(required=True, metadata={"description": f"Markdown, at most {services.MAX_COMMENT} characters"})
+    body = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=services.MAX_COMMENT)],
+                         metadata={"description": f"Markdown, at most {services.MAX_COMMENT} characters"})
     official = fields.Boolean(dump_only=True)
     author = fields.Nested(AuthorSchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)

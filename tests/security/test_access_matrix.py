@@ -8,7 +8,7 @@ test, so a new route joins by adding one line to its blueprint's table:
     T  staff: anonymous as for S; customers get 403 (or 404); staff get through
     O  the object's owner or staff: the world's objects (id 1) belong to "customer"; "other" gets 403/404
     M  the owner only (a notification): anonymous to login, everyone but "customer" gets 403/404
-    P0, T0  as P and T, for objects the world does not make (an article, a knowledge gap, a review): 404 counts
+    P0, S0, T0  as P, S and T, for objects the world does not make (an article, a gap, a job): 404 counts
     -  tested elsewhere (logout ends the session the rest of the walk needs)
 
 Two things the walk cannot tell by status alone, so it checks them another way:
@@ -35,7 +35,8 @@ ROLES = ["anonymous", "customer", "other", "staff"]
 
 ROUTES: dict[str, dict[str, str]] = {
     "api-docs": {"GET /api/v1/openapi.json": "P"},
-    "api_system": {"GET /api/v1/health": "P", "GET /api/v1/me": "S"},
+    # No job exists in the world: "its creator or staff" shows as 404 for everyone signed in.
+    "api_system": {"GET /api/v1/health": "P", "GET /api/v1/me": "S", "GET /api/v1/jobs/<int:job_id>": "S0"},
     "api_chat": {
         "GET /api/v1/chat/messages": "P", "POST /api/v1/chat/messages": "P", "POST /api/v1/chat/choices": "P",
         "POST /api/v1/chat/feedback": "P", "POST /api/v1/chat/handoff": "P", "GET /api/v1/chat/suggestions": "P",
@@ -74,6 +75,7 @@ ROUTES: dict[str, dict[str, str]] = {
     },
     "kb": {
         "GET /help/": "P", "GET /help/articles/<slug>": "P0", "GET /help/categories/<slug>": "P0",
+        "GET /help/search": "P", "POST /help/articles/<slug>/feedback": "P0",
         "GET /help/manage": "T", "GET /help/manage/new": "T", "POST /help/manage/new": "T",
         "GET /help/manage/<int:article_id>/edit": "T", "POST /help/manage/<int:article_id>/edit": "T",
     },
@@ -123,6 +125,7 @@ EXPECTED = {
     "M": {"anonymous": "login", "customer": "through", "other": "denied", "staff": "denied"},
     "P0": {"anonymous": "through|denied", "customer": "through|denied", "other": "through|denied",
            "staff": "through|denied"},
+    "S0": {"anonymous": "login", "customer": "through|denied", "other": "through|denied", "staff": "through|denied"},
     "T0": {"anonymous": "login", "customer": "denied", "other": "denied", "staff": "through|denied"},
 }
 DESTRUCTIVE = ("/delete", "/merge", "/moderate", "/hide", "/resolve", "/dismiss")

@@ -17,6 +17,7 @@ EXAMPLES = int(os.environ.get("COKNOW_SCHEMATHESIS_EXAMPLES", "100"))
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # about 5 minutes per role and database on a loaded 2-core machine
 @pytest.mark.parametrize("who", ["anonymous", "customer"])
 @pytest.mark.app_config(RATELIMIT_ENABLED=False, COKNOW_CHAT_RATE_PER_MINUTE=10**6, COKNOW_CHAT_RATE_PER_ADDRESS=10**6,
                         FORUM_NEW_POSTS_PER_HOUR=10**6, FORUM_POSTS_PER_HOUR=10**6, FORUM_NEW_ACCOUNT_POSTS=0,
