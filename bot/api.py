@@ -25,9 +25,10 @@ ROW_ID = validate.Range(min=0, max=MAX_ROW_ID)
 
 class MessageIn(Schema):
     # The document says what the service accepts: some text that is not only spaces, within the limit.
-    text = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=1000)],
-                         metadata={"description": "The question, plain text (not only spaces; at most "
-                                                  "COKNOW_CHAT_MAX_CHARS characters, 1000 by default)"})
+    # Declared, not validated here: the service refuses with its own codes (empty_message, message_too_long).
+    text = fields.String(required=True, metadata={"description": "The question, plain text (not only spaces; at most "
+                                                                 "COKNOW_CHAT_MAX_CHARS characters, 1000 by default)",
+                                                  "pattern": NOT_BLANK, "maxLength": 1000})
     client_id = fields.String(load_default=None, allow_none=True,
                               metadata={"description": "Idempotency token: re-sending it returns the stored reply"})
 
