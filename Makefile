@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test browser-deps db seed bench clean screenshots
+.PHONY: install run serve test lint browser-deps db seed bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -51,8 +51,20 @@ browser-deps:
 		else echo "chromium is missing: install Debian's chromium package to run browser tests"; fi; \
 	fi
 
-test: install browser-deps
+# The hygiene gate runs first and fails the build: style and security rules, types, layers.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint browser-deps
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production mode: PROCESSES single-worker gunicorn processes from PORT up and a job worker, on
+# DATABASE_URL (PostgreSQL) and SOCKETIO_MESSAGE_QUEUE (Redis); nginx in front (deploy/nginx.conf).
+PROCESSES ?= 2
+serve: install
+	PROCESSES=$(PROCESSES) PORT=$(PORT) BIN=$(BIN) deploy/serve.sh
 
 # Every page at 1280 and 390 px from a throw-away demo site: make screenshots OUT=folder
 OUT ?= screenshots

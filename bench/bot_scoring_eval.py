@@ -97,11 +97,11 @@ def passages_for(kb: list[dict], form: str) -> list[tuple[str, str, str]]:
 
 METHODS = {
     # name: (settings overrides, use retriever hits)
-    "maxsim (reference)": (dict(w_max=1.0, w_centroid=0.0, w_classifier=0.0, body_sim_offset=0.0, answer_threshold=0.5, clarify_margin=0.0), False),
-    "centroid": (dict(w_max=0.0, w_centroid=1.0, w_classifier=0.0, body_sim_offset=0.0, answer_threshold=0.5, clarify_margin=0.0), False),
-    "classifier (abstain on cos 0.44)": (dict(w_max=1e-6, w_centroid=1e-6, w_classifier=1.0, clarify_margin=0.0), False),
-    "maxsim+centroid": (dict(w_classifier=0.0, clarify_margin=0.0), False),
-    "fused, no clarify": (dict(clarify_margin=0.0), False),
+    "maxsim (reference)": ({"w_max": 1.0, "w_centroid": 0.0, "w_classifier": 0.0, "body_sim_offset": 0.0, "answer_threshold": 0.5, "clarify_margin": 0.0}, False),
+    "centroid": ({"w_max": 0.0, "w_centroid": 1.0, "w_classifier": 0.0, "body_sim_offset": 0.0, "answer_threshold": 0.5, "clarify_margin": 0.0}, False),
+    "classifier (abstain on cos 0.44)": ({"w_max": 1e-6, "w_centroid": 1e-6, "w_classifier": 1.0, "clarify_margin": 0.0}, False),
+    "maxsim+centroid": ({"w_classifier": 0.0, "clarify_margin": 0.0}, False),
+    "fused, no clarify": ({"clarify_margin": 0.0}, False),
     "fused DEFAULT": ({}, False),
     "fused DEFAULT via top-50 hits": ({}, True),
 }
@@ -111,7 +111,7 @@ def evaluate(model: ArticleModel, qv: np.ndarray, expected: list[str | None], se
              use_hits: bool) -> dict[str, float]:
     """Ranking and decision metrics in the bot.evaluate contract."""
     ranks, n_ans_ok, n_ans, n_wrong, n_oos_abst, n_clar = [], 0, 0, 0, 0, 0
-    for q, exp in zip(qv, expected):
+    for q, exp in zip(qv, expected, strict=True):
         hits = None
         if use_hits:
             # Simulated dense retriever: top-k passages by cosine (scores left for rescoring).
@@ -161,7 +161,7 @@ def main() -> None:
         for form in ("full", "tb", "tb40"):
             ps = passages_for(kb, form)
             vecs = enc([p[2] for p in ps])
-            triples = [(p[0], p[1], v) for p, v in zip(ps, vecs)]
+            triples = [(p[0], p[1], v) for p, v in zip(ps, vecs, strict=True)]
             fitted: dict[bool, tuple[ArticleModel, float]] = {}
             for name, (over, use_hits) in METHODS.items():
                 s = replace(base, **over)
@@ -177,7 +177,7 @@ def main() -> None:
             if args.sweep:
                 for thr in (0.40, 0.42, 0.44, 0.46, 0.48):
                     m = evaluate(fitted[True][0], qv, expected, replace(base, answer_threshold=thr), False)
-                    print(f"{ds:<14}{form:<6}{'  sweep thr=%.2f' % thr:<31}{m['acc@1']:>7.3f}{m['acc@3']:>7.3f}{m['mrr']:>7.3f}"
+                    print(f"{ds:<14}{form:<6}{f'  sweep thr={thr:.2f}':<31}{m['acc@1']:>7.3f}{m['acc@3']:>7.3f}{m['mrr']:>7.3f}"
                           f"{m['answered_acc']:>8.3f}{m['oos_recall']:>8.3f}{m['false_ans']:>7.3f}{m['clarify']:>6.3f}", flush=True)
 
 

@@ -83,10 +83,10 @@ def evaluate(name: str, embedder: Embedder) -> dict[str, float]:
     store = VectorStore(embedder.dim)
     store.add(ids, vecs)
     lex = LexicalIndex()
-    lex.set_many(zip(ids, inputs))
+    lex.set_many(zip(ids, inputs, strict=True))
     owner_arr = np.array(owner, dtype=object)
     correct = {label: 0 for label, _ in CONFIGS}
-    for q, qv in zip(queries, qvecs):
+    for q, qv in zip(queries, qvecs, strict=True):
         cids, dense, lexical = candidate_scores(store, lex, qv, q["query"], 50)
         for label, fusion in CONFIGS:
             if fusion is None:

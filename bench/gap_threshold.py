@@ -24,7 +24,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def load(name: str, limit: int = 1500) -> tuple[list[str], np.ndarray]:
-    rows = [json.loads(l) for l in (DATA / name / "queries.jsonl").read_text().splitlines() if l.strip()]
+    rows = [json.loads(line) for line in (DATA / name / "queries.jsonl").read_text().splitlines() if line.strip()]
     rows = [r for r in rows if r["expected"] is not None]
     rng = np.random.default_rng(0)
     rows = [rows[i] for i in rng.permutation(len(rows))[:limit]]

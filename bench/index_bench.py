@@ -217,7 +217,7 @@ def main() -> None:
         lex = LexicalIndex()
         rss1 = rss_mb()
         real_tokens = [tuple(tokenize(t)) for t in texts]
-        lex._tokens = {int(i): real_tokens[int(s)] for i, s in zip(ids, src)}
+        lex._tokens = {int(i): real_tokens[int(s)] for i, s in zip(ids, src, strict=True)}
         lex._dirty = True
         t0 = time.perf_counter()
         lex._ensure_built()
@@ -229,27 +229,27 @@ def main() -> None:
         __import__("faiss").omp_set_num_threads(1)  # one query at a time per worker
         exact = exact_top(x, qv, 10) + 1
         _, got = store.search(qv, 10)
-        r["recall@10"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, got)]))
+        r["recall@10"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, got, strict=True)]))
         if store.kind != "flat":
             # Ceiling set by SQ8 codes alone: exhaustive search over the same quantized vectors.
             sq = faiss.IndexScalarQuantizer(x.shape[1], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
             sq.train(x[:200_000])
             sq.add(x)
             _, got = sq.search(qv, 10)
-            r["recall@10_sq8_exhaustive"] = float(np.mean([len(set(a) & set(b + 1)) / 10 for a, b in zip(exact, got)]))
+            r["recall@10_sq8_exhaustive"] = float(np.mean([len(set(a) & set(b + 1)) / 10 for a, b in zip(exact, got, strict=True)]))
             log(f"{size}: SQ8 exhaustive recall@10 {r['recall@10_sq8_exhaustive']:.3f}")
             del sq
             for ef in args.ef:
                 t0 = time.perf_counter()
                 _, got = store.search(qv, 10, ef_search=ef)
                 search_ms = 1e3 * (time.perf_counter() - t0) / len(qv)
-                rec = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, got)]))
+                rec = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, got, strict=True)]))
                 r[f"recall@10_ef{ef}"] = rec
                 r[f"search_ms_ef{ef}"] = search_ms
                 log(f"{size}: efSearch {ef}: recall@10 {rec:.3f}, {search_ms:.2f} ms/query (search only)")
         lat, dense_lat, lex_lat = [], [], []
         with_bm25 = Fusion("zscore", lexical_weight=0.5, cjk_method=None)
-        for q, v, enc in zip(qtexts, qv, enc_t):
+        for q, v, enc in zip(qtexts, qv, enc_t, strict=True):
             t0 = time.perf_counter()
             rank(store, lex, v, q, 10, with_bm25)
             lex_lat.append(time.perf_counter() - t0 + enc)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from bot import chat
-from bot import requests as idea_requests
+from bot import idea_requests
 from bot.events import announce, conversation_room
 from bot.views import exchange_payload, message_payload
 from community.api import NOT_BLANK, Blueprint

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from flask import current_app
@@ -102,15 +103,54 @@ def record_thumbs_down(question: str, *, user: User | None, conversation_id: int
 
 
 @dataclass(frozen=True)
+class ArticleSuggestion:
+    article_id: int
+    title: str
+    score: float
+
+
+@dataclass(frozen=True)
 class RankedGap:
     gap: KnowledgeGap
     demand: float
     askers: int
     variants: int
+    # Cosine of the gap's questions to the closest published article: how near the product's content it is.
+    relevance: float = 0.0
+    suggestions: tuple[ArticleSuggestion, ...] = ()
+
+
+def gap_vector(gap: KnowledgeGap) -> np.ndarray | None:
+    """The normalized mean of the gap's stored question vectors (no model run)."""
+    vectors = [_vector(v.vector) for v in gap.variants if v.vector]
+    if not vectors:
+        return None
+    mean = np.mean(np.stack(vectors), axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm).astype(np.float32) if norm > 0 else None
+
+
+def closest_articles(gap: KnowledgeGap, k: int = 3) -> tuple[ArticleSuggestion, ...]:
+    """Published articles closest in meaning to what the gap's askers asked, best first."""
+    from community import search
+
+    vector = gap_vector(gap)
+    if vector is None:
+        return ()
+    best: dict[str, ArticleSuggestion] = {}
+    for hit in search.get_cache().search_vector(vector, k * 6, {"source_type": ("article",)}):
+        if hit.source_id.isdigit() and hit.source_id not in best:
+            best[hit.source_id] = ArticleSuggestion(int(hit.source_id), hit.title, round(float(hit.dense_score), 3))
+    return tuple(sorted(best.values(), key=lambda s: -s.score)[:k])
 
 
 def ranked_gaps(status: GapStatus = GapStatus.open, limit: int = 200) -> list[RankedGap]:
-    """Gaps by demand: each ask counts 1, halving every DEMAND_HALF_LIFE_DAYS."""
+    """Gaps by demand times closeness to the product's content.
+
+    Each ask counts 1, halving every DEMAND_HALF_LIFE_DAYS; the sum is weighted by the cosine to the
+    closest published article, so chatter far from anything the product covers ("tell me a joke")
+    sinks below real questions asked as often.
+    """
     now = utcnow()
     gaps = list(db.session.scalars(select(KnowledgeGap).where(KnowledgeGap.status == status)))
     out = []
@@ -121,9 +161,20 @@ def ranked_gaps(status: GapStatus = GapStatus.open, limit: int = 200) -> list[Ra
             age = (now - as_utc(v.created_at)).total_seconds() / 86400
             demand += math.pow(0.5, age / DEMAND_HALF_LIFE_DAYS)
             askers.add(v.user_id or ("conversation", v.conversation_id, v.id if v.conversation_id is None else 0))
-        out.append(RankedGap(gap, round(demand, 3), len(askers), len(gap.variants)))
-    out.sort(key=lambda r: (-r.demand, -r.gap.ask_count, r.gap.id))
+        suggestions = closest_articles(gap)
+        relevance = max(suggestions[0].score, 0.0) if suggestions else 0.0
+        out.append(RankedGap(gap, round(demand, 3), len(askers), len(gap.variants), relevance, suggestions))
+    out.sort(key=lambda r: (-(r.demand * max(r.relevance, 0.05)), -r.gap.ask_count, r.gap.id))
     return out[:limit]
+
+
+def dismiss_gaps(gaps: list[KnowledgeGap], reason: str, staff: User) -> int:
+    """Dismiss several gaps at once with one reason (a group of off-topic chatter); returns how many."""
+    if not gaps:
+        raise ValidationFailed(_("Select the gaps to dismiss."), {"gap": [_("Select at least one.")]})
+    for gap in gaps:
+        dismiss_gap(gap, reason, staff)
+    return len(gaps)
 
 
 def gap_questions(gap: KnowledgeGap) -> list[str]:
@@ -172,6 +223,21 @@ def draft_article_from_gap(gap: KnowledgeGap, title: str, body: str, staff: User
     return article
 
 
+def write_article_for_gap(gap: KnowledgeGap, staff: User, **fields: Any) -> Article:
+    """A new article written from a gap: saved (as a draft first) pointing at the gap, then published
+    if asked, which closes the gap and tells its askers. fields are services.save_article's."""
+    if gap.status is not GapStatus.open:
+        raise Conflict(_("This gap is already closed."))
+    status = fields.pop("status")
+    publishing = status is ArticleStatus.published
+    article = kb.save_article(None, author=staff, status=ArticleStatus.draft if publishing else status, **fields)
+    gap.article_id = article.id
+    db.session.flush()
+    if publishing:
+        kb.publish_article(article, staff)
+    return article
+
+
 def close_gaps_for(article: Article, staff: User | None = None) -> int:
     """On publishing an article, close the open gaps waiting on it (or on the thread it was promoted
     from) and tell their askers."""
@@ -210,6 +276,6 @@ def _article_not_helpful(article: Article, *, question: str, user_id: int | None
 
 def register_hooks() -> None:
     """What a reader says an article did not answer is a knowledge gap, like the bot's abstains."""
-    from community.kb.signals import article_not_helpful
+    from community.hooks import article_not_helpful
 
     article_not_helpful.connect(_article_not_helpful)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import capture
-from bot import requests as idea_requests
+from bot import idea_requests
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from bot.row_ids import parse_row_id
 from community import limits, search
@@ -33,9 +33,10 @@ from community.models import (
     User,
     utcnow,
 )
+from community.hooks import CHAT_SESSION_KEY
 from community.realtime import after_commit
 
-SESSION_KEY = "chat_key"
+SESSION_KEY = CHAT_SESSION_KEY
 REASONS = ("incorrect", "outdated", "incomplete", "not_my_question")
 MAX_COMMENT = 2000
 MAX_CLIENT_ID = 64

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import render_template, url_for
 from flask_login import current_user
 from flask_socketio import Namespace, join_room
 
@@ -17,6 +17,7 @@ from bot.acks import acknowledged, require_fields
 from bot.events import announce, conversation_room
 from bot.views import message_payload
 from community.auth.sessions import join_session_room
+from community.realtime import socket_sid
 from community.extensions import db
 from community.models import ChatMessage, Conversation
 
@@ -55,21 +56,21 @@ class ConsoleNamespace(Namespace):
     def on_connect(self, auth=None):
         if not current_user.is_authenticated or not current_user.is_staff:
             return False  # refused: customers and visitors never hear about other people's chats
-        handoff.staff_connected(current_user, request.sid)
+        handoff.staff_connected(current_user, socket_sid())
         db.session.commit()
         join_room(chat.CONSOLE_ROOM)
         join_session_room(current_user)  # closed when this login session ends
         return None
 
     def on_disconnect(self, reason=None):
-        handoff.staff_disconnected(request.sid)
+        handoff.staff_disconnected(socket_sid())
         db.session.commit()
 
     @acknowledged
     def on_heartbeat(self, data=None):
         staff = _staff()
-        if not handoff.staff_seen(request.sid):  # swept as stale during a long pause: count it again
-            handoff.staff_connected(staff, request.sid)
+        if not handoff.staff_seen(socket_sid()):  # swept as stale during a long pause: count it again
+            handoff.staff_connected(staff, socket_sid())
         return {}
 
     @acknowledged

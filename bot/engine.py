@@ -70,7 +70,7 @@ class Reply:
     next_steps: list[str] = field(default_factory=list)
     ranked: list[str] = field(default_factory=list)  # document keys, best first (evaluation, insights)
     latency_ms: float = 0.0
-    # The question's embedding, for whoever post-processes the reply (bot.requests); never serialised.
+    # The question's embedding, for whoever post-processes the reply (bot.idea_requests); never serialised.
     query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

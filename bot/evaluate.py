@@ -78,7 +78,8 @@ def evaluate(kb: Path, queries_path: Path, limit: int | None = None, settings: d
 
 def _score(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) -> dict[str, Any]:
     in_scope = [q for q in queries if q["expected"] is not None]
-    top1 = top3 = rr = answered_right = oos_abstain = answers = wrong_answers = 0
+    top1 = top3 = answered_right = oos_abstain = answers = wrong_answers = 0
+    rr = 0.0
     latencies: list[float] = []
     kinds: dict[str, int] = {"answer": 0, "clarify": 0, "abstain": 0}
     for q in queries:

@@ -8,16 +8,17 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from flask import request, session
+from flask import session
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
 from bot import chat
 from bot.acks import acknowledged, require_fields
-from bot import requests as idea_requests
+from bot import idea_requests
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
 from community.limits import client_address
+from community.realtime import socket_sid
 from community.extensions import db, socketio
 from community.models import ConversationStatus
 from community.realtime import after_commit
@@ -113,7 +114,7 @@ class ChatNamespace(Namespace):
     def _answering(self, act: Callable[[], chat.Exchange]) -> dict[str, Any]:
         """Show the typing indicator to the conversation while the engine works."""
         conversation = chat.find_conversation(_user(), _key())
-        room = conversation_room(conversation.id) if conversation else request.sid
+        room = conversation_room(conversation.id) if conversation else socket_sid()
         # Once a person from support has joined, the bot is not the one about to answer.
         typing = conversation is None or conversation.status is not ConversationStatus.with_staff
         if typing:
@@ -127,7 +128,7 @@ class ChatNamespace(Namespace):
         join_room(room)
         payload = exchange_payload(exchange)
         if not exchange.duplicate:
-            announce(room, payload, skip_sid=request.sid)
+            announce(room, payload, skip_sid=socket_sid())
         return payload
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, update
 
 from bot.row_ids import parse_row_id
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from community.database import changed_rows
 from community.extensions import db
 from community.kb.services import MAX_QUESTION, MAX_TITLE, create_article
 from community.models import (
@@ -90,9 +91,9 @@ def staff_connected(user: User, sid: str) -> StaffPresence:
 
 def staff_seen(sid: str) -> bool:
     """The console's heartbeat; False when the row is gone (swept as stale: the caller re-registers)."""
-    changed = db.session.execute(
+    changed = changed_rows(db.session.execute(
         update(StaffPresence).where(StaffPresence.sid == sid).values(last_seen_at=utcnow())
-    ).rowcount
+    ))
     return bool(changed)
 
 

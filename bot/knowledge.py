@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 # Sources the bot may cite: help articles, accepted community answers, known beta issues.
 ANSWERABLE = ("article", "answer", "beta_issue")
-# Not cited, but met: a chat message that asks for an idea gets that idea (bot.requests).
+# Not cited, but met: a chat message that asks for an idea gets that idea (bot.idea_requests).
 IDEA = "idea"
 _EXT = "coknow_bot_knowledge"
 
@@ -126,7 +126,7 @@ class BotKnowledge:
         if not len(keys):
             return {}
         best: dict[str, float] = {}
-        for key, score in zip(keys, vectors @ query_vector):
+        for key, score in zip(keys, vectors @ query_vector, strict=True):
             if score > best.get(key, -2.0):
                 best[key] = float(score)
         return best
@@ -149,7 +149,7 @@ class BotKnowledge:
 
 def knowledge(app: Flask | None = None) -> BotKnowledge:
     """This app's BotKnowledge."""
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's real app
     state = app.extensions.get(_EXT)
     if state is None:
         state = app.extensions.setdefault(_EXT, BotKnowledge())

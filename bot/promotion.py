@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -24,6 +24,8 @@ from bot.row_ids import parse_row_id
 from community.errors import Conflict, Forbidden, NotFound
 from community.extensions import db
 from community.forum import services as forum
+from community.forum.services import can_propose, linked_gaps, promoted_article
+from community.hooks import AskCommunitySource, ThreadPrefill, article_saved, register_ask_community
 from community.kb import services as kb
 from community.markup import plain_text
 from community.mentions import MENTION_RE
@@ -44,15 +46,6 @@ from community.notifications.services import notify
 
 # Room left in a thread title for the customer's own words; forum titles hold 200 characters.
 MAX_PREFILL_TITLE = forum.MAX_TITLE
-
-
-@dataclass(frozen=True)
-class ThreadPrefill:
-    """What the new-thread form starts with when a customer asks the community from a bot reply."""
-
-    message_id: int
-    title: str
-    body: str
 
 
 def own_bot_message(user: User | None, key: str | None, message_id: object) -> ChatMessage | None:
@@ -112,7 +105,7 @@ def ask_community_prefill(user: User | None, key: str | None, message_id: object
     message = own_bot_message(user, key, message_id)
     if message is None or not (message.question or "").strip():
         return None
-    question = " ".join(message.question.split())
+    question = " ".join((message.question or "").split())
     body = question
     if message.reply_kind == "answer":
         body = f"{question}\n\n{_quoted_answer(message)}"
@@ -137,17 +130,6 @@ def link_thread_to_message(user: User | None, key: str | None, thread: Thread, m
     gap.thread_id = thread.id
     db.session.flush()
     return gap
-
-
-def linked_gaps(thread: Thread) -> list[KnowledgeGap]:
-    """The knowledge gaps asked in this thread, oldest first."""
-    return list(db.session.scalars(
-        select(KnowledgeGap).where(KnowledgeGap.thread_id == thread.id).order_by(KnowledgeGap.id)))
-
-
-def promoted_article(thread: Thread) -> Article | None:
-    """The help article proposed from this thread, if any."""
-    return db.session.scalar(select(Article).where(Article.origin_thread_id == thread.id))
 
 
 _FENCE = re.compile(r"(^```.*?^```[^\n]*$|^~~~.*?^~~~[^\n]*$)", re.M | re.S)
@@ -218,12 +200,6 @@ def promoted_body(thread: Thread) -> str:
             f"{article_markdown(answer.body)}\n")
 
 
-def can_propose(user: User | None, thread: Thread) -> bool:
-    """Staff and the thread's author may propose its accepted answer for the help center."""
-    return bool(user is not None and getattr(user, "is_authenticated", False)
-                and (user.is_staff or (thread.author_id is not None and thread.author_id == user.id)))
-
-
 def propose_article(actor: User, thread: Thread) -> Article:
     """Turn the thread's accepted answer into a draft help article for staff to review; proposing
     again returns the same article."""
@@ -272,12 +248,19 @@ def publish_article(article: Article, staff: User | None) -> int:
 
     Flushes only: on any failure the caller rolls back and the draft and its gaps stay as they were.
     """
-    first_time = not article.is_published
+    first_publish = not article.is_published
     kb.update_article(article, status=ArticleStatus.published)
+    return after_article_saved(article, staff=staff, first_publish=first_publish)
+
+
+def after_article_saved(article: Article, *, staff: User | None, first_publish: bool) -> int:
+    """What the bot does when an article is saved (community.hooks.article_saved): close the gaps
+    waiting on it once it is published, keep its origin thread's answer document in step, and on
+    its first publication tell the answerer and the asker. Returns how many gaps closed."""
     closed = capture.close_gaps_for(article, staff)
     sync_origin_thread(article)
     thread = article.origin_thread
-    if first_time and thread is not None:
+    if first_publish and thread is not None:
         link = kb.article_url(article)
         if article.credited_user_id:
             notify([article.credited_user_id], "article.credited",
@@ -287,3 +270,13 @@ def publish_article(article: Article, staff: User | None) -> int:
                    _("The answer to your question is now a help article: %(title)s", title=article.title),
                    link=link, actor=staff)
     return closed
+
+
+def _on_article_saved(article: Article, **details: Any) -> None:
+    after_article_saved(article, staff=details.get("staff"), first_publish=bool(details.get("first_publish")))
+
+
+def register() -> None:
+    """Connect the bot to the community's hooks (called by create_app)."""
+    article_saved.connect(_on_article_saved)
+    register_ask_community(AskCommunitySource(prefill=ask_community_prefill, link=link_thread_to_message))

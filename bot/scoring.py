@@ -322,7 +322,7 @@ def rank_articles(
     else:
         hit_idx = {model.index[h.article_id] for h in passage_hits if h.article_id in model.index}
         extra = np.argsort(-prior)[: s.extra_candidates] if s.extra_candidates > 0 else np.array([], int)
-        cand = np.array(sorted(hit_idx | set(int(i) for i in extra)), np.int64)
+        cand = np.array(sorted(hit_idx | {int(i) for i in extra}), np.int64)
         # Rescore exactly from stored vectors: retriever scores may be fused/lexical, and
         # an article whose best passage fell outside the hits would otherwise be underrated.
         best, kind = model.max_sims(q, cand, s.body_sim_offset)

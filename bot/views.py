@@ -9,7 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from bot import bp, chat
-from bot import requests as idea_requests
+from bot import idea_requests
 from community.errors import DomainError
 from community.extensions import db
 from community.models import ChatMessage, User

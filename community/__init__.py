@@ -73,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
 
     from community import errors, icons, jobs, markup, navigation
+    from community.api import create_api
     from community.cli import register_cli
 
     jobs.init_app(app)
@@ -82,12 +83,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     markup.register(app)
     register_cli(app)
     _register_blueprints(app)
-    _register_demand_sources()
+    api = create_api(app)
+    from community.notifications.events import register as register_live
+
+    register_live(socketio)
+    _wire_bot(app, api)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
-    from community.api import create_api
     from community.auth import bp as auth_bp
     from community.beta import bp as beta_bp
     from community.customers import bp as customers_bp
@@ -97,34 +101,29 @@ def _register_blueprints(app: Flask) -> None:
     from community.kb import bp as kb_bp
     from community.main import bp as main_bp
     from community.notifications import bp as notifications_bp
-    from bot import bp as chat_bp
-    from bot.console import bp as support_bp
 
-    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp, chat_bp,
-               support_bp):
+    for bp in (main_bp, auth_bp, notifications_bp, ideas_bp, beta_bp, forum_bp, kb_bp, customers_bp, insights_bp):
         app.register_blueprint(bp)
-    create_api(app)
-    _register_socket_namespaces()
 
 
-def _register_demand_sources() -> None:
-    # Features that feed an idea's demand panel report into community.ideas.services.
-    from bot.requests import register as register_chat_requests
-
-    register_chat_requests()
-    from bot.capture import register_hooks as register_capture_hooks
-
-    register_capture_hooks()
-
-
-def _register_socket_namespaces() -> None:
-    # init_app builds a new Socket.IO server each time, so namespaces attach per app.
-    from community.notifications.events import register as register_live
-
-    register_live(socketio)
-    from bot.events import register as register_chat
-
-    register_chat(socketio)
+def _wire_bot(app: Flask, api: Any) -> None:
+    """The composition root's one reach upward: the bot's pages, API, Socket.IO namespaces and the
+    receivers it connects to community hooks. No other community module imports bot (import-linter)."""
+    from bot import bp as chat_bp
+    from bot import capture, capture_views, promotion
+    from bot import idea_requests
+    from bot.api import blp as chat_blp
+    from bot.console import bp as support_bp
     from bot.console_events import register as register_console
+    from bot.events import register as register_chat
+    from community.api import register_api_blueprint
 
+    for bp in (chat_bp, support_bp, capture_views.bp):
+        app.register_blueprint(bp)
+    register_api_blueprint(api, chat_blp)
+    # init_app builds a new Socket.IO server each time, so namespaces attach per app.
+    register_chat(socketio)
     register_console(socketio)
+    idea_requests.register()  # chat feature requests count as demand on ideas
+    promotion.register()  # articles published close gaps; "Ask the community" starts from a bot reply
+    capture.register_hooks()  # a "no" under a help article is a knowledge gap

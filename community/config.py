@@ -193,6 +193,8 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "COKNOW_STAFF_PRESENCE_TIMEOUT": _int(env, "COKNOW_STAFF_PRESENCE_TIMEOUT", 90, 35, 86_400),
         "COKNOW_JOBS_URL": jobs_url,
         "COKNOW_JOB_WORKERS": _int(env, "COKNOW_JOB_WORKERS", 1, 0, 64),
+        # A running job beats every HEARTBEAT seconds; silent for this long, its worker is taken as dead.
+        "COKNOW_JOB_STALE_SECONDS": _int(env, "COKNOW_JOB_STALE_SECONDS", 120, 2, 86_400),
         "API_TITLE": "CoKnow API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -1,11 +1,11 @@
 """Engine-level settings that must hold on every connection."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.types import TypeDecorator
 
 
@@ -21,7 +21,7 @@ def page_offset(page: int, per_page: int) -> int:
 
 def as_utc(moment: datetime) -> datetime:
     """The same instant as an aware UTC datetime (SQLite hands stored times back naive)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -37,12 +37,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return as_utc(value).astimezone(timezone.utc)
+        return as_utc(value).astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return as_utc(value).astimezone(timezone.utc)
+        return as_utc(value).astimezone(UTC)
 
 
 def configure_engine(engine: Engine) -> None:
@@ -60,3 +60,8 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def changed_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (Session.execute is typed as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount

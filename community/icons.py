@@ -22,7 +22,8 @@ def icon(name: str, label: str | None = None, size: int = 18) -> Markup:
     """An icon as inline SVG; with a label it is announced, without it is decoration."""
     paths = _PATHS[name]
     a11y = f'role="img" aria-label="{escape(label)}"' if label else 'aria-hidden="true" focusable="false"'
-    return Markup(  # noqa: S704  (our own constant paths; the label is escaped)
+    # The paths are our own constants and the label is escaped.
+    return Markup(  # noqa: S704
         f'<svg class="icon icon-{name}" width="{size}" height="{size}" viewBox="0 0 24 24" fill="none" '
         f'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" {a11y}>'
         f"{paths}</svg>"

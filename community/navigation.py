@@ -17,15 +17,14 @@ class NavItem:
     staff_only: bool = False
 
 
+# Only sections that are built: Beta, Customers and Insights keep their URLs (a "coming soon" page)
+# but join the navigation when they are real.
 NAVIGATION = (
     NavItem("ideas.index", _l("Ideas")),
-    NavItem("beta.index", _l("Beta")),
     NavItem("forum.index", _l("Forum")),
     NavItem("kb.index", _l("Help center")),
     NavItem("chat.page", _l("Chat")),
-    NavItem("insights.index", _l("Insights"), staff_only=True),
-    NavItem("customers.index", _l("Customers"), staff_only=True),
-    NavItem("insights.gaps", _l("Knowledge gaps"), staff_only=True),
+    NavItem("capture.gaps", _l("Knowledge gaps"), staff_only=True),
     NavItem("support.console", _l("Support console"), staff_only=True),
 )
 
@@ -56,5 +55,7 @@ def register(app: Flask) -> None:
             "get_locale": get_locale,
             "nav_items": items,
             "nav_current": current.split(".")[0],
+            "nav_endpoint": current,
+            "nav_staff_current": any(item.staff_only and item.endpoint == current for item in items),
             "site_name": app.config["COKNOW_SITE_NAME"],
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+from flask import request
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -61,3 +62,9 @@ def fresh_session() -> Session:
     from community.extensions import db
 
     return Session(db.engine)
+
+
+def socket_sid() -> str:
+    """The Socket.IO session id that Flask-SocketIO sets on the request inside an event handler."""
+    sid: str = request.sid  # type: ignore[attr-defined]
+    return sid

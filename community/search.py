@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+import sqlalchemy as sa
 
 from flask import Flask, current_app
 from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input
@@ -101,8 +102,28 @@ class _AppIndex:
         self.applied_since_save += result.upserted + result.removed
 
 
+def freshness() -> dict[str, Any]:
+    """How far this process's cache is behind the index table: changes not applied yet, and when it last looked.
+
+    Does not load the cache: a process that has not searched yet reports that instead.
+    """
+    state = _state()
+    with db.engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(index_entries.c.seq))).scalar() or 0
+    if state.cache is None:
+        return {"loaded": False, "table_seq": int(newest)}
+    return {
+        "loaded": True,
+        "table_seq": int(newest),
+        "watermark": int(state.cache.watermark),
+        "behind": max(0, int(newest) - int(state.cache.watermark)),
+        "seconds_since_sync": round(time.monotonic() - state.last_sync, 1) if state.last_sync else None,
+        "passages": len(state.cache),
+    }
+
+
 def _state(app: Flask | None = None) -> _AppIndex:
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's real app
     state = app.extensions.get(_EXT)
     if state is None:
         state = app.extensions.setdefault(_EXT, _AppIndex(app))
@@ -135,7 +156,7 @@ class _EmbeddingMemo:
         if missing:
             fresh = embedder.encode(missing, **kwargs)
             with self._lock:
-                self._vectors.update(zip(missing, fresh))
+                self._vectors.update(zip(missing, fresh, strict=True))
         with self._lock:
             out = []
             for t in texts:
@@ -227,7 +248,7 @@ def _filters(source_types: Iterable[str] | None, filters: dict[str, Any] | None)
 def _to_hit(hit: Hit) -> SearchHit:
     path = hit.heading_path.split(HEADING_SEP) if hit.heading_path else []
     return SearchHit(hit.source_type, hit.source_id, hit.title, hit.text, path, float(hit.score),
-                     tuple(hit.span) if hit.span else None, dict(hit.meta), float(hit.dense_score))
+                     (hit.span[0], hit.span[1]) if hit.span else None, dict(hit.meta), float(hit.dense_score))
 
 
 def search(

@@ -134,4 +134,5 @@ def install(app: Flask) -> None:
     """Wire the request checks and the header middleware into app."""
     app.before_request(refuse_oversized_body(app))
     app.before_request(check_api_intent)
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, force_https=app.config.get("COKNOW_SECURE_COOKIES", False))
+    # The documented way to wrap a Flask app in WSGI middleware.
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, force_https=app.config.get("COKNOW_SECURE_COOKIES", False))  # type: ignore[method-assign]

@@ -1,7 +1,8 @@
 """Small helpers every feature's views and API resources share."""
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, TypeVar
 
 from flask import abort, flash, request
 from werkzeug.routing import IntegerConverter, Map
@@ -13,6 +14,12 @@ from community.errors import DomainError
 from community.extensions import db
 
 T = TypeVar("T")
+
+#: The one status of a form post that fails validation or a domain rule: the form comes back with its
+#: messages. (400 stays for requests that are malformed, such as a missing CSRF token.)
+FORM_ERROR_STATUS = 422
+# Domain errors that are not a mistake in what was typed: forbidden, gone, too many posts for now.
+PAGE_ERRORS = (403, 404, 429)
 
 
 class RowIdConverter(IntegerConverter):
@@ -64,3 +71,39 @@ def commit_or_rollback(action: Callable[[], T]) -> T:
     except Exception:
         db.session.rollback()
         raise
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What a view's service call came to: its value, or the domain error already shown to the user."""
+
+    value: T | None = None
+    error: DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def run_service(action: Callable[[], T], form: Any = None) -> Outcome[T]:
+    """The HTML views' transaction boundary: run a service call and commit.
+
+    A DomainError rolls everything back and is shown: on the form's fields plus a flash when a form is
+    given, as a flash otherwise. 403, 404 and 429 are nothing to fix on the page: they go on to the
+    error page with their status. Anything else rolls back and propagates.
+    """
+    try:
+        return Outcome(value=commit_or_rollback(action))
+    except DomainError as error:
+        if error.status in PAGE_ERRORS:
+            raise
+        if form is not None:
+            show_form_error(error, form)
+        else:
+            flash(error.message, "error")
+        return Outcome(error=error)
+
+
+def form_status() -> int:
+    """200 for showing a form, FORM_ERROR_STATUS when it comes back after a failed post."""
+    return FORM_ERROR_STATUS if request.method == "POST" else 200

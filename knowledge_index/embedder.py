@@ -97,27 +97,30 @@ class Embedder:
         self._model: Any = SentenceTransformer(model_path, device="cpu", local_files_only=True)
         self._model.eval()
         self._model.max_seq_length = MAX_TOKENS
-        self.dim = int(self._model.get_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension() or 0)
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in text, including [CLS] and [SEP]."""
         if self.backend == "onnx":
-            return self._onnx.count_tokens(text)
+            return int(self._onnx.count_tokens(text))
         with self._lock:
             # verbose=False: counting long texts is the point, not a reason to log a warning.
-            return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False,
-                                             verbose=False)["input_ids"])
+            ids: list[int] = self._model.tokenizer(text, add_special_tokens=True, truncation=False,
+                                                   verbose=False)["input_ids"]
+        return len(ids)
 
     def _encode_slice(self, texts: list[str], batch_size: int) -> np.ndarray:
         if self.backend == "onnx":
             # Small batches: on this CPU 256 forum posts (~120 tokens) took 11.6 s in batches of
             # 1-4 and 14.6 s in batches of 16 (bigger activations fall out of cache).
-            return self._onnx.encode(texts, batch_size=min(batch_size, 4))
+            vectors: np.ndarray = self._onnx.encode(texts, batch_size=min(batch_size, 4))
+            return vectors
         with self._lock, self._torch.inference_mode():
-            return self._model.encode(
+            vectors = self._model.encode(
                 texts, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True,
                 normalize_embeddings=True,
             )
+        return vectors
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: bool | None = None
@@ -138,7 +141,8 @@ class Embedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         """Encode one query to a (dim,) normalized float32 vector."""
-        return self.encode([text], progress=False)[0]
+        vector: np.ndarray = self.encode([text], progress=False)[0]
+        return vector
 
 
 _instance: Embedder | None = None

@@ -140,7 +140,8 @@ def read_qa_csv(path: str | os.PathLike[str]) -> Iterator[ImportRecord]:
     """Question/answer pairs from a CSV with header question,answer[,title][,id]."""
     origin = Path(path).name
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
+        # Opened apart from its with-block: an unreadable file is a rejected row, not a crash.
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
     except OSError as exc:
         yield Rejected(origin, None, f"unreadable: {exc}")
         return
@@ -201,7 +202,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[ImportRecord]:
     origin = Path(path).name
     seen: dict[str, int] = {}
     try:
-        handle = open(path, encoding="utf-8", errors="strict")
+        # Opened apart from its with-block: an unreadable file is a rejected row, not a crash.
+        handle = open(path, encoding="utf-8", errors="strict")  # noqa: SIM115
     except OSError as exc:
         yield Rejected(origin, None, f"unreadable: {exc}")
         return
@@ -247,7 +249,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[ImportRecord]:
                 yield Rejected(origin, line_no, f"duplicate id {ext_id!r} (first on line {seen[ext_id]})", ext_id)
                 continue
             seen[ext_id] = line_no
-            fmt = obj.get("format") if obj.get("format") in ("markdown", "html", "text") else guess_format(body)
+            fmt = str(obj["format"]) if obj.get("format") in ("markdown", "html", "text") else guess_format(body)
             meta = {k: v for k, v in obj.items() if k in ("lang", "category", "visibility", "url") and isinstance(v, str)}
             yield ImportedDocument(ext_id, title.strip(), body.strip(), fmt, questions, meta, f"{origin}:{line_no}")
 

@@ -15,10 +15,16 @@ import numpy as np
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _STOP_EN = frozenset(
-    """a an and are as at be but by for from has have i if in into is it its me my of on or our
-    so that the their them then there these they this to was we were will with you your""".split()
+    [
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "i", "if", "in", "into",
+        "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that", "the", "their", "them", "then", "there",
+        "these", "they", "this", "to", "was", "we", "were", "will", "with", "you", "your",
+    ]
 )
-_STOP_ZH = frozenset("的 了 吗 呢 吧 啊 是 在 和 与 就 都 也 还 又 么 嘛 呀 哦 着 过".split())
+_STOP_ZH = frozenset(
+    ["的", "了", "吗", "呢", "吧", "啊", "是", "在", "和", "与", "就",
+     "都", "也", "还", "又", "么", "嘛", "呀", "哦", "着", "过"]
+)
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
@@ -35,7 +41,8 @@ def _jieba_cut(text: str) -> list[str]:
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
                 _jieba_ready = True
-    return jieba.lcut(text, HMM=True)
+    words: list[str] = jieba.lcut(text, HMM=True)
+    return words
 
 
 def tokenize(text: str) -> list[str]:

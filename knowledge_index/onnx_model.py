@@ -112,7 +112,7 @@ class OnnxEncoder:
         self.counter.no_padding()
         self.tokenizer = Tokenizer.from_file(str(d / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(MAX_LENGTH)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 (a tokenizer token, not a password)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -138,7 +138,8 @@ class OnnxEncoder:
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norms).astype(np.float32)
+        vectors: np.ndarray = (pooled / norms).astype(np.float32)
+        return vectors
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Vectors for texts in their order; batches of similar length waste no work on padding."""

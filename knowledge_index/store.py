@@ -9,6 +9,8 @@ import time
 import uuid
 from pathlib import Path
 
+# faiss's generated SWIG stubs miss its Python conveniences (numpy id arrays, keyword search
+# parameters, SearchParametersHNSW): the few ignores below mark those calls.
 import faiss
 import numpy as np
 
@@ -87,7 +89,8 @@ class VectorStore:
             return np.zeros(len(ids), dtype=bool)
         pos = np.searchsorted(self._main_ids, ids)
         pos = np.minimum(pos, len(self._main_ids) - 1)
-        return self._main_ids[pos] == ids
+        found: np.ndarray = self._main_ids[pos] == ids
+        return found
 
     def __len__(self) -> int:
         main = 0 if self._main is None else self._main.ntotal - len(self._dead)
@@ -137,7 +140,7 @@ class VectorStore:
             return 0
         in_flat = [i for i in ids_arr.tolist() if i in self._flat_ids]
         if in_flat:
-            self._flat.remove_ids(_ids(in_flat))
+            self._flat.remove_ids(_ids(in_flat))  # type: ignore[arg-type]
             self._flat_ids.difference_update(in_flat)
         in_main = ids_arr[self._in_main(ids_arr)].tolist()
         newly_dead = [i for i in in_main if i not in self._dead]
@@ -161,7 +164,7 @@ class VectorStore:
                 self._flat.add_with_ids(vecs, ids_arr)
                 self._flat_ids.update(ids_arr.tolist())
             return
-        base = faiss.IndexHNSWSQ(self.dim, faiss.ScalarQuantizer.QT_8bit, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        base = faiss.IndexHNSWSQ(self.dim, faiss.ScalarQuantizer.QT_8bit, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
         base.hnsw.efConstruction = EF_CONSTRUCTION
         rng = np.random.default_rng(0)
         sample = vecs if len(vecs) <= 200_000 else vecs[rng.choice(len(vecs), 200_000, replace=False)]
@@ -240,7 +243,7 @@ class VectorStore:
             keep.append(allowed_sel)
         results_d, results_i = [], []
         if self._flat.ntotal:
-            params = faiss.SearchParameters(sel=allowed_sel) if allowed_sel is not None else None
+            params = faiss.SearchParameters(sel=allowed_sel) if allowed_sel is not None else None  # type: ignore[call-arg]
             d, i = self._flat.search(q, min(k, self._flat.ntotal), params=params)
             results_d.append(d)
             results_i.append(i)
@@ -257,7 +260,7 @@ class VectorStore:
                 # A restrictive filter leaves few reachable neighbours; widen the beam to keep recall.
                 frac = max(n_allowed / max(self._main.ntotal, 1), 1e-3)
                 ef = int(min(max(ef, ef / frac), 4096))
-            params = faiss.SearchParametersHNSW(sel=sel, efSearch=ef) if sel is not None else faiss.SearchParametersHNSW(efSearch=ef)
+            params = faiss.SearchParametersHNSW(sel=sel, efSearch=ef) if sel is not None else faiss.SearchParametersHNSW(efSearch=ef)  # type: ignore[attr-defined]
             # Ids re-added after a tombstone live in the flat index; their graph copy stays dead.
             d, i = self._main.search(q, k, params=params)
             results_d.append(d)
@@ -326,11 +329,11 @@ class VectorStore:
             hnsw_m=state["hnsw_m"],
             ef_search=state["ef_search"],
         )
-        store._flat = faiss.read_index(str(d / "flat.faiss"))
+        store._flat = faiss.read_index(str(d / "flat.faiss"))  # type: ignore[assignment]
         store._flat_ids = set(faiss.vector_to_array(store._flat.id_map).tolist())
         if state["has_main"]:
-            store._main = faiss.read_index(str(d / "main.faiss"))
-            store._main_ids = np.sort(faiss.vector_to_array(store._main.id_map).astype(np.int64))
+            store._main = faiss.read_index(str(d / "main.faiss"))  # type: ignore[assignment]
+            store._main_ids = np.sort(faiss.vector_to_array(store._main.id_map).astype(np.int64))  # type: ignore[union-attr]
         store._dead = set(np.load(d / "dead.npy", allow_pickle=False).tolist())
         return store
 

@@ -258,7 +258,7 @@ def reindex_all(conn: Connection, table: sa.Table, embedder: Embedder | None = N
         part = rows[start : start + batch_size]
         inputs = [_row_input(r) for r in part]
         vecs = embedder.encode(inputs, progress=progress)
-        for r, x, v in zip(part, inputs, vecs):
+        for r, x, v in zip(part, inputs, vecs, strict=True):
             conn.execute(
                 sa.update(table).where(t.id == r.id).values(
                     vector=_vec_bytes(v), model=embedder.model_name, dim=embedder.dim,
@@ -585,7 +585,8 @@ class IndexCache:
             if e is None:
                 continue
             span = best_span(query, e.text) if query else (0, len(e.text))
-            hits.append(Hit(entry_id, e.source_type, e.source_id, e.chunk_key, e.title, e.heading_path, e.text, dict(e.meta), score, dense, lex, span))
+            hits.append(Hit(entry_id, e.source_type, e.source_id, e.chunk_key, e.title, e.heading_path, e.text, dict(e.meta),
+                            score, dense, lex, span))
         return hits
 
     def search(
@@ -671,7 +672,7 @@ class IndexCache:
             keep = i[0] >= 0
             ids, dense = i[0][keep], d[0][keep]
             lex = self._lexical.scores_for(self._lexical.scores(query), ids) if lexical else np.zeros(len(ids))
-            ranked = [(int(a), float(b), float(b), float(c)) for a, b, c in zip(ids, dense, lex)]
+            ranked = [(int(a), float(b), float(b), float(c)) for a, b, c in zip(ids, dense, lex, strict=True)]
             return self._hits(ranked, query if spans else None)
         finally:
             self._lock.release_read()

@@ -84,7 +84,7 @@ def database(request, tmp_path_factory) -> Iterator[str]:
 
 def _empty_all_tables() -> None:
     """Remove every row so the next test starts from a migrated, empty database."""
-    tables = [t for t in db.metadata.sorted_tables]
+    tables = list(db.metadata.sorted_tables)
     names = set(inspect(db.engine).get_table_names())
     tables = [t for t in tables if t.name in names]
     with db.engine.begin() as conn:

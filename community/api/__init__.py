@@ -10,10 +10,10 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields
 
+from community import limits
 from community.database import MAX_ROW_ID
 from community.extensions import csrf
 from community.viewhelpers import RowIdConverter
-from community import limits
 
 API_PREFIX = "/api/v1"
 
@@ -25,7 +25,7 @@ NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 
 def at_least(n: int) -> str:
     """A pattern for text that keeps at least n characters once its ends are stripped (n >= 2)."""
-    return NOT_BLANK + ".{%d,}" % (n - 2) + NOT_BLANK
+    return f"{NOT_BLANK}.{{{n - 2},}}{NOT_BLANK}"
 
 
 class ErrorDetailSchema(Schema):
@@ -63,15 +63,15 @@ class CoKnowApi(Api):
 
 
 def create_api(app: Flask) -> CoKnowApi:
-    """Attach the API to app and register every feature's API blueprint."""
+    """Attach the API to app and register the community features' API blueprints."""
     from community.api.system import blp as system_blp
+    from community.forum.api import blp as forum_blp
+    from community.ideas.api import blp as ideas_blp
 
     api = CoKnowApi(app, spec_kwargs={"info": {"description": "CoKnow community and support bot API."}})
     api.register_converter(RowIdConverter, lambda converter: {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID})
-    for blp in [system_blp, *extra_blueprints()]:
-        # Not the form CSRF check: community.security.check_api_intent wants the token in a header.
-        csrf.exempt(blp)
-        api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))
+    for blp in (system_blp, ideas_blp, forum_blp):
+        register_api_blueprint(api, blp)
     app.before_request(_count_api_call)
     return api
 
@@ -82,10 +82,8 @@ def _count_api_call() -> None:
         limits.consume(current_app.config["RATELIMIT_API"], "api", limits.user_or_address())
 
 
-def extra_blueprints() -> list[Blueprint]:
-    """Feature API blueprints; each feature appends its import here."""
-    from bot.api import blp as chat_blp
-    from community.forum.api import blp as forum_blp
-    from community.ideas.api import blp as ideas_blp
-
-    return [chat_blp, ideas_blp, forum_blp]
+def register_api_blueprint(api: CoKnowApi, blp: Blueprint) -> None:
+    """Mount one feature's API blueprint under /api/v1 (create_app adds the bot's this way)."""
+    # Not the form CSRF check: community.security.check_api_intent wants the token in a header.
+    csrf.exempt(blp)
+    api.register_blueprint(blp, url_prefix=API_PREFIX + (blp.url_prefix or ""))

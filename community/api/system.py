@@ -11,8 +11,10 @@ blp = Blueprint("api_system", __name__, description="Service status and the curr
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["ok", "degraded", "down"]})
     version = fields.String(required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.Dict(),
+                         metadata={"description": "database, redis, jobs and index: each with ok and details"})
 
 
 class MeSchema(Schema):
@@ -26,9 +28,13 @@ class MeSchema(Schema):
 @blp.route("/health")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.alt_response(503, schema=HealthSchema, description="The database does not answer")
     def get(self):
-        """Report that the service is up."""
-        return {"status": "ok", "version": "v1"}
+        """The service's parts: database, Redis, job queue, and how fresh this process's index is."""
+        from community.health import report
+
+        body, serving = report()
+        return body, 200 if serving else 503
 
 
 @blp.route("/me")

@@ -44,5 +44,7 @@ class ChangePasswordForm(FlaskForm):
 class ProfileForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=MAX_NAME)])
     locale = SelectField(
-        _l("Language"), choices=[SelectChoice("", _l("Browser default")), SelectChoice("en", "English"), SelectChoice("zh", "中文")], default=""
+        _l("Language"),
+        choices=[SelectChoice("", _l("Browser default")), SelectChoice("en", "English"), SelectChoice("zh", "中文")],
+        default="",
     )

@@ -8,9 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from community import limits
 from community.auth import bp, services, sessions
 from community.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
-from community.errors import DomainError, RateLimited
-from community.extensions import db
-from community.viewhelpers import show_form_error
+from community.viewhelpers import form_status, run_service
 
 
 def _safe_next(default: str) -> str:
@@ -28,27 +26,21 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
-    headers = {}
     if form.validate_on_submit():
-        try:
+        def create_account():
             # New accounts per address: a script cannot mint accounts to escape the per-account limits.
             limits.consume(current_app.config["RATELIMIT_REGISTER"], "register", limits.client_address(),
                            message=_("Too many new accounts from your network. Please try again later."))
             user = services.register_user(form.email.data, form.display_name.data, form.password.data)
             sessions.start_session(user)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-            if isinstance(error, RateLimited):
-                headers["Retry-After"] = str(error.retry_after or 60)
-                return render_template("auth/register.html", form=form), 429, headers
-        else:
-            login_user(user)
-            flash(_("Welcome to the community, %(name)s!", name=user.display_name), "success")
+            return user
+
+        done = run_service(create_account, form)
+        if done.value is not None:
+            login_user(done.value)
+            flash(_("Welcome to the community, %(name)s!", name=done.value.display_name), "success")
             return redirect(_safe_next(url_for("auth.profile")))
-    status = 400 if form.errors or request.method == "POST" else 200
-    return render_template("auth/register.html", form=form), status
+    return render_template("auth/register.html", form=form), form_status()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -57,29 +49,26 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
+        def sign_in():
+            # RateLimited (the 6th failure) goes on to the error page: 429 with Retry-After.
             user = services.authenticate(form.email.data, form.password.data, limits.client_address())
             if user is not None:
                 sessions.start_session(user, remember=bool(form.remember.data))
-            db.session.commit()
-        except RateLimited as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(error.retry_after or 60)}
-        if user is not None:
-            login_user(user, remember=form.remember.data)
+            return user
+
+        done = run_service(sign_in, form)
+        if done.value is not None:
+            login_user(done.value, remember=form.remember.data)
             return redirect(_safe_next(url_for("main.home")))
         flash(_("The e-mail or password is not correct."), "error")
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), form_status()
 
 
 @bp.post("/logout")
 @login_required
 def logout():
     # The server forgets the session: a copy of the cookie (or the remember cookie) no longer signs in.
-    sessions.end_session(current_user)
-    db.session.commit()
+    run_service(lambda: sessions.end_session(current_user))
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("main.home"))
@@ -91,31 +80,19 @@ def profile():
     form = ProfileForm(obj=current_user)
     if request.method == "GET":
         form.locale.data = current_user.locale or ""
-    if form.validate_on_submit():
-        try:
-            services.update_profile(current_user, form.display_name.data, form.locale.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            flash(_("Your profile is saved."), "success")
-            return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, user=current_user)
+    if form.validate_on_submit() and run_service(
+            lambda: services.update_profile(current_user, form.display_name.data, form.locale.data), form).ok:
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form, user=current_user), form_status()
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            flash(_("Your password is changed."), "success")
-            return redirect(url_for("auth.profile"))
-    return render_template("auth/password.html", form=form)
+    if form.validate_on_submit() and run_service(
+            lambda: services.change_password(current_user, form.current_password.data, form.new_password.data), form).ok:
+        flash(_("Your password is changed."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/password.html", form=form), form_status()

@@ -16,10 +16,22 @@ forum_cli = AppGroup("forum", help="Forum administration commands.")
 @click.option("--category", "default_category", default="General", show_default=True,
               help="Category for threads whose record has none.")
 @click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 1000))
-def import_threads(file: Path, source: str | None, default_category: str, batch_size: int) -> None:
+@click.option("--background", is_flag=True, help="Queue it as a job for the job workers instead of running it here.")
+def import_threads(file: Path, source: str | None, default_category: str, batch_size: int, background: bool) -> None:
     """Import threads from a JSONL FILE (one thread with its replies per line); safe to run again."""
     from community.extensions import db
     from community.forum.importer import import_lines
+
+    if background:
+        from community.forum.import_job import import_forum_file
+        from community.jobs import start_job
+
+        run = start_job(import_forum_file, path=str(file.resolve()), source=source or file.stem,
+                        default_category=default_category, batch_size=batch_size)
+        db.session.commit()
+        click.echo(f"Queued as job {run.id}; a job worker (or `flask coknow serve`) runs it. "
+                   f"Progress: GET /api/v1/jobs/{run.id}")
+        return
 
     lines = file.read_text(encoding="utf-8").splitlines()
     with click.progressbar(length=len(lines), label="Importing threads", file=sys.stderr) as bar:

@@ -68,6 +68,13 @@ class ParsedThread:
     replies: list[ParsedReply]
 
 
+def _required_text(obj: dict[str, Any], key: str) -> str:
+    text = _text(obj, key)
+    if text is None:  # _text raises for a missing required key; this only tells the type checker
+        raise BadRecord(f"'{key}' must be a non-empty string")
+    return text
+
+
 def _text(obj: dict[str, Any], key: str, *, required: bool = True) -> str | None:
     value = obj.get(key)
     if value is None and not required:
@@ -110,7 +117,7 @@ def parse_line(line: int, text: str) -> ParsedThread:
         raise BadRecord(f"not valid JSON ({exc.msg})") from None
     if not isinstance(obj, dict):
         raise BadRecord("a line must be a JSON object")
-    title = _text(obj, "title")
+    title = _required_text(obj, "title")
     if len(title) > services.MAX_TITLE:
         title = title[: services.MAX_TITLE - 1].rstrip() + "…"
     body = obj.get("body")
@@ -127,7 +134,7 @@ def parse_line(line: int, text: str) -> ParsedThread:
         if not isinstance(raw, dict):
             raise BadRecord(f"reply {n} must be an object")
         try:
-            rid = _text(raw, "id")
+            rid = _required_text(raw, "id")
             rbody = raw.get("body")
             if not isinstance(rbody, str) or not rbody.strip():
                 raise BadRecord("'body' must be a non-empty string")
@@ -147,7 +154,7 @@ def parse_line(line: int, text: str) -> ParsedThread:
     category = obj.get("category")
     if category is not None and (not isinstance(category, str) or not category.strip()):
         raise BadRecord("'category' must be a string or null")
-    return ParsedThread(line, _text(obj, "id"), category.strip() if category else None, title,
+    return ParsedThread(line, _required_text(obj, "id"), category.strip() if category else None, title,
                         _tag_names(obj.get("tags")), _time(obj, "created"), _text(obj, "author", required=False),
                         body.strip(), replies)
 
@@ -235,7 +242,7 @@ class ForumImporter:
                 self.report.rejected.append((record.line, f"reply id {clash!r} already belongs to another thread"))
                 continue
             created = thread is None
-            if created:
+            if thread is None:
                 thread = Thread(
                     category=self._category(record.category), author=self.accounts.get(record.author),
                     title=record.title, body=record.body, created_at=record.created, last_activity_at=record.created,

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from community.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from community.database import page_offset
 from community.extensions import db
+from community.forum.live import announce_reply
 from community.markup import plain_text
 from community.models import (
     Article,
@@ -25,6 +26,7 @@ from community.models import (
     Flag,
     FlagStatus,
     ForumCategory,
+    KnowledgeGap,
     PostKind,
     PostRevision,
     Reply,
@@ -135,7 +137,7 @@ def get_reply_or_404(reply_id: int, viewer: Any) -> Reply:
     return reply
 
 
-def _visible_threads(viewer: Any) -> Select:
+def _visible_threads(viewer: Any) -> Select[tuple[Thread]]:
     stmt = select(Thread).join(Thread.category).where(Thread.deleted_at.is_(None))
     if not is_staff(viewer):
         stmt = stmt.where(ForumCategory.staff_only.is_(False))
@@ -182,6 +184,7 @@ def list_threads(
     if tag:
         stmt = stmt.where(Thread.tags.any(Tag.name == tag.lower()))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    order: tuple[Any, ...]
     if sort == "latest":
         order = (Thread.pinned.desc(), Thread.last_activity_at.desc(), Thread.id.desc())
     elif sort == "new":
@@ -197,8 +200,8 @@ def unread_ids(viewer: Any, threads: Sequence[Thread]) -> set[int]:
     uid = user_id_of(viewer)
     if uid is None or not threads:
         return set()
-    reads = dict(
-        db.session.execute(
+    reads: dict[int, datetime] = dict(
+        db.session.execute(  # type: ignore[arg-type]  # Row pairs
             select(ThreadRead.thread_id, ThreadRead.last_read_at).where(
                 ThreadRead.user_id == uid, ThreadRead.thread_id.in_([t.id for t in threads])
             )
@@ -281,7 +284,7 @@ def normalize_tags(raw: str | Sequence[str]) -> list[str]:
 
 def _tags(names: Sequence[str]) -> list[Tag]:
     found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))} if names else {}
-    tags = []
+    tags: list[Tag] = []
     for name in names:
         tag = found.get(name)
         if tag is None:
@@ -290,7 +293,7 @@ def _tags(names: Sequence[str]) -> list[Tag]:
                     tag = Tag(name=name)
                     db.session.add(tag)
             except IntegrityError:  # created concurrently
-                tag = db.session.scalar(select(Tag).where(Tag.name == name))
+                tag = db.session.scalars(select(Tag).where(Tag.name == name)).one()
         tags.append(tag)
     return tags
 
@@ -435,8 +438,6 @@ def post_reply(author: User, thread: Thread, body: str) -> Reply:
         notify([thread.author_id], "forum.reply",
                _("%(name)s replied to “%(title)s”", name=author.display_name, title=thread.title),
                link=reply_link(reply), body=plain_text(body)[:280], actor=author)
-    from community.forum.events import announce_reply
-
     announce_reply(reply)
     return reply
 
@@ -445,7 +446,7 @@ def _notify_mentions(author: User, thread: Thread, reply: Reply | None, body: st
     """Notify people newly mentioned in body who can see the thread; returns their ids."""
     from community.notifications.services import notify
 
-    already = {h for h in mention_handles(old_body)}
+    already = set(mention_handles(old_body))
     users = [u for u in mentioned_users(body)
              if handle_of(u.display_name).lower() not in already and u.id != author.id and can_see_thread(u, thread)]
     if not users:
@@ -626,7 +627,9 @@ def liked_ids(user: Any, replies: Sequence[Reply]) -> set[int]:
 # ------------------------------------------------------------------ moderation
 
 def _post(kind: PostKind, post_id: int) -> Thread | Reply | None:
-    return db.session.get(Thread if kind is PostKind.thread else Reply, post_id)
+    if kind is PostKind.thread:
+        return db.session.get(Thread, post_id)
+    return db.session.get(Reply, post_id)
 
 
 def _thread_of(post: Thread | Reply) -> Thread:
@@ -781,9 +784,9 @@ def related_content(viewer: Any, thread: Thread, k: int = 5) -> list[Any]:
     from community import search
 
     try:
-        return search.similar(f"{thread.title}\n{plain_text(thread.body)[:1000]}", source_types=("thread", "idea"),
-                              k=k, exclude=[("thread", str(thread.id))], min_score=0.35,
-                              filters=search_filters(viewer))
+        # From the vectors stored for the thread: viewing a page never runs the model.
+        return search.related_documents("thread", thread.id, source_types=("thread", "idea"), k=k, min_score=0.35,
+                                        filters=search_filters(viewer))
     except Exception:  # related links are a nicety; the thread page must render without the index
         current_app.logger.warning("related threads unavailable", exc_info=True)
         return []
@@ -814,3 +817,21 @@ def hits_with_threads(viewer: Any, hits: Sequence[Any]) -> list[Any]:
         visible = set(db.session.scalars(_visible_threads(viewer).where(Thread.id.in_(ids)).with_only_columns(Thread.id)))
     return [h for h in hits if h.source_type not in ("thread", "answer") or int(h.source_id) in visible]
 
+
+# ------------------------------------------------------------------ help-center links
+
+def promoted_article(thread: Thread) -> Article | None:
+    """The help article proposed from this thread, if any."""
+    return db.session.scalar(select(Article).where(Article.origin_thread_id == thread.id))
+
+
+def can_propose(user: Any, thread: Thread) -> bool:
+    """Staff and the thread's author may propose its accepted answer for the help center."""
+    return bool(user is not None and getattr(user, "is_authenticated", False)
+                and (user.is_staff or (thread.author_id is not None and thread.author_id == user.id)))
+
+
+def linked_gaps(thread: Thread) -> list[KnowledgeGap]:
+    """The knowledge gaps asked in this thread, oldest first."""
+    return list(db.session.scalars(
+        select(KnowledgeGap).where(KnowledgeGap.thread_id == thread.id).order_by(KnowledgeGap.id)))

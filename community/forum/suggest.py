@@ -45,11 +45,11 @@ def general_category(categories: list[ForumCategory]) -> ForumCategory:
     """Where questions get answered here: the category with the most solved threads, else the first."""
     if not categories:
         raise ValueError("no categories")
-    counts = dict(db.session.execute(
+    counts: dict[int, int] = {row[0]: row[1] for row in db.session.execute(
         select(Thread.category_id, func.count()).where(Thread.accepted_reply_id.is_not(None),
                                                        Thread.category_id.in_([c.id for c in categories]))
         .group_by(Thread.category_id)
-    ).all())
+    )}
     return max(categories, key=lambda c: (counts.get(c.id, 0), -c.position))
 
 

@@ -3,18 +3,17 @@ from flask import abort, flash, jsonify, redirect, render_template, request, ses
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from bot import promotion
-from bot.chat import SESSION_KEY
 from community.access import staff_required
-from community.errors import DomainError
 from community.extensions import db
 from community.forum import bp, services
 from community.forum.forms import CategoryForm, EditThreadForm, FlagForm, ReplyForm, ThreadForm
+from community.hooks import CHAT_SESSION_KEY, ask_community
 from community.markup import render_markdown
+from community.mentions import handle_of
 from community.models import Article, Flag, ForumCategory, PostKind
-from community.viewhelpers import int_arg, page_arg, show_form_error
+from community.viewhelpers import commit_or_rollback, form_status, int_arg, page_arg, run_service
 
-SEARCH_TYPES = {"thread": ("thread",), "answer": ("answer",), "idea": ("idea",), "article": ("article",)}
+SEARCH_TYPES: dict[str, tuple[str, ...]] = {"thread": ("thread",), "answer": ("answer",), "idea": ("idea",), "article": ("article",)}
 
 
 @bp.app_template_filter("forum_markdown")
@@ -57,8 +56,9 @@ def new_thread():
     if request.method == "GET" and request.args.get("title"):
         # "Ask the community" from the bot: the customer sees and may edit the question first.
         form.title.data = request.args["title"][:300]
-    if request.method == "GET" and request.args.get("from_message"):
-        prefill = promotion.ask_community_prefill(current_user, session.get(SESSION_KEY), request.args["from_message"])
+    source = ask_community()
+    if request.method == "GET" and request.args.get("from_message") and source is not None:
+        prefill = source.prefill(current_user, session.get(CHAT_SESSION_KEY), request.args["from_message"])
         if prefill is not None:
             form.title.data, form.body.data, form.from_message.data = prefill.title, prefill.body, prefill.message_id
     if request.method == "GET" and form.title.data and not request.args.get("category"):
@@ -69,22 +69,17 @@ def new_thread():
         if suggested is not None:
             form.category.data = suggested.slug
     if form.validate_on_submit():
-        try:
+        def post() -> int:
             cat = services.get_category_or_404(form.category.data, current_user)
             thread = services.create_thread(current_user, cat, form.title.data, form.body.data, form.tags.data or "")
-            if form.from_message.data:
-                promotion.link_thread_to_message(current_user, session.get(SESSION_KEY), thread,
-                                                 form.from_message.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-            status = error.status
-        else:
-            return redirect(url_for("forum.thread", thread_id=thread.id))
-    else:
-        status = 400 if request.method == "POST" else 200
-    return render_template("forum/new.html", form=form, has_categories=bool(categories)), status
+            if form.from_message.data and source is not None:
+                source.link(current_user, session.get(CHAT_SESSION_KEY), thread, form.from_message.data)
+            return thread.id
+
+        done = run_service(post, form)
+        if done.ok:
+            return redirect(url_for("forum.thread", thread_id=done.value))
+    return render_template("forum/new.html", form=form, has_categories=bool(categories)), form_status()
 
 
 @bp.get("/t/<int:thread_id>")
@@ -97,27 +92,38 @@ def thread(thread_id: int):
         quoted = next((r for r in replies if r.id == quote and not r.is_deleted and not r.hidden), None)
         if quoted is not None:
             name = quoted.author.display_name if quoted.author else _("Anonymous")
-            form.body.data = "\n".join("> " + line for line in quoted.body.splitlines()) + f"\n>\n> — @{services.handle_of(name)}\n\n"
-    services.count_view(thread)
-    if current_user.is_authenticated:
-        services.mark_read(current_user, thread)
-    db.session.commit()
+            form.body.data = "\n".join("> " + line for line in quoted.body.splitlines()) + f"\n>\n> — @{handle_of(name)}\n\n"
     staff = current_user.is_authenticated and current_user.is_staff
     return render_template(
         "forum/thread.html", thread=thread, replies=replies, form=form,
         liked=services.liked_ids(current_user, replies),
         related=[(m, _hit_link(m)) for m in services.related_content(current_user, thread)],
         categories=services.visible_categories(current_user) if staff else [],
-        handle_of=services.handle_of, **_promotion_context(thread, staff),
+        handle_of=handle_of, **_promotion_context(thread, staff),
     )
+
+
+@bp.post("/t/<int:thread_id>/seen")
+def seen(thread_id: int):
+    """Count a view and mark the thread read: the thread page's script posts here once it is shown,
+    so that reading a page (and a crawler's GET) writes nothing."""
+    thread = services.get_thread_or_404(thread_id, current_user)
+
+    def record() -> None:
+        services.count_view(thread)
+        if current_user.is_authenticated:
+            services.mark_read(current_user, thread)
+
+    commit_or_rollback(record)
+    return "", 204
 
 
 def _promotion_context(thread, staff: bool) -> dict:
     """The help article made from this thread, whether the viewer may propose one, and (staff) its gaps."""
     return {
-        "article": promotion.promoted_article(thread),
-        "can_propose": promotion.can_propose(current_user, thread) and thread.accepted_reply_id is not None,
-        "gaps": promotion.linked_gaps(thread) if staff else [],
+        "article": services.promoted_article(thread),
+        "can_propose": services.can_propose(current_user, thread) and thread.accepted_reply_id is not None,
+        "gaps": services.linked_gaps(thread) if staff else [],
     }
 
 
@@ -127,37 +133,20 @@ def reply(thread_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
     form = ReplyForm()
     if form.validate_on_submit():
-        try:
-            new = services.post_reply(current_user, thread, form.body.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            if error.status == 429 or error.status == 403:
-                flash(error.message, "error")
-                return render_template("errors/error.html", status=error.status, message=error.message), error.status
-            show_form_error(error, form)
-        else:
-            return redirect(url_for("forum.thread", thread_id=thread_id, _anchor=f"reply-{new.id}"))
+        done = run_service(lambda: services.post_reply(current_user, thread, form.body.data).id, form)
+        if done.ok:
+            return redirect(url_for("forum.thread", thread_id=thread_id, _anchor=f"reply-{done.value}"))
     replies = services.visible_replies(current_user, thread)
     return render_template(
         "forum/thread.html", thread=thread, replies=replies, form=form, liked=services.liked_ids(current_user, replies),
-        related=[], categories=[], handle_of=services.handle_of,
+        related=[], categories=[], handle_of=handle_of,
         **_promotion_context(thread, current_user.is_staff),
-    ), 400
+    ), form_status()
 
 
 def _act(thread_id: int, action, message: str | None = None):
     """Run a one-click action on a thread and return to it, showing domain errors as a flash."""
-    try:
-        action()
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("forum.thread", thread_id=thread_id)), 303
-    if message:
+    if run_service(action).ok and message:
         flash(message, "success")
     return redirect(url_for("forum.thread", thread_id=thread_id)), 303
 
@@ -168,27 +157,6 @@ def accept(thread_id: int, reply_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
     target = services.get_reply_or_404(reply_id, current_user)
     return _act(thread_id, lambda: services.accept_answer(current_user, thread, target), _("Answer accepted."))
-
-
-@bp.post("/t/<int:thread_id>/propose")
-@login_required
-def propose(thread_id: int):
-    """Propose the accepted answer for the help center: staff land in the editor, the asker back on the thread."""
-    thread = services.get_thread_or_404(thread_id, current_user)
-    try:
-        article = promotion.propose_article(current_user, thread)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("forum.thread", thread_id=thread_id)), 303
-    if current_user.is_staff:
-        flash(_("The draft article is ready: review it, then publish it."), "success")
-        return redirect(url_for("kb.edit_article", article_id=article.id)), 303
-    flash(_("Thank you! Staff will review the answer before it appears in the help center."), "success")
-    return redirect(url_for("forum.thread", thread_id=thread_id)), 303
 
 
 @bp.post("/t/<int:thread_id>/unaccept")
@@ -202,17 +170,12 @@ def unaccept(thread_id: int):
 @login_required
 def like(reply_id: int):
     target = services.get_reply_or_404(reply_id, current_user)
-    try:
-        liked = services.toggle_like(current_user, target)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        if request.accept_mimetypes.best == "application/json":
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("forum.thread", thread_id=target.thread_id))
     if request.accept_mimetypes.best == "application/json":
+        # The like button's fetch: a refused like is a JSON error from the error handler.
+        liked = commit_or_rollback(lambda: services.toggle_like(current_user, target))
         return jsonify(liked=liked, likes=target.like_count)
+    if not run_service(lambda: services.toggle_like(current_user, target)).ok:
+        return redirect(url_for("forum.thread", thread_id=target.thread_id))
     return redirect(url_for("forum.thread", thread_id=target.thread_id, _anchor=f"reply-{target.id}"))
 
 
@@ -225,16 +188,10 @@ def edit_thread(thread_id: int):
     form = EditThreadForm(obj=thread)
     if request.method == "GET":
         form.tags.data = ", ".join(t.name for t in thread.tags)
-    if form.validate_on_submit():
-        try:
-            services.edit_thread(current_user, thread, form.title.data, form.body.data, form.tags.data or "")
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            return redirect(url_for("forum.thread", thread_id=thread.id))
-    return render_template("forum/edit.html", form=form, thread=thread, reply=None)
+    if form.validate_on_submit() and run_service(
+            lambda: services.edit_thread(current_user, thread, form.title.data, form.body.data, form.tags.data or ""), form).ok:
+        return redirect(url_for("forum.thread", thread_id=thread.id))
+    return render_template("forum/edit.html", form=form, thread=thread, reply=None), form_status()
 
 
 @bp.route("/r/<int:reply_id>/edit", methods=["GET", "POST"])
@@ -244,16 +201,9 @@ def edit_reply(reply_id: int):
     if not (current_user.is_staff or target.author_id == current_user.id) or target.is_deleted:
         abort(403)
     form = ReplyForm(obj=target)
-    if form.validate_on_submit():
-        try:
-            services.edit_reply(current_user, target, form.body.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            return redirect(url_for("forum.thread", thread_id=target.thread_id, _anchor=f"reply-{target.id}"))
-    return render_template("forum/edit.html", form=form, thread=target.thread, reply=target)
+    if form.validate_on_submit() and run_service(lambda: services.edit_reply(current_user, target, form.body.data), form).ok:
+        return redirect(url_for("forum.thread", thread_id=target.thread_id, _anchor=f"reply-{target.id}"))
+    return render_template("forum/edit.html", form=form, thread=target.thread, reply=target), form_status()
 
 
 @bp.get("/t/<int:thread_id>/history")
@@ -276,12 +226,7 @@ def reply_history(reply_id: int):
 @login_required
 def delete_thread(thread_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
-    try:
-        services.delete_thread(current_user, thread)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not run_service(lambda: services.delete_thread(current_user, thread)).ok:
         return redirect(url_for("forum.thread", thread_id=thread_id))
     flash(_("The thread is deleted."), "success")
     return redirect(url_for("forum.index"))
@@ -302,23 +247,15 @@ def flag(kind: str, post_id: int):
     except ValueError:
         abort(404)
     form = FlagForm()
-    if form.validate_on_submit():
-        try:
-            services.flag_post(current_user, post_kind, post_id, form.reason.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            if error.status == 404:
-                raise
-            show_form_error(error, form)
-        else:
-            flash(_("Thank you. The moderators will look at this post."), "success")
-            thread_id = post_id if post_kind is PostKind.thread else services.get_reply_or_404(post_id, current_user).thread_id
-            return redirect(url_for("forum.thread", thread_id=thread_id))
+    if form.validate_on_submit() and run_service(
+            lambda: services.flag_post(current_user, post_kind, post_id, form.reason.data), form).ok:
+        flash(_("Thank you. The moderators will look at this post."), "success")
+        thread_id = post_id if post_kind is PostKind.thread else services.get_reply_or_404(post_id, current_user).thread_id
+        return redirect(url_for("forum.thread", thread_id=thread_id))
     post = services._post(post_kind, post_id)
     if post is None or not services.can_see_thread(current_user, services._thread_of(post)):
         abort(404)
-    return render_template("forum/flag.html", form=form, kind=post_kind.value, post=post), (400 if request.method == "POST" else 200)
+    return render_template("forum/flag.html", form=form, kind=post_kind.value, post=post), form_status()
 
 
 @bp.get("/flags")
@@ -334,12 +271,7 @@ def resolve_flag(flag_id: int):
     item = db.session.get(Flag, flag_id)
     if item is None:
         abort(404)
-    try:
-        services.resolve_flag(current_user, item, request.form.get("action", ""))
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    run_service(lambda: services.resolve_flag(current_user, item, request.form.get("action", "")))
     return redirect(url_for("forum.flags"))
 
 
@@ -368,19 +300,13 @@ def hide_reply(reply_id: int):
 def manage_categories(slug: str | None = None):
     editing = services.get_category_or_404(slug, current_user) if slug else None
     form = CategoryForm(obj=editing)
-    if form.validate_on_submit():
-        try:
-            services.save_category(editing, name=form.name.data, description=form.description.data or "",
-                                   staff_only=form.staff_only.data, position=form.position.data or 0)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            flash(_("The category is saved."), "success")
-            return redirect(url_for("forum.manage_categories"))
+    if form.validate_on_submit() and run_service(
+            lambda: services.save_category(editing, name=form.name.data, description=form.description.data or "",
+                                           staff_only=form.staff_only.data, position=form.position.data or 0), form).ok:
+        flash(_("The category is saved."), "success")
+        return redirect(url_for("forum.manage_categories"))
     return render_template("forum/categories.html", form=form, editing=editing,
-                           categories=services.visible_categories(current_user))
+                           categories=services.visible_categories(current_user)), form_status()
 
 
 @bp.post("/preview")
@@ -427,7 +353,7 @@ def search():
     query = request.args.get("q", "").strip()[:300]
     kind = request.args.get("type", "")
     cat = request.args.get("category", "")
-    types = SEARCH_TYPES.get(kind, ("thread", "answer", "idea", "article"))
+    types: tuple[str, ...] = SEARCH_TYPES.get(kind, ("thread", "answer", "idea", "article"))
     category_filter = None
     if cat:
         category_filter = services.get_category_or_404(cat, current_user).slug

@@ -1,7 +1,6 @@
 """JSON API for ideas, votes, follows, comments and status changes (same services as the pages)."""
 from __future__ import annotations
 
-from flask import abort
 from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
@@ -77,11 +76,6 @@ class StatusChangeSchema(Schema):
 
 
 
-def _idea(idea_id: int) -> Idea:
-    idea = db.session.get(Idea, idea_id)
-    if idea is None:
-        abort(404, description="This idea does not exist.")
-    return idea
 
 
 def _state(idea: Idea, changed: bool) -> dict:
@@ -122,7 +116,7 @@ class IdeaResource(MethodView):
     @blp.alt_response(404, description="No such idea")
     def get(self, idea_id):
         """One idea (a merged idea names the idea it was merged into)."""
-        return _idea(idea_id)
+        return services.get_idea_or_404(idea_id)
 
 
 @blp.route("/<int:idea_id>/vote")
@@ -131,13 +125,13 @@ class IdeaVote(MethodView):
     @blp.alt_response(409, description="Voting closed, or the idea was merged")
     def post(self, idea_id):
         """Vote for the idea; repeating is harmless."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return _state(idea, commit_or_rollback(lambda: services.cast_vote(user, idea)))
 
     @blp.response(200, VoteStateSchema)
     def delete(self, idea_id):
         """Remove your vote."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return _state(idea, commit_or_rollback(lambda: services.retract_vote(user, idea)))
 
 
@@ -146,13 +140,13 @@ class IdeaFollow(MethodView):
     @blp.response(200, VoteStateSchema)
     def post(self, idea_id):
         """Follow the idea without voting."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return _state(idea, commit_or_rollback(lambda: services.follow_idea(user, idea)))
 
     @blp.response(200, VoteStateSchema)
     def delete(self, idea_id):
         """Stop following the idea."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return _state(idea, commit_or_rollback(lambda: services.unfollow_idea(user, idea)))
 
 
@@ -161,13 +155,13 @@ class IdeaComments(MethodView):
     @blp.response(200, CommentSchema(many=True))
     def get(self, idea_id):
         """Visible comments, oldest first."""
-        return services.comments(_idea(idea_id))
+        return services.comments(services.get_idea_or_404(idea_id))
 
     @blp.arguments(CommentSchema)
     @blp.response(201, CommentSchema)
     def post(self, data, idea_id):
         """Comment (Markdown, @mentions); staff comments are official."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         return commit_or_rollback(lambda: services.add_comment(idea, user, data["body"]))
 
 
@@ -178,6 +172,6 @@ class IdeaStatusResource(MethodView):
     @blp.alt_response(403, description="Staff only")
     def post(self, data, idea_id):
         """Move the idea to a status (staff); voters and followers are notified."""
-        user, idea = signed_in_or_401(), _idea(idea_id)
+        user, idea = signed_in_or_401(), services.get_idea_or_404(idea_id)
         commit_or_rollback(lambda: services.change_status(idea, data["status"], user, data["reason"]))
         return idea

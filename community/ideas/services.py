@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, Text, case, cast, delete, func, or_, select, update
+from sqlalchemy import Row, Subquery, Text, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from community import search
 from community.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
-from community.database import as_utc, page_offset
+from community.database import as_utc, changed_rows, page_offset
 from community.extensions import db
 from community.markup import plain_text
 # One @mention syntax site-wide: the forum's parser (@DisplayNameWithoutSpaces, any case).
@@ -68,14 +68,15 @@ class IdeaMerged(Conflict):
 
 def status_label(status: IdeaStatus) -> str:
     """The translated name of a status."""
-    return {
+    labels: dict[IdeaStatus, str] = {
         IdeaStatus.open: _("Open"),
         IdeaStatus.under_review: _("Under review"),
         IdeaStatus.planned: _("Planned"),
         IdeaStatus.in_progress: _("In progress"),
         IdeaStatus.shipped: _("Shipped"),
         IdeaStatus.declined: _("Declined"),
-    }[status]
+    }
+    return labels[status]
 
 
 def voter_weight(user: User) -> tuple[str | None, float]:
@@ -100,7 +101,7 @@ class DemandSource:
 
 DEMAND_SOURCES: dict[str, DemandSource] = {}
 # Shown on every idea even before the feature that feeds them exists.
-EXPECTED_DEMAND = {"chat_requests": lambda: _("Chat requests"), "gaps": lambda: _("Knowledge gaps")}
+EXPECTED_DEMAND: dict[str, Callable[[], str]] = {"chat_requests": lambda: _("Chat requests"), "gaps": lambda: _("Knowledge gaps")}
 
 
 def register_demand_source(source: DemandSource) -> None:
@@ -179,7 +180,7 @@ def _require_staff(user: User) -> None:
 
 # ---------------------------------------------------------------- atomic helpers
 
-def _lock_idea(idea_id: int) -> Row | None:
+def _lock_idea(idea_id: int) -> Row[Any] | None:
     """Lock the idea's row for this transaction and read its current state.
 
     A no-op UPDATE (rather than SELECT … FOR UPDATE) because SQLite ignores FOR UPDATE and
@@ -194,7 +195,7 @@ def _lock_idea(idea_id: int) -> Row | None:
     ).one_or_none()
 
 
-def _open_for_change(idea_id: int, allow_closed: bool = True) -> Row:
+def _open_for_change(idea_id: int, allow_closed: bool = True) -> Row[Any]:
     state = _lock_idea(idea_id)
     if state is None:
         raise NotFound(_("This idea does not exist."))
@@ -205,7 +206,7 @@ def _open_for_change(idea_id: int, allow_closed: bool = True) -> Row:
     return state
 
 
-def _insert_ignore(model: type, unique: Sequence[str], values: dict) -> bool:
+def _insert_ignore(model: type[Any], unique: Sequence[str], values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted.
 
     A racing duplicate becomes a no-op instead of an IntegrityError, on both databases,
@@ -234,6 +235,14 @@ def _reindex(idea: Idea) -> None:
         "idea", idea.id, title=idea.title, body=idea.body,
         meta={"visibility": "public", "status": idea.status.value, "category": idea.category},
     )
+
+
+def get_idea_or_404(idea_id: int) -> Idea:
+    """The idea, or NotFound (a 404 page or JSON error) when there is none."""
+    idea = db.session.get(Idea, idea_id)
+    if idea is None:
+        raise NotFound(_("This idea does not exist."))
+    return idea
 
 
 def idea_url(idea: Idea | int) -> str:
@@ -285,7 +294,13 @@ def submit_idea(author: User, title: str | None, body: str | None, category: str
                                     by_id=author.id))
     follow_idea(author, idea)
     _reindex(idea)
+    _notify_mentions(idea, author, [u for u in find_mentions(body) if u.id != author.id])
     return idea
+
+
+def _notify_mentions(idea: Idea, actor: User, users: list[User]) -> None:
+    notify(users, "idea.mention", _("%(name)s mentioned you on “%(title)s”", name=actor.display_name,
+                                    title=idea.title), idea_url(idea), plain_text(idea.body)[:300], actor=actor)
 
 
 def edit_idea(idea: Idea, editor: User, title: str | None, body: str | None, category: str | None,
@@ -295,9 +310,11 @@ def edit_idea(idea: Idea, editor: User, title: str | None, body: str | None, cat
         raise Forbidden(_("Only staff can edit this idea now."))
     if idea.merged_into_id is not None:
         raise IdeaMerged(idea.merged_into_id)
+    before = {u.id for u in find_mentions(idea.body)}
     idea.title, idea.body, idea.category, idea.tags = check_idea(title, body, category, tags)
     db.session.flush()
     _reindex(idea)
+    _notify_mentions(idea, editor, [u for u in find_mentions(idea.body) if u.id not in before and u.id != editor.id])
     return idea
 
 
@@ -334,10 +351,10 @@ def record_vote_for(staff: User, customer_email: str, idea: Idea, note: str | No
 def retract_vote(user: User, idea: Idea) -> bool:
     """Remove user's vote; True when there was one."""
     _open_for_change(idea.id, allow_closed=False)
-    removed = db.session.execute(
+    removed = changed_rows(db.session.execute(
         delete(Vote).where(Vote.user_id == user.id, Vote.idea_id == idea.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if removed:
         _bump(idea, "vote_count", -removed)
     return bool(removed)
@@ -356,10 +373,10 @@ def follow_idea(user: User, idea: Idea) -> bool:
 def unfollow_idea(user: User, idea: Idea) -> bool:
     """Stop following; True when the user was following."""
     _open_for_change(idea.id)
-    removed = db.session.execute(
+    removed = changed_rows(db.session.execute(
         delete(IdeaFollower).where(IdeaFollower.user_id == user.id, IdeaFollower.idea_id == idea.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if removed:
         _bump(idea, "follower_count", -removed)
     return bool(removed)
@@ -675,7 +692,7 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def trending_scores(now: datetime | None = None):
+def trending_scores(now: datetime | None = None) -> Subquery:
     """Per-idea trending score subquery (idea_id, score).
 
     Each vote from the last 14 days counts (14 − d) / 14, d being its age in whole days: a vote
@@ -727,8 +744,8 @@ def list_ideas(sort: str = "trending", status: str | None = None, category: str 
 
 def categories() -> list[str]:
     """Categories in use, for filters and the submit form."""
-    return [c for c in db.session.scalars(select(Idea.category).where(Idea.category.is_not(None))
-                                          .distinct().order_by(Idea.category))]
+    return list(db.session.scalars(select(Idea.category).where(Idea.category.is_not(None))
+                                          .distinct().order_by(Idea.category)))
 
 
 def roadmap(shipped_days: int = 90, per_column: int = 50) -> dict[IdeaStatus, list[Idea]]:

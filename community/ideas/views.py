@@ -6,21 +6,12 @@ from flask_login import current_user, login_required
 from community.access import staff_required
 from community.errors import DomainError, wants_json
 from community.extensions import db
-from community.ideas import bp, services
+from community.ideas import bp, services, staff_tools
 from community.ideas.forms import ChangelogForm, CommentForm, IdeaForm, MergeForm, StatusForm, VoteForForm
-from community.ideas.services import IdeaMerged
+from community.ideas.services import IdeaMerged, get_idea_or_404
 from community.markup import render_markdown
-from community.models import Article, ContentReview, Idea, IdeaComment, IdeaStatus
-from community.viewhelpers import page_arg, show_form_error
-
-
-def _idea_or_404(idea_id: int) -> Idea:
-    idea = db.session.get(Idea, idea_id)
-    if idea is None:
-        abort(404)
-    return idea
-
-
+from community.models import Article, ChangelogEntry, ContentReview, Idea, IdeaComment, IdeaStatus
+from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
 
 
 def _idea_json(idea: Idea, voted: bool = False) -> dict:
@@ -66,18 +57,12 @@ def new():
         # The chat offers unmatched feature requests here with the message as the title, to edit.
         form.title.data = " ".join(request.args["title"].split())[: services.MAX_TITLE]
     if form.validate_on_submit():
-        try:
-            idea = services.submit_idea(current_user, form.title.data, form.body.data, form.category.data,
-                                        form.tags.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
+        done = run_service(lambda: services.submit_idea(current_user, form.title.data, form.body.data,
+                                                        form.category.data, form.tags.data), form)
+        if done.value is not None:
             flash(_("Thanks! Your idea is posted; others can now vote on it."), "success")
-            return redirect(url_for("ideas.detail", idea_id=idea.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("ideas/new.html", form=form, categories=services.categories()), status
+            return redirect(url_for("ideas.detail", idea_id=done.value.id))
+    return render_template("ideas/new.html", form=form, categories=services.categories()), form_status()
 
 
 @bp.get("/similar")
@@ -90,7 +75,7 @@ def similar():
 
 @bp.get("/<int:idea_id>")
 def detail(idea_id: int):
-    idea = _idea_or_404(idea_id)
+    idea = get_idea_or_404(idea_id)
     if idea.merged_into_id is not None:
         target = services.resolve_merged(idea)
         flash(_("“%(title)s” was merged into this idea.", title=idea.title), "info")
@@ -109,7 +94,6 @@ def detail(idea_id: int):
         context.update(
             status_form=StatusForm(status=idea.status.value),
             vote_for_form=VoteForForm(),
-            merge_form=MergeForm(),
             demand=services.demand(idea),
             requesters=services.requester_users(idea.id),
             value=services.idea_value(idea.id),
@@ -122,55 +106,43 @@ def detail(idea_id: int):
 @bp.route("/<int:idea_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(idea_id: int):
-    idea = _idea_or_404(idea_id)
+    idea = get_idea_or_404(idea_id)
     form = IdeaForm(obj=idea)
     if request.method == "GET":
         form.tags.data = ", ".join(idea.tags or [])
     if form.validate_on_submit():
-        try:
-            services.edit_idea(idea, current_user, form.title.data, form.body.data, form.category.data,
-                               form.tags.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            if error.status == 403:
-                raise
-            show_form_error(error, form)
-        else:
+        if run_service(lambda: services.edit_idea(idea, current_user, form.title.data, form.body.data,
+                                                  form.category.data, form.tags.data), form).ok:
             flash(_("The idea is updated."), "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id))
     elif request.method == "GET" and not (current_user.is_staff or
                                           (current_user.id == idea.author_id and idea.status is IdeaStatus.open)):
         abort(403)
-    return render_template("ideas/edit.html", form=form, idea=idea, categories=services.categories())
+    return render_template("ideas/edit.html", form=form, idea=idea, categories=services.categories()), form_status()
 
 
 def _act(idea_id: int, action, done_message: str):
     """Run a vote/follow action and answer JSON (fetch) or redirect back (form)."""
-    idea = _idea_or_404(idea_id)
-    try:
-        changed = action(current_user, idea)
-        db.session.commit()
-    except IdeaMerged as error:
-        db.session.rollback()
-        target = _idea_or_404(error.target_id)
-        if wants_json():
-            raise
-        flash(_("This idea was merged into “%(title)s”; vote there.", title=target.title), "info")
-        return redirect(url_for("ideas.detail", idea_id=target.id))
-    except DomainError as error:
-        db.session.rollback()
-        if wants_json():
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("ideas.detail", idea_id=idea.id))
+    idea = get_idea_or_404(idea_id)
+    if wants_json():  # the buttons' fetch: a refusal is a JSON error from the error handler
+        changed = commit_or_rollback(lambda: action(current_user, idea))
+    else:
+        try:
+            changed = commit_or_rollback(lambda: action(current_user, idea))
+        except IdeaMerged as error:
+            target = get_idea_or_404(error.target_id)
+            flash(_("This idea was merged into “%(title)s”; vote there.", title=target.title), "info")
+            return redirect(url_for("ideas.detail", idea_id=target.id))
+        except DomainError as error:
+            flash(error.message, "error")
+            return redirect(url_for("ideas.detail", idea_id=idea.id))
     if wants_json():
         return jsonify({**_idea_json(idea, idea.id in services.has_voted(current_user, [idea.id])),
                         "changed": changed, "following": services.is_following(current_user, idea)})
     if changed:
         flash(done_message, "success")
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/ideas")
-                    else url_for("ideas.detail", idea_id=idea.id))
+    back = request.form.get("next", "")
+    return redirect(back if back.startswith("/ideas") else url_for("ideas.detail", idea_id=idea.id))
 
 
 @bp.post("/<int:idea_id>/vote")
@@ -200,18 +172,14 @@ def unfollow(idea_id: int):
 @bp.post("/<int:idea_id>/vote-for")
 @staff_required
 def vote_for(idea_id: int):
-    idea = _idea_or_404(idea_id)
+    idea = get_idea_or_404(idea_id)
     form = VoteForForm()
     if not form.validate():
         flash(_("Enter the customer's e-mail address."), "error")
         return redirect(url_for("ideas.detail", idea_id=idea.id))
-    try:
-        customer, added = services.record_vote_for(current_user, form.email.data, idea, form.note.data)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
+    done = run_service(lambda: services.record_vote_for(current_user, form.email.data, idea, form.note.data))
+    if done.value is not None:
+        customer, added = done.value
         if added:
             flash(_("Vote recorded for %(name)s.", name=customer.display_name), "success")
         else:
@@ -222,17 +190,12 @@ def vote_for(idea_id: int):
 @bp.post("/<int:idea_id>/comments")
 @login_required
 def comment(idea_id: int):
-    idea = _idea_or_404(idea_id)
+    idea = get_idea_or_404(idea_id)
     form = CommentForm()
     if form.validate_on_submit():
-        try:
-            posted = services.add_comment(idea, current_user, form.body.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            return redirect(url_for("ideas.detail", idea_id=idea.id) + f"#comment-{posted.id}")
+        done = run_service(lambda: services.add_comment(idea, current_user, form.body.data))
+        if done.value is not None:
+            return redirect(url_for("ideas.detail", idea_id=idea.id) + f"#comment-{done.value.id}")
     else:
         flash(" ".join(sum(form.errors.values(), [])) or _("Write a comment first."), "error")
     return redirect(url_for("ideas.detail", idea_id=idea.id))
@@ -252,17 +215,10 @@ def edit_comment(comment_id: int):
     if not (current_user.is_staff or current_user.id == found.author_id):
         abort(403)
     form = CommentForm(obj=found)
-    if form.validate_on_submit():
-        try:
-            services.edit_comment(found, current_user, form.body.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
-        else:
-            flash(_("Your comment is updated."), "success")
-            return redirect(url_for("ideas.detail", idea_id=found.idea_id) + f"#comment-{found.id}")
-    return render_template("ideas/comment_edit.html", form=form, comment=found)
+    if form.validate_on_submit() and run_service(lambda: services.edit_comment(found, current_user, form.body.data), form).ok:
+        flash(_("Your comment is updated."), "success")
+        return redirect(url_for("ideas.detail", idea_id=found.idea_id) + f"#comment-{found.id}")
+    return render_template("ideas/comment_edit.html", form=form, comment=found), form_status()
 
 
 @bp.get("/comments/<int:comment_id>/history")
@@ -275,50 +231,50 @@ def comment_history(comment_id: int):
 @login_required
 def delete_comment(comment_id: int):
     found = _comment_or_404(comment_id)
-    services.delete_comment(found, current_user)
-    db.session.commit()
-    flash(_("The comment is deleted."), "info")
+    if run_service(lambda: services.delete_comment(found, current_user)).ok:
+        flash(_("The comment is deleted."), "info")
     return redirect(url_for("ideas.detail", idea_id=found.idea_id))
 
 
 @bp.post("/<int:idea_id>/status")
 @staff_required
 def change_status(idea_id: int):
-    idea = _idea_or_404(idea_id)
+    idea = get_idea_or_404(idea_id)
     form = StatusForm()
     if not form.validate():
         flash(" ".join(sum(form.errors.values(), [])), "error")
         return redirect(url_for("ideas.detail", idea_id=idea.id))
-    try:
-        services.change_status(idea, form.status.data, current_user, form.reason.data)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
+    if run_service(lambda: services.change_status(idea, form.status.data, current_user, form.reason.data)).ok:
         flash(_("Status changed; voters and followers are notified."), "success")
     return redirect(url_for("ideas.detail", idea_id=idea.id))
 
 
-@bp.post("/<int:idea_id>/merge")
+@bp.route("/<int:idea_id>/merge", methods=["GET", "POST"])
 @staff_required
 def merge(idea_id: int):
-    source = _idea_or_404(idea_id)
+    """Merge in three steps: find the target by title (or number), see what will move, confirm."""
+    source = get_idea_or_404(idea_id)
     form = MergeForm()
-    target_id = (form.target_id.data or "").strip().lstrip("#")
-    target = db.session.get(Idea, int(target_id)) if form.validate() and target_id.isdigit() else None
-    if target is None:
-        flash(_("Enter the number of an existing idea to merge into."), "error")
-        return redirect(url_for("ideas.detail", idea_id=source.id))
-    try:
-        services.merge_ideas(source, target, current_user)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("ideas.detail", idea_id=source.id))
-    flash(_("Merged “%(source)s” into this idea.", source=source.title), "success")
-    return redirect(url_for("ideas.detail", idea_id=target.id))
+    query = request.values.get("q", "").strip()[:200]
+    target_id = (request.values.get("target_id") or "").strip().lstrip("#")
+    target = db.session.get(Idea, int(target_id)) if target_id.isdigit() else None
+    preview = None
+    if target is not None:
+        try:
+            preview = staff_tools.merge_preview(source, target)
+        except DomainError as error:
+            flash(error.message, "error")
+            target = None
+    if request.method == "POST" and preview is not None and request.form.get("confirm") == "1":
+        if not form.validate():
+            abort(400)
+        if run_service(lambda: services.merge_ideas(source, preview.target, current_user)).ok:
+            flash(_("Merged “%(source)s” into this idea.", source=source.title), "success")
+            return redirect(url_for("ideas.detail", idea_id=preview.target.id))
+    candidates = [] if preview is not None else staff_tools.merge_candidates(source, query)
+    status = 200 if request.method == "GET" else 422
+    return render_template("ideas/merge.html", idea=source, query=query, candidates=candidates, preview=preview,
+                           form=form), status
 
 
 @bp.get("/duplicates")
@@ -340,24 +296,42 @@ def changelog():
 @bp.route("/changelog/new", methods=["GET", "POST"])
 @staff_required
 def new_changelog():
+    """Write, preview (what ships, who is told), then publish: nothing goes out before the confirmation."""
     form = ChangelogForm()
     candidates = [i for i in services.list_ideas(sort="status", per_page=100).items
                   if i.status in (IdeaStatus.planned, IdeaStatus.in_progress, IdeaStatus.shipped)]
     form.ideas.choices = [(i.id, f"#{i.id} {i.title} ({services.status_label(i.status)})") for i in candidates]
     if request.method == "GET" and request.args.get("idea", "").isdigit():
         form.ideas.data = [int(request.args["idea"])]
+    preview = None
     if form.validate_on_submit():
-        try:
-            entry = services.publish_changelog(current_user, form.title.data, form.body.data, form.ideas.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            show_form_error(error, form)
+        if request.form.get("confirm") == "1":
+            done = run_service(lambda: services.publish_changelog(current_user, form.title.data, form.body.data,
+                                                                  form.ideas.data), form)
+            if done.value is not None:
+                flash(_("Published; the voters of the delivered ideas are notified."), "success")
+                return redirect(url_for("ideas.changelog") + f"#entry-{done.value.id}")
         else:
-            flash(_("Published; the voters of the delivered ideas are notified."), "success")
+            preview = staff_tools.changelog_preview(form.title.data, form.body.data, form.ideas.data or [])
+            return render_template("ideas/changelog_new.html", form=form, preview=preview)
+    return render_template("ideas/changelog_new.html", form=form, preview=None), form_status()
+
+
+@bp.route("/changelog/<int:entry_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit_changelog(entry_id: int):
+    """Correct a published entry's text (a typo, a wrong link) without notifying anyone again."""
+    entry = db.get_or_404(ChangelogEntry, entry_id)
+    form = ChangelogForm(obj=entry)
+    form.ideas.choices = [(i.id, i.title) for i in entry.ideas]
+    form.ideas.data = [i.id for i in entry.ideas]
+    if form.validate_on_submit():
+        done = run_service(lambda: staff_tools.correct_changelog(entry.id, current_user, form.title.data,
+                                                                 form.body.data), form)
+        if done.ok:
+            flash(_("Corrected. Nobody was notified again."), "success")
             return redirect(url_for("ideas.changelog") + f"#entry-{entry.id}")
-    status = 400 if request.method == "POST" else 200
-    return render_template("ideas/changelog_new.html", form=form), status
+    return render_template("ideas/changelog_edit.html", form=form, entry=entry), form_status()
 
 
 @bp.get("/priorities")
@@ -381,7 +355,6 @@ def resolve_review(review_id: int):
     review = db.session.get(ContentReview, review_id)
     if review is None:
         abort(404)
-    services.resolve_review(review, current_user)
-    db.session.commit()
-    flash(_("Marked as reviewed."), "success")
+    if run_service(lambda: services.resolve_review(review, current_user)).ok:
+        flash(_("Marked as reviewed."), "success")
     return redirect(url_for("ideas.reviews"))

@@ -8,7 +8,7 @@ from sqlalchemy import case, func, select
 
 from community.errors import ValidationFailed
 from community.extensions import db
-from community.kb.signals import article_not_helpful
+from community.hooks import article_not_helpful
 from community.models import Article, ArticleFeedback
 
 MAX_COMMENT = 500

@@ -56,8 +56,8 @@ def import_records(
         nonlocal done
         if not batch:
             return
-        existing = dict(
-            db.session.execute(
+        existing: dict[str | None, str | None] = dict(
+            db.session.execute(  # type: ignore[arg-type]  # Row pairs
                 select(Article.external_id, Article.content_hash).where(
                     Article.external_id.in_([_external_id(prefix, d) for d in batch])
                 )

@@ -1,5 +1,8 @@
 """Staff pages to write, edit and publish help-center articles."""
+from __future__ import annotations
+
 import logging
+from typing import Any, Callable
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +16,7 @@ from community.extensions import db
 from community.kb import bp, queries, services
 from community.kb.forms import ArticleForm
 from community.models import Article, ArticleSource, ArticleStatus, KbCategory
-from community.viewhelpers import page_arg, show_form_error
+from community.viewhelpers import form_status, page_arg, run_service
 
 log = logging.getLogger(__name__)
 
@@ -27,53 +30,35 @@ def _category(slug: str | None) -> KbCategory | None:
     return db.session.scalar(select(KbCategory).where(KbCategory.slug == slug)) if slug else None
 
 
+def article_fields(form: ArticleForm) -> dict[str, Any]:
+    """The editor form as plain arguments for services.save_article."""
+    return {
+        "title": form.title.data,
+        "body": form.body.data or "",
+        "questions": [q for q in (form.questions.data or "").splitlines() if q.strip()],
+        "category": _category(form.category.data),
+        "status": ArticleStatus(form.status.data),
+    }
 
-def save_article_form(form: ArticleForm, article: Article | None, gap=None) -> Article | None:
-    """Create or update from a validated form; returns None (with messages) when refused.
 
-    With a knowledge gap, the new article answers it: publishing closes the gap and tells its askers.
-    Publishing goes through the one publish service; if it fails nothing is kept (the form keeps
-    the text), so the draft and the gaps stay as they were.
+def commit_article(form: ArticleForm, article: Article | None, save: Callable[[], Article]) -> Article | None:
+    """Run an article save and commit; None (with the messages shown) when it is refused or fails.
+
+    A failed publication keeps nothing (the form keeps the text), so the draft and whatever waits on
+    it stay as they were, and the editor says so instead of showing an error page.
     """
-    from bot import promotion
-    from bot.capture import close_gaps_for
-
-    questions = [q for q in (form.questions.data or "").splitlines() if q.strip()]
-    status = ArticleStatus(form.status.data)
-    publishing = status is ArticleStatus.published and (article is None or not article.is_published)
-    saved_status = ArticleStatus.draft if publishing and article is None else (None if publishing else status)
+    publishing = form.status.data == ArticleStatus.published.value and (article is None or not article.is_published)
     try:
-        if article is None:
-            article = services.create_article(
-                form.title.data, form.body.data or "", questions=questions, category=_category(form.category.data),
-                status=saved_status, author=current_user,
-            )
-            if gap is not None:
-                gap.article_id = article.id
-        else:
-            services.update_article(
-                article, title=form.title.data, body=form.body.data or "", questions=questions,
-                category=_category(form.category.data), status=saved_status,
-            )
-        if publishing:
-            promotion.publish_article(article, current_user)
-        else:
-            close_gaps_for(article, current_user)
-            promotion.sync_origin_thread(article)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        show_form_error(error, form)
-        return None
+        return run_service(save, form).value
+    except DomainError:
+        raise
     except Exception:
-        db.session.rollback()
         if not publishing:
             raise
         log.exception("publishing article failed")
         flash(_("The article could not be published, so nothing was changed: it is still a draft and its "
                 "questions are still open. Your text is below; please try again in a moment."), "error")
         return None
-    return article
 
 
 @bp.get("/manage")
@@ -95,11 +80,11 @@ def new_article():
     form = ArticleForm()
     form.category.choices = category_choices()
     if form.validate_on_submit():
-        article = save_article_form(form, None)
+        article = commit_article(form, None, lambda: services.save_article(None, author=current_user, **article_fields(form)))
         if article is not None:
             flash(_("Article saved."), "success")
             return redirect(url_for("kb.article", slug=article.slug))
-    return render_template("kb/edit.html", form=form, article=None), 400 if request.method == "POST" else 200
+    return render_template("kb/edit.html", form=form, article=None), form_status()
 
 
 @bp.route("/manage/<int:article_id>/edit", methods=["GET", "POST"])
@@ -113,8 +98,8 @@ def edit_article(article_id: int):
         form.questions.data = "\n".join(article.questions or [])
         form.status.data = article.status.value
     if form.validate_on_submit():
-        saved = save_article_form(form, article)
+        saved = commit_article(form, article, lambda: services.save_article(article, author=current_user, **article_fields(form)))
         if saved is not None:
             flash(_("Article saved."), "success")
             return redirect(url_for("kb.article", slug=saved.slug))
-    return render_template("kb/edit.html", form=form, article=article), 400 if request.method == "POST" else 200
+    return render_template("kb/edit.html", form=form, article=article), form_status()

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from community import search
+from community.hooks import article_saved
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import Article, ArticleSource, ArticleStatus, KbCategory, User, utcnow
@@ -172,8 +173,8 @@ def update_article(
         article.body_format = body_format
     if questions is not None:
         article.questions = clean_questions(questions)
-    if category is not False:
-        article.category = category or None
+    if not isinstance(category, bool):  # False (the default) leaves the category as it is
+        article.category = category
     if status is not None and status is not article.status:
         article.status = status
         if status is ArticleStatus.published and article.published_at is None:
@@ -184,6 +185,41 @@ def update_article(
     article.updated_at = utcnow()
     db.session.flush()
     reindex_article(article)
+    return article
+
+
+def save_article(
+    article: Article | None,
+    *,
+    title: str,
+    body: str,
+    questions: Iterable[str],
+    category: KbCategory | None,
+    status: ArticleStatus,
+    author: User | None,
+) -> Article:
+    """Create or update an article from the editor; publishing goes through publish_article. Flushes only."""
+    publishing = status is ArticleStatus.published and (article is None or not article.is_published)
+    # A new article is first saved as a draft, so that whatever waits on it (a gap) can point at it
+    # before it is published; an existing one keeps its status until publish_article changes it.
+    saved_status = ArticleStatus.draft if publishing and article is None else (None if publishing else status)
+    if article is None:
+        article = create_article(title, body, questions=questions, category=category,
+                                 status=saved_status or ArticleStatus.draft, author=author)
+    else:
+        update_article(article, title=title, body=body, questions=questions, category=category, status=saved_status)
+    if publishing:
+        publish_article(article, author)
+    else:
+        article_saved.send(article, staff=author, first_publish=False)
+    return article
+
+
+def publish_article(article: Article, staff: User | None) -> Article:
+    """Publish an article (indexed at once) and let the features that wait on it react. Flushes only."""
+    first_publish = not article.is_published
+    update_article(article, status=ArticleStatus.published)
+    article_saved.send(article, staff=staff, first_publish=first_publish)
     return article
 
 

@@ -3,10 +3,9 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from community.errors import DomainError
 from community.kb import bp, feedback, queries
 from community.markup import render_markdown
-from community.viewhelpers import commit_or_rollback
+from community.viewhelpers import FORM_ERROR_STATUS, run_service
 
 # Articles this browser has already answered "did this answer your question?" for (kept short).
 FEEDBACK_SESSION_KEY = "kb_feedback"
@@ -53,14 +52,13 @@ def article_feedback(slug: str):
     art = queries.get_article_or_404(slug)
     helpful = request.form.get("helpful")
     if helpful not in ("yes", "no"):
-        return _render_article(art, feedback_error=_("Choose yes or no."), status=400)
+        return _render_article(art, feedback_error=_("Choose yes or no."), status=FORM_ERROR_STATUS)
     comment = request.form.get("comment", "")
     user_id = current_user.id if current_user.is_authenticated else None
-    try:
-        commit_or_rollback(lambda: feedback.give_feedback(art, helpful=helpful == "yes", comment=comment,
-                                                          user_id=user_id))
-    except DomainError as error:
-        return _render_article(art, feedback_error=error.message, comment=comment, status=error.status)
+    outcome = run_service(lambda: feedback.give_feedback(art, helpful=helpful == "yes", comment=comment,
+                                                         user_id=user_id))
+    if outcome.error is not None:
+        return _render_article(art, feedback_error=outcome.error.message, comment=comment, status=FORM_ERROR_STATUS)
     session[FEEDBACK_SESSION_KEY] = (session.get(FEEDBACK_SESSION_KEY, []) + [art.id])[-FEEDBACK_REMEMBERED:]
     flash(_("Thanks for your feedback."), "success")
     return redirect(url_for("kb.article", slug=art.slug, _anchor="feedback"))

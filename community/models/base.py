@@ -1,7 +1,7 @@
 """Shared column helpers for the typed models."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,7 +12,7 @@ __all__ = ["Timestamped", "UTCDateTime", "as_utc", "utcnow"]
 
 def utcnow() -> datetime:
     """Timezone-aware now; every stored time is UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Timestamped:

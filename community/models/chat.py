@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import UTCDateTime, utcnow
 
 
@@ -28,7 +28,7 @@ def _public_id() -> str:
     return uuid.uuid4().hex
 
 
-class Conversation(db.Model):
+class Conversation(Model):
     __tablename__ = "conversations"
     __table_args__ = (
         Index("ix_conversations_user_last", "user_id", "last_message_at"),
@@ -56,13 +56,13 @@ class Conversation(db.Model):
 
     user = relationship("User", foreign_keys=[user_id])
     staff = relationship("User", foreign_keys=[staff_id])
-    messages: Mapped[list["ChatMessage"]] = relationship(
+    messages: Mapped[list[ChatMessage]] = relationship(
         back_populates="conversation", order_by="ChatMessage.id",
         cascade="all, delete-orphan", passive_deletes=True,
     )
 
 
-class ChatMessage(db.Model):
+class ChatMessage(Model):
     __tablename__ = "chat_messages"
     __table_args__ = (
         # A reconnecting client re-sending the same client_id gets the stored reply, not a second one.
@@ -94,10 +94,10 @@ class ChatMessage(db.Model):
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     article = relationship("Article")
     author = relationship("User")
-    feedback: Mapped["AnswerFeedback | None"] = relationship(back_populates="message", uselist=False)
+    feedback: Mapped[AnswerFeedback | None] = relationship(back_populates="message", uselist=False)
 
 
-class AnswerFeedback(db.Model):
+class AnswerFeedback(Model):
     __tablename__ = "answer_feedback"
     __table_args__ = (Index("ix_answer_feedback_created_at", "created_at"),)
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model, db
 from community.models.base import UTCDateTime, utcnow
 
 
@@ -40,7 +40,7 @@ thread_tags = Table(
 )
 
 
-class ForumCategory(db.Model):
+class ForumCategory(Model):
     __tablename__ = "forum_categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,17 +51,17 @@ class ForumCategory(db.Model):
     staff_only: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
-    threads: Mapped[list["Thread"]] = relationship(back_populates="category")
+    threads: Mapped[list[Thread]] = relationship(back_populates="category")
 
 
-class Tag(db.Model):
+class Tag(Model):
     __tablename__ = "forum_tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
 
 
-class Thread(db.Model):
+class Thread(Model):
     __tablename__ = "forum_threads"
     __table_args__ = (Index("ix_forum_threads_category_activity", "category_id", "last_activity_at"),)
 
@@ -89,17 +89,17 @@ class Thread(db.Model):
     category: Mapped[ForumCategory] = relationship(back_populates="threads")
     author = relationship("User", foreign_keys=[author_id])
     tags: Mapped[list[Tag]] = relationship(secondary=thread_tags, order_by=Tag.name)
-    replies: Mapped[list["Reply"]] = relationship(
+    replies: Mapped[list[Reply]] = relationship(
         back_populates="thread", foreign_keys="Reply.thread_id", order_by="Reply.id"
     )
-    accepted_reply: Mapped["Reply | None"] = relationship(foreign_keys=[accepted_reply_id], post_update=True)
+    accepted_reply: Mapped[Reply | None] = relationship(foreign_keys=[accepted_reply_id], post_update=True)
 
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
 
-class Reply(db.Model):
+class Reply(Model):
     __tablename__ = "forum_replies"
     __table_args__ = (Index("ix_forum_replies_thread_created", "thread_id", "created_at"),)
 
@@ -124,7 +124,7 @@ class Reply(db.Model):
         return self.deleted_at is not None
 
 
-class ReplyLike(db.Model):
+class ReplyLike(Model):
     __tablename__ = "forum_reply_likes"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
@@ -132,7 +132,7 @@ class ReplyLike(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class PostRevision(db.Model):
+class PostRevision(Model):
     """The text of a post before an edit: the visible edit history."""
 
     __tablename__ = "forum_revisions"
@@ -149,7 +149,7 @@ class PostRevision(db.Model):
     editor = relationship("User", foreign_keys=[editor_id])
 
 
-class Flag(db.Model):
+class Flag(Model):
     __tablename__ = "forum_flags"
     # One open report per person and post; a repeat updates the reason.
     __table_args__ = (
@@ -173,7 +173,7 @@ class Flag(db.Model):
     handled_by = relationship("User", foreign_keys=[handled_by_id])
 
 
-class ThreadRead(db.Model):
+class ThreadRead(Model):
     """When a signed-in user last opened a thread: drives unread markers."""
 
     __tablename__ = "forum_thread_reads"

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import UTCDateTime, utcnow
 
 
@@ -24,7 +24,7 @@ class GapSource(str, enum.Enum):
     article_feedback = "article_feedback"  # a reader said a help article did not answer their question
 
 
-class KnowledgeGap(db.Model):
+class KnowledgeGap(Model):
     __tablename__ = "knowledge_gaps"
     __table_args__ = (Index("ix_knowledge_gaps_status_last", "status", "last_asked_at"),)
 
@@ -43,14 +43,14 @@ class KnowledgeGap(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    variants: Mapped[list["GapVariant"]] = relationship(
+    variants: Mapped[list[GapVariant]] = relationship(
         back_populates="gap", order_by="GapVariant.id", cascade="all, delete-orphan", passive_deletes=True
     )
     article = relationship("Article")
     thread = relationship("Thread")
 
 
-class GapVariant(db.Model):
+class GapVariant(Model):
     """One time a customer asked: their words, who, where, and the embedding used to group it."""
 
     __tablename__ = "knowledge_gap_variants"

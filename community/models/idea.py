@@ -9,7 +9,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model, db
 from community.models.base import Timestamped, UTCDateTime, utcnow
 
 
@@ -30,7 +30,7 @@ def _status_enum(name: str) -> Enum:
     return Enum(IdeaStatus, name=name, native_enum=False, length=16)
 
 
-class Idea(Timestamped, db.Model):
+class Idea(Timestamped, Model):
     __tablename__ = "ideas"
     __table_args__ = (Index("ix_ideas_status_votes", "status", "vote_count"),)
 
@@ -52,7 +52,7 @@ class Idea(Timestamped, db.Model):
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     author = relationship("User", foreign_keys=[author_id])
-    merged_into: Mapped["Idea | None"] = relationship(remote_side=[id])
+    merged_into: Mapped[Idea | None] = relationship(remote_side=[id])
 
     @property
     def is_closed(self) -> bool:
@@ -62,7 +62,7 @@ class Idea(Timestamped, db.Model):
         return f"<Idea {self.id} {self.status.value} {self.title!r}>"
 
 
-class Vote(db.Model):
+class Vote(Model):
     __tablename__ = "idea_votes"
     __table_args__ = (
         UniqueConstraint("user_id", "idea_id"),
@@ -85,7 +85,7 @@ class Vote(db.Model):
     idea: Mapped[Idea] = relationship()
 
 
-class IdeaFollower(db.Model):
+class IdeaFollower(Model):
     __tablename__ = "idea_followers"
     __table_args__ = (UniqueConstraint("user_id", "idea_id"),)
 
@@ -97,7 +97,7 @@ class IdeaFollower(db.Model):
     user = relationship("User")
 
 
-class IdeaComment(db.Model):
+class IdeaComment(Model):
     __tablename__ = "idea_comments"
     __table_args__ = (Index("ix_idea_comments_idea_created", "idea_id", "created_at"),)
 
@@ -112,12 +112,12 @@ class IdeaComment(db.Model):
 
     author = relationship("User")
     idea: Mapped[Idea] = relationship()
-    revisions: Mapped[list["CommentRevision"]] = relationship(
+    revisions: Mapped[list[CommentRevision]] = relationship(
         back_populates="comment", order_by="CommentRevision.created_at.desc()", cascade="all, delete-orphan"
     )
 
 
-class CommentRevision(db.Model):
+class CommentRevision(Model):
     """The text a comment had before an edit; the newest revision is the previous text."""
 
     __tablename__ = "idea_comment_revisions"
@@ -132,7 +132,7 @@ class CommentRevision(db.Model):
     edited_by = relationship("User")
 
 
-class IdeaStatusChange(db.Model):
+class IdeaStatusChange(Model):
     """One step on an idea's public timeline."""
 
     __tablename__ = "idea_status_changes"
@@ -159,7 +159,7 @@ changelog_ideas = Table(
 )
 
 
-class ChangelogEntry(db.Model):
+class ChangelogEntry(Model):
     __tablename__ = "changelog_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,12 +167,14 @@ class ChangelogEntry(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # Set when staff correct the text after publishing (nobody is notified again).
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     author = relationship("User")
     ideas: Mapped[list[Idea]] = relationship(secondary=changelog_ideas, order_by=Idea.title)
 
 
-class ContentReview(db.Model):
+class ContentReview(Model):
     """A flag asking staff to re-read some content (an article, an answer) because something changed.
 
     Generic on purpose: ideas raise it when they ship; the forum and help center can raise it too.

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import UTCDateTime, utcnow
 
 
@@ -19,7 +19,7 @@ class JobState(str, enum.Enum):
     failed = "failed"
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One enqueued job; the queue holds the work, this row holds what a page shows about it."""
 
     __tablename__ = "job_runs"
@@ -40,6 +40,9 @@ class JobRun(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Written when a run starts and at each progress report: a running job whose worker died stops beating,
+    # and jobs.requeue_stale runs it again.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import Timestamped, UTCDateTime, utcnow
 
 
@@ -24,7 +24,7 @@ class ArticleSource(str, enum.Enum):
     ticket = "ticket"  # saved from a staff reply in chat
 
 
-class KbCategory(db.Model):
+class KbCategory(Model):
     __tablename__ = "kb_categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,10 +33,10 @@ class KbCategory(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
 
-    articles: Mapped[list["Article"]] = relationship(back_populates="category")
+    articles: Mapped[list[Article]] = relationship(back_populates="category")
 
 
-class Article(Timestamped, db.Model):
+class Article(Timestamped, Model):
     __tablename__ = "articles"
     __table_args__ = (Index("ux_articles_origin_thread_id", "origin_thread_id", unique=True),)
 
@@ -76,7 +76,7 @@ class Article(Timestamped, db.Model):
         return self.status is ArticleStatus.published
 
 
-class ArticleFeedback(db.Model):
+class ArticleFeedback(Model):
     """A reader's answer to "Did this answer your question?" under an article."""
 
     __tablename__ = "article_feedback"

@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import UTCDateTime, utcnow
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
 
@@ -29,7 +29,7 @@ class Notification(db.Model):
     actor = relationship("User", foreign_keys=[actor_id])
 
 
-class NotificationPreference(db.Model):
+class NotificationPreference(Model):
     """A user's choice for one preference group; groups without a row use the registry's defaults."""
 
     __tablename__ = "notification_preferences"
@@ -41,7 +41,7 @@ class NotificationPreference(db.Model):
     email: Mapped[bool] = mapped_column(default=True)
 
 
-class NotificationSettings(db.Model):
+class NotificationSettings(Model):
     """Per-user switches that apply to every group."""
 
     __tablename__ = "notification_settings"

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import UTCDateTime, utcnow
 
 
@@ -21,7 +21,7 @@ class EmailStatus(str, enum.Enum):
     failed = "failed"
 
 
-class OutgoingEmail(db.Model):
+class OutgoingEmail(Model):
     __tablename__ = "outgoing_emails"
     __table_args__ = (
         Index("ix_outgoing_emails_status_next", "status", "next_attempt_at"),

@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import UTCDateTime, utcnow
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored here.
 
     Logout and a password change set revoked_at, and the cookie (session or remember-me) stops working.

@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from community.extensions import db
+from community.extensions import Model
 from community.models.base import UTCDateTime, utcnow
 
 
-class StaffPresence(db.Model):
+class StaffPresence(Model):
     __tablename__ = "staff_presence"
     __table_args__ = (Index("ix_staff_presence_last_seen", "last_seen_at"),)
 

@@ -83,7 +83,7 @@ class Transport:
         if self.settings is None:
             # Readable text rather than the MIME source: the log is where people read it.
             log.info("e-mail not sent (no COKNOW_SMTP_HOST), logged instead:\nTo: %s\nSubject: %s\n\n%s",
-                     message["To"], message["Subject"], message.get_body(("plain",)).get_content())
+                     message["To"], message["Subject"], _plain_text(message))
             return
         if self._smtp is None:
             self._smtp = self._connect(self.settings)
@@ -102,7 +102,7 @@ class Transport:
             except (smtplib.SMTPException, OSError):
                 smtp.close()
 
-    def __enter__(self) -> "Transport":
+    def __enter__(self) -> Transport:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -125,3 +125,9 @@ class Transport:
             smtp.close()
             raise
         return smtp
+
+
+def _plain_text(message: EmailMessage) -> str:
+    """The plain-text part of a message we built (every message has one)."""
+    part = message.get_body(("plain",))
+    return str(part.get_content()) if part is not None else ""

@@ -18,7 +18,7 @@ from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from community.database import page_offset
+from community.database import changed_rows, page_offset
 from community.extensions import db
 from community.models import EmailStatus, OutgoingEmail, User, utcnow
 from community.notifications.mail import Transport, build_message, smtp_settings
@@ -101,7 +101,7 @@ def queue_emails(users: Iterable[User], kind: str, title: str, link: str = "", b
 
 def send_after_commit(email_ids: list[int]) -> None:
     """Deliver these messages once the current transaction commits, in a background thread."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's real app
     after_commit(lambda: _start(app, email_ids))
 
 
@@ -157,12 +157,12 @@ def deliver_due(now: datetime | None = None, limit: int = 200, ignore_backoff: b
     """Send what is queued, retry failures whose wait is over, and recover sends a dead process left."""
     now = now or utcnow()
     with fresh_session() as session:
-        recovered = session.execute(
+        recovered = changed_rows(session.execute(
             update(OutgoingEmail)
             .where(OutgoingEmail.status == EmailStatus.sending, OutgoingEmail.claimed_at < now - STUCK_AFTER)
             .values(status=EmailStatus.failed, next_attempt_at=now,
                     last_error="Interrupted: the sending process stopped before it finished.")
-        ).rowcount
+        ))
         session.commit()
         due = or_(OutgoingEmail.status == EmailStatus.queued, _retryable(now, ignore_backoff))
         ids = list(session.scalars(select(OutgoingEmail.id).where(due).order_by(OutgoingEmail.id).limit(limit)))
@@ -179,15 +179,17 @@ def _deliver(email_ids: Sequence[int], claimable) -> DeliveryReport:
             if not _claim(session, email_id, claimable):
                 continue
             email = session.get(OutgoingEmail, email_id)
+            if email is None:  # claimed a moment ago, so only a concurrent purge could remove it
+                continue
             _send_one(session, transport, email, config["COKNOW_MAIL_FROM"], report)
     return report
 
 
 def _claim(session: Session, email_id: int, claimable) -> bool:
-    claimed = session.execute(
+    claimed = changed_rows(session.execute(
         update(OutgoingEmail).where(OutgoingEmail.id == email_id, claimable)
         .values(status=EmailStatus.sending, claimed_at=utcnow(), attempts=OutgoingEmail.attempts + 1)
-    ).rowcount
+    ))
     session.commit()
     return claimed == 1
 

@@ -6,6 +6,7 @@ from typing import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from community.database import changed_rows
 from community.extensions import db, socketio
 from community.models import Notification, User, utcnow
 from community.notifications.outbox import queue_emails
@@ -90,6 +91,6 @@ def mark_read(user_id: int, notification_id: int | None = None) -> int:
     stmt = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
-    changed = db.session.execute(stmt.values(read_at=utcnow())).rowcount
+    changed = changed_rows(db.session.execute(stmt.values(read_at=utcnow())))
     after_commit(lambda: _push([user_id]))
     return changed

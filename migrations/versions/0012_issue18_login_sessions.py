@@ -1,13 +1,13 @@
 """login sessions that the server can end (issue 18)
 
 Revision ID: 0012_issue18
-Revises: 0013_article_feedback
+Revises: 0015_job_heartbeat
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0012_issue18'
-down_revision = '0013_article_feedback'
+down_revision = '0015_job_heartbeat'
 branch_labels = None
 depends_on = None
 

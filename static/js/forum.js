@@ -5,6 +5,15 @@
   var CoKnow = window.CoKnow || {};
   var debounce = CoKnow.debounce;
 
+  // A thread page counts as seen (view count, read marker) once shown: GET requests write nothing.
+  var shown = document.querySelector(".forum-thread[data-thread-id]");
+  if (shown) {
+    fetch("/forum/t/" + shown.getAttribute("data-thread-id") + "/seen", {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRFToken": CoKnow.csrfToken ? CoKnow.csrfToken() : "" }
+    }).catch(function () {});
+  }
+
   // Live preview: the server renders with the same sanitizer as published posts.
   document.querySelectorAll(".md-editor").forEach(function (form) {
     var textarea = form.querySelector("textarea[name=body]");

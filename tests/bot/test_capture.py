@@ -198,3 +198,42 @@ def test_publishing_a_promoted_article_closes_the_gaps_of_its_thread(app, create
     db.session.commit()
     assert gap.status is GapStatus.answered and gap.article_id == article.id
     assert unrelated.status is GapStatus.open
+
+
+def test_chatter_ranks_below_real_questions_and_gaps_suggest_the_closest_articles(app, help_center, create_user):
+    askers = [create_user() for _ in range(3)]
+    for user in askers:
+        capture.record_gap("tell me a joke", GapSource.abstain, user=user)
+    for user in askers[:2]:
+        capture.record_gap("can I get my money back for the yearly subscription I bought", GapSource.abstain, user=user)
+    db.session.commit()
+    ranked = capture.ranked_gaps()
+    assert [r.gap.title for r in ranked] == ["can I get my money back for the yearly subscription I bought",
+                                             "tell me a joke"]
+    refund, joke = ranked
+    assert refund.suggestions[0].article_id == help_center["refund-policy"].id
+    assert refund.relevance > joke.relevance
+
+
+def test_gaps_page_preselects_no_article_speaks_plurals_and_dismisses_a_group(app, client, auth, create_user,
+                                                                               help_center):
+    from tests.conftest import csrf_token
+
+    staff = create_user(email="sam@example.com", role="staff")
+    one = capture.record_gap("tell me a joke", GapSource.abstain, user=staff)
+    two = capture.record_gap("what's the weather in Paris", GapSource.abstain)
+    keep = capture.record_gap("can I pay by invoice", GapSource.abstain)
+    db.session.commit()
+    auth.login("sam@example.com")
+    page = client.get("/insights/gaps").get_data(as_text=True)
+    assert "Asked 1 time · by 1 person" in page and "times by 1 people" not in page
+    assert '<option value="" selected>Choose an article…</option>' in page
+    token = csrf_token(client, "/insights/gaps")
+    nothing = client.post("/insights/gaps/dismiss", data={"csrf_token": token, "reason": "chatter"})
+    assert nothing.status_code == 302 and keep.status is GapStatus.open
+    client.post("/insights/gaps/dismiss", data={"csrf_token": token, "reason": "off-topic chatter",
+                                                 "gap": [str(one.id), str(two.id)]})
+    db.session.expire_all()
+    assert [db.session.get(KnowledgeGap, g.id).status for g in (one, two, keep)] == [
+        GapStatus.dismissed, GapStatus.dismissed, GapStatus.open]
+    assert db.session.get(KnowledgeGap, one.id).dismissed_reason == "off-topic chatter"

@@ -33,7 +33,7 @@ def _passages(embed, with_questions: bool = True):
         else:
             rows.append((aid, "body", f"{title}\n" + " ".join(q.capitalize() + "." for q in qs)))
     vecs = embed([r[2] for r in rows])
-    return [(r[0], r[1], v) for r, v in zip(rows, vecs)]
+    return [(r[0], r[1], v) for r, v in zip(rows, vecs, strict=True)]
 
 
 @pytest.fixture(scope="module")

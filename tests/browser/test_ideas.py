@@ -49,7 +49,9 @@ def test_suggest_vote_plan_ship_notify(live_server, new_page, create_user):
     sam.get_by_label("Title").fill("Android 4.14: dark mode")
     sam.get_by_label("What changed").fill("Dark mode follows your system theme.")
     expect(sam.get_by_label("#", exact=False).first).to_be_checked()
-    sam.get_by_role("button", name="Publish").click()
+    sam.get_by_role("button", name="Preview").click()
+    expect(sam.locator(".changelog-preview")).to_contain_text("2 people will be notified")
+    sam.get_by_role("button", name="Publish and notify").click()
     expect(sam.locator(".changelog-entry")).to_contain_text("Dark mode on Android")
 
     ben.goto(live_server + "/ideas/roadmap")

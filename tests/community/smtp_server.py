@@ -26,7 +26,7 @@ def _address(arg: str) -> str:
 
 
 class _Session(socketserver.StreamRequestHandler):
-    server: "_Server"
+    server: _Server
 
     def reply(self, line: str) -> None:
         self.wfile.write(line.encode() + b"\r\n")
@@ -79,7 +79,7 @@ class _Session(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    recorder: "SmtpRecorder"
+    recorder: SmtpRecorder
 
 
 @dataclass
@@ -91,7 +91,7 @@ class SmtpRecorder:
     _server: _Server | None = None
     _thread: threading.Thread | None = None
 
-    def start(self) -> "SmtpRecorder":
+    def start(self) -> SmtpRecorder:
         self._server = _Server((self.host, 0), _Session)
         self._server.recorder = self
         self.port = self._server.server_address[1]

@@ -344,7 +344,7 @@ def test_a_failed_publish_keeps_the_draft_and_the_gap(app, client, auth, create_
         "csrf_token": token, "title": "Read notebooks on a Kobo", "body": original + "\n\nEdited by staff.",
         "category": "", "questions": "\n".join(article.questions), "status": "published"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "could not be published, so nothing was changed" in page and "Edited by staff." in page
     db.session.expire_all()
     article = db.session.get(Article, article.id)

@@ -42,3 +42,22 @@ def test_search_filters_visibility_related_and_suggestions(app, client, create_u
     services.delete_thread(ana, pairing)
     db.session.commit()
     assert "Bluetooth sensor will not pair" not in client.get("/forum/search?q=bluetooth+sensor").get_data(as_text=True)
+
+
+def test_viewing_a_thread_does_not_run_the_model(app, client, create_user, category, make_thread, relaxed_limits,
+                                                 monkeypatch):
+    from community import search
+
+    ana = create_user()
+    thread = make_thread(ana, title="Bluetooth sensor will not pair with my phone",
+                         body="The sensor blinks red and the app never finds it over Bluetooth.")
+    make_thread(ana, title="Bluetooth pairing fails on Android", body="My phone cannot see the sensor.")
+    db.session.commit()
+    embedder = search.get_cache().embedder
+    calls: list[str] = []
+    for name in ("encode", "encode_query"):
+        original = getattr(embedder, name)
+        monkeypatch.setattr(embedder, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k))
+    page = client.get(f"/forum/t/{thread.id}").get_data(as_text=True)
+    assert calls == []
+    assert "Bluetooth pairing fails on Android" in page.split("Related threads and ideas", 1)[1]

@@ -24,7 +24,11 @@ def test_pages_list_and_show_threads(app, client, auth, create_user, make_thread
     assert client.get(f"/forum/c/{staff_category.slug}").status_code == 404
     assert client.get("/forum/?tag=pairing").get_data(as_text=True).count("thread-row") == 1
     assert client.get("/forum/?sort=top&page=2").status_code == 200
+    assert db.session.get(Thread, thread.id).views == 0  # reading a page writes nothing
+    token = csrf_token(client, f"/forum/t/{thread.id}")
+    assert client.post(f"/forum/t/{thread.id}/seen", data={"csrf_token": token}).status_code == 204
     assert db.session.get(Thread, thread.id).views == 1
+    assert client.post(f"/forum/t/{secret.id}/seen", data={"csrf_token": token}).status_code == 404
 
 
 def test_new_thread_reply_and_rate_limit_message(app, client, auth, create_user, category):

@@ -45,9 +45,9 @@ def test_bad_submissions_get_clear_errors_and_write_nothing(client, auth, create
     auth.login("ana@example.com")
     token = csrf_token(client, "/ideas/new")
     empty = client.post("/ideas/new", data={"title": "  ", "body": "x", "csrf_token": token})
-    assert empty.status_code == 400 and "This field is required" in empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "This field is required" in empty.get_data(as_text=True)
     long_body = client.post("/ideas/new", data={"title": "Valid title", "body": "x" * 20_001, "csrf_token": token})
-    assert long_body.status_code == 400 and "At most 20000 characters" in long_body.get_data(as_text=True)
+    assert long_body.status_code == 422 and "At most 20000 characters" in long_body.get_data(as_text=True)
     huge = client.post("/ideas/new", data={"title": "Valid title", "body": "x" * (10 * 1024 * 1024),
                                            "csrf_token": token})
     assert huge.status_code == 413 and "too large" in huge.get_data(as_text=True)
@@ -137,3 +137,83 @@ def test_staff_pages_render(client, auth, create_user, create_idea, staff):
     assert "Dark mode on Android" in priorities
     assert client.get("/ideas/reviews").status_code == 200
     assert client.get("/ideas/changelog/new").status_code == 200
+
+
+def test_merge_finds_by_title_previews_and_needs_a_confirmation(client, auth, create_user, create_idea, staff):
+    from community.ideas.services import cast_vote
+
+    keep = create_idea("Dark mode for the Android app")
+    dupe = create_idea("Android: please add a dark theme")
+    voters = [create_user() for _ in range(3)]
+    for user in voters:
+        cast_vote(user, dupe)
+    cast_vote(voters[0], keep)
+    db.session.commit()
+    auth.login("staff@example.com")
+    found = client.get(f"/ideas/{dupe.id}/merge?q=dark+mode").get_data(as_text=True)
+    assert f'href="/ideas/{dupe.id}/merge?target_id={keep.id}"' in found
+    nearest = client.get(f"/ideas/{dupe.id}/merge").get_data(as_text=True)  # no query: closest by meaning
+    assert f"target_id={keep.id}" in nearest
+    preview = client.get(f"/ideas/{dupe.id}/merge?target_id={keep.id}").get_data(as_text=True)
+    assert "2 votes move to the target idea" in preview
+    assert "1 person voted for both" in preview
+    assert "people will be notified" in preview and "Yes, merge" in preview
+    token = csrf_token(client, f"/ideas/{dupe.id}/merge?target_id={keep.id}")
+    # Posting without the confirmation only shows the preview again.
+    unconfirmed = client.post(f"/ideas/{dupe.id}/merge", data={"csrf_token": token, "target_id": str(keep.id)})
+    assert unconfirmed.status_code == 422 and db.session.get(Idea, dupe.id).merged_into_id is None
+    done = client.post(f"/ideas/{dupe.id}/merge", data={"csrf_token": token, "target_id": str(keep.id),
+                                                         "confirm": "1"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Idea, dupe.id).merged_into_id == keep.id
+    assert db.session.get(Idea, keep.id).vote_count == 3
+
+
+def test_changelog_is_previewed_before_it_notifies_and_can_be_corrected(client, auth, create_user, create_idea,
+                                                                        staff):
+    from community.ideas.services import cast_vote, change_status
+    from community.models import ChangelogEntry, IdeaStatus
+
+    idea = create_idea("Offline mode")
+    for _ in range(2):
+        cast_vote(create_user(), idea)
+    change_status(idea, IdeaStatus.planned, staff)
+    db.session.commit()
+    auth.login("staff@example.com")
+    token = csrf_token(client, "/ideas/changelog/new")
+    form = {"csrf_token": token, "title": "Version 5", "body": "Offline **everywhere**.", "ideas": [str(idea.id)]}
+    preview = client.post("/ideas/changelog/new", data=form)
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Preview: nothing is published yet." in page
+    assert "1 idea becomes shipped" in page and "people will be notified" in page
+    assert _count(ChangelogEntry) == 0 and db.session.get(Idea, idea.id).status is IdeaStatus.planned
+    published = client.post("/ideas/changelog/new", data={**form, "confirm": "1"})
+    assert published.status_code == 302
+    entry = db.session.scalar(select(ChangelogEntry))
+    assert db.session.get(Idea, idea.id).status is IdeaStatus.shipped
+    sent = _count(Notification)
+    corrected = client.post(f"/ideas/changelog/{entry.id}/edit",
+                            data={"csrf_token": token, "title": "Version 5.0", "body": "Offline everywhere."})
+    assert corrected.status_code == 302
+    db.session.expire_all()
+    entry = db.session.get(ChangelogEntry, entry.id)
+    assert entry.title == "Version 5.0" and entry.corrected_at is not None
+    assert _count(Notification) == sent  # a correction tells nobody again
+    assert "corrected" in client.get("/ideas/changelog").get_data(as_text=True)
+
+
+def test_a_mention_in_an_idea_tells_the_person_once(client, create_user, create_idea):
+    from community.ideas.services import edit_idea, submit_idea
+
+    author = create_user(display_name="Ana Lima")
+    cleo = create_user(display_name="Cleo Park")
+    ben = create_user(display_name="Ben Ode")
+    idea = submit_idea(author, "Calendar sync", "Like @CleoPark said, sync the calendar both ways.")
+    db.session.commit()
+    told = lambda user: db.session.scalar(select(func.count()).select_from(Notification).where(  # noqa: E731
+        Notification.user_id == user.id, Notification.kind == "idea.mention"))
+    assert told(cleo) == 1 and told(ben) == 0
+    edit_idea(idea, author, idea.title, idea.body + " @BenOde too.", None, None)
+    db.session.commit()
+    assert told(cleo) == 1 and told(ben) == 1  # only the newly mentioned person is told on an edit

@@ -48,10 +48,11 @@ def test_fusions_rank_consistently() -> None:
 
 @pytest.fixture
 def kb(engine: sa.Engine, table: sa.Table, embedder: Embedder) -> IndexCache:
+    en, staff = {"lang": "en", "visibility": "public"}, {"lang": "en", "visibility": "staff"}
     docs = [
-        ("article", "refunds", "Refunds", "Money back within 30 days. Partial refunds for annual plans.", {"lang": "en", "visibility": "public"}),
-        ("article", "staff-refunds", "Refund approvals", "Staff approve refunds over 500 euros. Use the admin panel.", {"lang": "en", "visibility": "staff"}),
-        ("thread", "t1", "Refund never arrived", "I asked for a refund two weeks ago. Nothing yet.", {"lang": "en", "visibility": "public"}),
+        ("article", "refunds", "Refunds", "Money back within 30 days. Partial refunds for annual plans.", dict(en)),
+        ("article", "staff-refunds", "Refund approvals", "Staff approve refunds over 500 euros. Use the admin panel.", dict(staff)),
+        ("thread", "t1", "Refund never arrived", "I asked for a refund two weeks ago. Nothing yet.", dict(en)),
         ("article", "zh-refund", "退款政策", "退款将在七天内退回原支付账户。", {"lang": "zh", "visibility": "public"}),
     ]
     with engine.begin() as conn:

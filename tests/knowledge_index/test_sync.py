@@ -98,7 +98,7 @@ def test_rebuild_matches_incremental(engine: sa.Engine, table: sa.Table, embedde
         full.rebuild(conn)
     assert inc.watermark == full.watermark
     queries = ("money back", "password link", "refunds for annual plans", "invoice")
-    for q, v in zip(queries, embedder.encode(queries)):
+    for q, v in zip(queries, embedder.encode(queries), strict=True):
         got_inc = [(h.id, round(h.score, 5)) for h in inc.search(q, 5, query_vector=v)]
         got_full = [(h.id, round(h.score, 5)) for h in full.search(q, 5, query_vector=v)]
         assert got_inc == got_full

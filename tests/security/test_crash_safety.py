@@ -43,8 +43,10 @@ def _start(database: str, instance: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database, "COKNOW_INSTANCE_DIR": str(instance),
            "COKNOW_INDEX_DIR": str(instance / "index"), "SECRET_KEY": "crash-test-secret-key-0123456789",
            "COKNOW_RATE_LIMITS": "0", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "coknow", "serve", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "coknow", "serve", "--port", str(port)]
+    # Our own interpreter and module with fixed arguments.
+    process = subprocess.Popen(command, cwd=ROOT, env=env,  # noqa: S603
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -88,7 +90,7 @@ def test_acknowledged_writes_survive_repeated_kills(app, database, tmp_path, cre
         acknowledged[warm.json()["id"]] = f"Warm-up idea of round {round_}"
         stop = threading.Event()
 
-        def write():
+        def write(stop: threading.Event = stop) -> None:
             nonlocal counter
             while not stop.is_set():
                 counter += 1

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from email.utils import parsedate_to_datetime
 
 from community.auth import services
@@ -64,7 +64,7 @@ def test_remember_cookie_is_lax_http_only_and_bounded(client, create_user):
     header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token="))
     assert "SameSite=Lax" in header and "HttpOnly" in header
     expires = parsedate_to_datetime(header.split("Expires=")[1].split(";")[0])
-    assert timedelta(days=29) < expires - datetime.now(timezone.utc) <= timedelta(days=30)  # not a year
+    assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)  # not a year
 
 
 def test_remember_cookie_is_secure_behind_https(app, database, tmp_path):

@@ -1,7 +1,7 @@
 """Every stored time comes back as an aware UTC datetime on SQLite and PostgreSQL, and the API says so."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 from sqlalchemy import DateTime
 
@@ -24,7 +24,7 @@ def test_times_round_trip_as_utc_and_the_api_sends_the_offset(app, client, creat
     db.session.commit()
     db.session.expire_all()
     stored = db.session.get(Idea, idea.id)
-    assert stored.shipped_at == datetime(2026, 1, 1, 19, 4, 5, tzinfo=timezone.utc)
+    assert stored.shipped_at == datetime(2026, 1, 1, 19, 4, 5, tzinfo=UTC)
     assert stored.shipped_at.utcoffset() == timedelta(0) and stored.created_at.tzinfo is not None
     body = client.get(f"/api/v1/ideas/{idea.id}").get_json()
     assert body["created_at"].endswith("+00:00") and body["shipped_at"] == "2026-01-01T19:04:05+00:00"

@@ -11,7 +11,7 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
-from bot import requests as idea_requests
+from bot import idea_requests
 from community.extensions import db, socketio
 from community.ideas import services as idea_services
 from community.models import ChatMessage, Idea, KnowledgeGap, Role, Vote

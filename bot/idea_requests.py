@@ -22,7 +22,7 @@ from bot.engine import Reply, SourceRef
 from bot.knowledge import document_key, knowledge
 from bot.row_ids import parse_row_id
 from community import search
-from community.errors import DomainError, NotFound, ValidationFailed
+from community.errors import DomainError, ValidationFailed
 from community.extensions import db
 from community.ideas import services as ideas
 from community.models import ChatMessage, Conversation, Idea, User
@@ -132,7 +132,7 @@ def meet_ideas(reply: Reply) -> Reply:
     kn = knowledge()
     qvec = _query_vector(reply) if question.strip() else None
     match = _best_idea(kn.idea_scores(qvec)) if qvec is not None else None
-    if match is not None:
+    if match is not None and qvec is not None:
         idea, score = match
         engine_doc = reply.source.key if reply.source else (reply.choices[0].key if reply.choices else None)
         article_score = (kn.passage_cosine(engine_doc, qvec) if reply.kind in ("answer", "clarify") and engine_doc
@@ -176,10 +176,7 @@ def _idea_for(user: User | None, idea_id: object) -> Idea:
     idea_id = parse_row_id(idea_id)
     if idea_id is None:
         raise ValidationFailed(_("Say which idea you mean."), {"idea_id": [_("Must be a number.")]})
-    idea = db.session.get(Idea, idea_id)
-    if idea is None:
-        raise NotFound(_("This idea does not exist."))
-    return ideas.resolve_merged(idea)
+    return ideas.resolve_merged(ideas.get_idea_or_404(idea_id))
 
 
 @dataclass

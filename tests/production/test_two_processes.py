@@ -1,0 +1,190 @@
+"""Production mode: two gunicorn processes on PostgreSQL and Redis behave as one site.
+
+A reply posted through one process reaches a browser connected to the other, and an article published
+elsewhere is answered by the bot of a process that was already running, within its sync interval.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from community.extensions import db
+from community.forum import services as forum
+from community.kb import services as kb
+from community.models import ArticleStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+SYNC_SECONDS = 2
+
+pytestmark = pytest.mark.slow
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Redis is required (REQUIRE_SERVICES=1) but unreachable: {exc}")
+        pytest.skip(f"Redis unreachable: {exc}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Process:
+    """One production web process: gunicorn with the project's settings on its own port."""
+
+    def __init__(self, name: str, database_url: str, instance: Path) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "DATABASE_URL": database_url,
+            "SOCKETIO_MESSAGE_QUEUE": REDIS_URL,
+            "COKNOW_RATELIMIT_STORAGE_URL": REDIS_URL,
+            "COKNOW_JOBS_URL": "immediate",
+            "COKNOW_INSTANCE_DIR": str(instance),
+            "COKNOW_INDEX_DIR": str(instance / f"index-{name}"),
+            "COKNOW_INDEX_SYNC_SECONDS": str(SYNC_SECONDS),
+            "SECRET_KEY": "two-processes-share-one-secret-key",
+            "COKNOW_CONCURRENCY": "8",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
+        self.log = (instance / f"{name}.log").open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"process exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                if requests.get(self.base + "/api/v1/health", timeout=10).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"{self.base} did not start; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def _session(base: str, path: str = "/") -> tuple[requests.Session, str]:
+    session = requests.Session()
+    session.headers["Origin"] = base
+    token = CSRF_META.search(session.get(base + path, timeout=10).text).group(1)
+    return session, token
+
+
+def _login(base: str, email: str, password: str = "correct horse battery") -> tuple[requests.Session, str]:
+    session, token = _session(base, "/login")
+    response = session.post(base + "/login", data={"email": email, "password": password, "csrf_token": token},
+                            timeout=10, allow_redirects=False)
+    assert response.status_code in (302, 303), response.text[:500]
+    return session, CSRF_META.search(session.get(base + "/", timeout=10).text).group(1)
+
+
+def _source(exchange: dict) -> dict:
+    """The cited source of the bot's reply in a chat exchange ({} when it did not answer)."""
+    engine = (exchange.get("reply") or {}).get("reply") or {}
+    return engine.get("source") or {}
+
+
+def _ask(base: str, question: str) -> dict:
+    session, token = _session(base, "/chat/")
+    response = session.post(base + "/api/v1/chat/messages", json={"text": question},
+                            headers={"X-CSRFToken": token}, timeout=30)
+    assert response.status_code == 201, response.text[:500]
+    return response.json()
+
+
+def test_two_processes_share_live_replies_and_the_bots_knowledge(app, backend, database, create_user, tmp_path):
+    if backend != "postgresql":
+        pytest.skip("production mode runs on PostgreSQL")
+    _redis_or_skip()
+    import socketio
+
+    ana = create_user(email="ana@example.com", display_name="Ana Lima")
+    create_user(email="ben@example.com", display_name="Ben Ode")
+    category = forum.save_category(None, name="Questions", description="Ask anything")
+    thread = forum.create_thread(ana, category, "Sync stops after the update", "Since 1.4 sync stops.")
+    db.session.commit()
+    thread_id = thread.id
+
+    a, b = Process("a", database, tmp_path), Process("b", database, tmp_path)
+    try:
+        a.wait_ready()
+        b.wait_ready()
+
+        # A browser on process A watches the thread.
+        arrived = threading.Event()
+        payloads: list[dict] = []
+        client = socketio.Client()
+
+        @client.on("thread_reply", namespace="/live")
+        def _reply(data):
+            payloads.append(data)
+            arrived.set()
+
+        client.connect(a.base, namespaces=["/live"], transports=["websocket"], headers={"Origin": a.base})
+        assert client.call("watch_thread", {"thread_id": thread_id}, namespace="/live", timeout=10) is not False
+
+        # Ben replies through process B.
+        session, token = _login(b.base, "ben@example.com")
+        posted = session.post(f"{b.base}/forum/t/{thread_id}/reply",
+                              data={"body": "Sign out and in again.", "csrf_token": token}, timeout=30,
+                              allow_redirects=False)
+        assert posted.status_code in (302, 303), posted.text[:500]
+        assert arrived.wait(10), "the reply never reached the browser connected to the other process"
+        assert payloads[0]["thread_id"] == thread_id and "Sign out and in again." in payloads[0]["html"]
+        client.disconnect()
+
+        # Process A's bot is warm and does not know about Kobo e-readers yet.
+        question = "can I read my notebooks on a kobo e-reader"
+        before = _ask(a.base, question)
+        assert "Kobo" not in str(_source(before))
+
+        # An article is published elsewhere (here: through this test's own app, on the same database).
+        article = kb.create_article(
+            "Read your notebooks on a Kobo e-reader",
+            "Export the notebook as EPUB, connect the Kobo with USB and copy the file into its main folder.",
+            questions=["can I put my notes on a kobo", "read tidepool notebooks on an e-reader"],
+            status=ArticleStatus.published,
+        )
+        db.session.commit()
+        published = time.monotonic()
+        time.sleep(SYNC_SECONDS)
+        after = _ask(a.base, question)
+        waited = time.monotonic() - published
+        assert _source(after).get("title") == article.title, (after.get("reply") or {}).get("reply")
+        assert waited < SYNC_SECONDS + 5
+    finally:
+        a.stop()
+        b.stop()
