@@ -8,6 +8,7 @@ test, so a new route joins by adding one line to its blueprint's table:
     T  staff: anonymous as for S; customers get 403 (or 404); staff get through
     O  the object's owner or staff: the world's objects (id 1) belong to "customer"; "other" gets 403/404
     M  the owner only (a notification): anonymous to login, everyone but "customer" gets 403/404
+    N  anyone signed in but the owner (liking your own reply is refused)
     P0, S0, T0  as P, S and T, for objects the world does not make (an article, a gap, a job): 404 counts
     -  tested elsewhere (logout ends the session the rest of the walk needs)
 
@@ -68,10 +69,11 @@ ROUTES: dict[str, dict[str, str]] = {
         "POST /chat/handoff": "P", "POST /chat/ideas/vote": "P", "POST /chat/ideas/follow": "P",
     },
     "customers": {"GET /customers/": "T"},
-    "insights": {
-        "GET /insights/": "T", "GET /insights/gaps": "T", "POST /insights/gaps/<int:gap_id>/dismiss": "T0",
+    "insights": {"GET /insights/": "T"},
+    "capture": {
+        "GET /insights/gaps": "T", "POST /insights/gaps/<int:gap_id>/dismiss": "T0", "POST /insights/gaps/dismiss": "T",
         "POST /insights/gaps/<int:gap_id>/link": "T0", "GET /insights/gaps/<int:gap_id>/write": "T0",
-        "POST /insights/gaps/<int:gap_id>/write": "T0",
+        "POST /insights/gaps/<int:gap_id>/write": "T0", "POST /forum/t/<int:thread_id>/propose": "O",
     },
     "kb": {
         "GET /help/": "P", "GET /help/articles/<slug>": "P0", "GET /help/categories/<slug>": "P0",
@@ -96,19 +98,21 @@ ROUTES: dict[str, dict[str, str]] = {
         "GET /ideas/comments/<int:comment_id>/history": "P",
         "POST /ideas/<int:idea_id>/status": "T", "POST /ideas/<int:idea_id>/merge": "T",
         "POST /ideas/<int:idea_id>/vote-for": "T", "GET /ideas/changelog/new": "T", "POST /ideas/changelog/new": "T",
+        "GET /ideas/<int:idea_id>/merge": "T", "GET /ideas/changelog/<int:entry_id>/edit": "T0",
+        "POST /ideas/changelog/<int:entry_id>/edit": "T0",
         "GET /ideas/duplicates": "T", "GET /ideas/priorities": "T", "GET /ideas/reviews": "T",
         "POST /ideas/reviews/<int:review_id>/resolve": "T0",
     },
     "forum": {
         "GET /forum/": "P", "GET /forum/c/<slug>": "P", "GET /forum/t/<int:thread_id>": "P", "GET /forum/search": "P",
         "GET /forum/similar": "P", "GET /forum/new": "S", "POST /forum/new": "S", "POST /forum/preview": "S",
-        "POST /forum/t/<int:thread_id>/reply": "S", "POST /forum/r/<int:reply_id>/like": "S",
+        "POST /forum/t/<int:thread_id>/reply": "S", "POST /forum/r/<int:reply_id>/like": "N",
         "GET /forum/flag/<kind>/<int:post_id>": "S", "POST /forum/flag/<kind>/<int:post_id>": "S",
         "GET /forum/t/<int:thread_id>/edit": "O", "POST /forum/t/<int:thread_id>/edit": "O",
         "GET /forum/r/<int:reply_id>/edit": "O", "POST /forum/r/<int:reply_id>/edit": "O",
         "GET /forum/t/<int:thread_id>/history": "P", "GET /forum/r/<int:reply_id>/history": "P",
         "POST /forum/t/<int:thread_id>/accept/<int:reply_id>": "O", "POST /forum/t/<int:thread_id>/unaccept": "O",
-        "POST /forum/t/<int:thread_id>/propose": "O", "POST /forum/t/<int:thread_id>/delete": "O",
+        "POST /forum/t/<int:thread_id>/seen": "P", "POST /forum/t/<int:thread_id>/delete": "O",
         "POST /forum/r/<int:reply_id>/delete": "O",
         "GET /forum/categories": "T", "POST /forum/categories": "T", "GET /forum/categories/<slug>": "T",
         "POST /forum/categories/<slug>": "T", "GET /forum/flags": "T", "POST /forum/flags/<int:flag_id>": "T0",
@@ -123,6 +127,7 @@ EXPECTED = {
     "T": {"anonymous": "login", "customer": "denied", "other": "denied", "staff": "through"},
     "O": {"anonymous": "login", "customer": "through", "other": "denied", "staff": "through"},
     "M": {"anonymous": "login", "customer": "through", "other": "denied", "staff": "denied"},
+    "N": {"anonymous": "login", "customer": "denied", "other": "through", "staff": "through"},
     "P0": {"anonymous": "through|denied", "customer": "through|denied", "other": "through|denied",
            "staff": "through|denied"},
     "S0": {"anonymous": "login", "customer": "through|denied", "other": "through|denied", "staff": "through|denied"},

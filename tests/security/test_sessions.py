@@ -118,7 +118,7 @@ def _fail_login(client, email: str):
 def test_the_sixth_failure_in_fifteen_minutes_is_refused(app, client, create_user):
     user = create_user(email="a@example.com")
     for _ in range(5):
-        assert _fail_login(client, user.email).status_code == 400
+        assert _fail_login(client, user.email).status_code == 422  # the form again, with its message
     refused = _fail_login(client, user.email)
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
@@ -128,7 +128,7 @@ def test_the_sixth_failure_in_fifteen_minutes_is_refused(app, client, create_use
 
 def test_failures_count_per_address_across_accounts(app, client, create_user):
     for n in range(5):
-        assert _fail_login(client, f"someone{n}@example.com").status_code == 400
+        assert _fail_login(client, f"someone{n}@example.com").status_code == 422
     assert _fail_login(client, "yet-another@example.com").status_code == 429
     # Another address may still log in to an account that was not attacked.
     user = create_user(email="fine@example.com")
