@@ -7,33 +7,43 @@ from typing import Callable
 from flask import session
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from bot import chat
 from bot import idea_requests
 from bot.events import announce, conversation_room
 from bot.views import exchange_payload, message_payload
+from community.api import NOT_BLANK, Blueprint
+from community.database import MAX_ROW_ID
 from community.extensions import db
 from community.viewhelpers import commit_or_rollback
+from community.limits import client_address
 
 blp = Blueprint("api_chat", __name__, url_prefix="/chat", description="Support chat with the bot")
 
 
+# Ids beyond the database's integer range cannot exist: refused naming the field, before any query.
+ROW_ID = validate.Range(min=0, max=MAX_ROW_ID)
+
+
 class MessageIn(Schema):
-    text = fields.String(required=True, metadata={"description": "The question, plain text"})
+    # The document says what the service accepts: some text that is not only spaces, within the limit.
+    # Declared, not validated here: the service refuses with its own codes (empty_message, message_too_long).
+    text = fields.String(required=True, metadata={"description": "The question, plain text (not only spaces; at most "
+                                                                 "COKNOW_CHAT_MAX_CHARS characters, 1000 by default)",
+                                                  "pattern": NOT_BLANK, "maxLength": 1000})
     client_id = fields.String(load_default=None, allow_none=True,
                               metadata={"description": "Idempotency token: re-sending it returns the stored reply"})
 
 
 class ChoiceIn(Schema):
     choice = fields.String(required=True, metadata={"description": "Document key offered by a clarify reply"})
-    message_id = fields.Integer(required=True, strict=True)
+    message_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     client_id = fields.String(load_default=None, allow_none=True)
 
 
 class FeedbackIn(Schema):
-    message_id = fields.Integer(required=True, strict=True)
+    message_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     helpful = fields.Boolean(required=True)
     reason = fields.String(load_default=None, allow_none=True,
                            metadata={"description": "incorrect, outdated, incomplete or not_my_question"})
@@ -45,7 +55,7 @@ class SuggestIn(Schema):
 
 
 class IdeaActionIn(Schema):
-    idea_id = fields.Integer(required=True, strict=True, metadata={"description": "The idea a reply offered"})
+    idea_id = fields.Integer(required=True, strict=True, validate=ROW_ID, metadata={"description": "The idea a reply offered"})
 
 
 class IdeaActionOut(Schema):
@@ -131,6 +141,7 @@ class Messages(MethodView):
         """Send a question; the bot answers, clarifies or says it can't (or, once a person from support
         has joined, stays quiet: reply is null)."""
         user, key = _who()
+        chat.check_sender_rate(user, client_address())
         return _answered(lambda: chat.send_message(user, key, data["text"], data["client_id"]))
 
     @blp.response(200, HistoryOut)
@@ -153,6 +164,7 @@ class Choices(MethodView):
     def post(self, data):
         """Pick one of a clarify reply's articles; the bot answers the pending question with it."""
         user, key = _who()
+        chat.check_sender_rate(user, client_address())
         return _answered(lambda: chat.choose(user, key, data["choice"], data["message_id"], data["client_id"]))
 
 

@@ -21,7 +21,7 @@ from bot import beta as beta_issues
 from bot import bugs, capture, idea_requests, kinds, learning
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from bot.row_ids import parse_row_id
-from community import search
+from community import limits, search
 from community.webhooks import emit_event, payloads
 from community.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from community.extensions import db, socketio
@@ -274,6 +274,17 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
     return Exchange(customer, bot)
 
 
+def check_sender_rate(user: User | None, address: str) -> None:
+    """Limit messages per account and per address too: a cookie-less client gets a new conversation per
+    message, and so escaped the per-conversation limit (check_rate) entirely."""
+    per_minute = int(current_app.config.get("COKNOW_CHAT_RATE_PER_MINUTE", 12))
+    per_address = int(current_app.config.get("COKNOW_CHAT_RATE_PER_ADDRESS", 30))
+    message = _("You are sending messages too quickly. Please wait a moment.")
+    if user is not None:
+        limits.consume(f"{per_minute} per minute", "chat-user", f"user:{user.id}", message=message)
+    limits.consume(f"{per_address} per minute", "chat-address", f"addr:{address}", message=message)
+
+
 def send_message(user: User | None, key: str | None, text: object, client_id: object = None) -> Exchange:
     """Store the customer's message, its kind and the bot's reply (answer, clarify, abstain; a feature
     request's idea or the idea form; a bug report acknowledged); once a person from support has joined,
@@ -306,7 +317,8 @@ def choose(user: User | None, key: str | None, choice: object, message_id: objec
     conversation = find_conversation(user, key, lock=True)
     clarify = _bot_message(conversation, message_id)
     if clarify.reply_kind != "clarify":
-        raise ValidationFailed(_("That message did not offer choices."), {"message_id": [_("Not a question.")]})
+        # 409: the request is well-formed; the message it names is not in a state that allows it.
+        raise Conflict(_("That message did not offer choices."), {"message_id": [_("Not a question.")]})
     choices = {c["key"]: c for c in (clarify.payload or {}).get("choices", [])}
     if not isinstance(choice, str) or choice not in choices:
         raise ValidationFailed(_("Pick one of the suggested articles."), {"choice": [_("Not one of the choices.")]})
@@ -340,7 +352,7 @@ def record_feedback(user: User | None, key: str | None, message_id: object, help
     conversation = find_conversation(user, key, claim=True)
     message = _bot_message(conversation, message_id)
     if message.reply_kind != "answer":
-        raise ValidationFailed(_("Only answers can be rated."), {"message_id": [_("Not an answer.")]})
+        raise Conflict(_("Only answers can be rated."), {"message_id": [_("Not an answer.")]})
     if not isinstance(helpful, bool):
         raise ValidationFailed(_("Say whether the answer helped."), {"helpful": [_("Must be true or false.")]})
     if reason in ("", None) or helpful:

@@ -16,6 +16,7 @@ from bot import chat, handoff
 from bot.acks import acknowledged, require_fields
 from bot.events import announce, conversation_room
 from bot.views import message_payload
+from community.auth.sessions import join_session_room
 from community.customers.services.segments import segment_and_weight
 from community.realtime import socket_sid
 from community.viewhelpers import commit_or_rollback
@@ -59,6 +60,7 @@ class ConsoleNamespace(Namespace):
             return False  # refused: customers and visitors never hear about other people's chats
         commit_or_rollback(lambda: handoff.staff_connected(current_user, socket_sid()))
         join_room(chat.CONSOLE_ROOM)
+        join_session_room(current_user)  # closed when this login session ends
         return None
 
     def on_disconnect(self, reason=None):

@@ -16,6 +16,8 @@ from bot import chat
 from bot.acks import acknowledged, require_fields
 from bot import idea_requests
 from bot.views import exchange_payload, message_payload
+from community.auth.sessions import join_session_room
+from community.limits import client_address
 from community.realtime import socket_sid
 from community.extensions import db, socketio
 from community.models import ConversationStatus
@@ -48,6 +50,7 @@ class ChatNamespace(Namespace):
     """The customer's side of the support chat."""
 
     def on_connect(self, auth=None):
+        join_session_room(current_user)  # closed when this login session ends
         conversation = chat.find_conversation(_user(), _key())
         if conversation is not None:
             join_room(conversation_room(conversation.id))
@@ -64,11 +67,13 @@ class ChatNamespace(Namespace):
         data = require_fields(data, "text")
         chat.check_text(data["text"])
         chat.check_client_id(data.get("client_id"))
+        chat.check_sender_rate(_user(), client_address())
         return self._answering(lambda: chat.send_message(_user(), _key(), data["text"], data.get("client_id")))
 
     @acknowledged
     def on_choose(self, data=None):
         data = require_fields(data, "choice", "message_id")
+        chat.check_sender_rate(_user(), client_address())
         return self._answering(lambda: chat.choose(_user(), _key(), data["choice"], data["message_id"],
                                                    data.get("client_id")))
 

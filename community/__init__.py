@@ -6,8 +6,10 @@ from typing import Any, Mapping
 from flask import Flask, has_request_context, request
 from flask_login import current_user
 
-from community.config import PROJECT_ROOT, ConfigError, load_config
+from community.config import PROJECT_ROOT, ConfigError, load_config, pool_options
+from community import security
 from community.extensions import babel, csrf, db, login_manager, migrate, socketio
+from community.limits import limiter
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -38,8 +40,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(instance_dir=instance_dir))
     if config:
         app.config.update(config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **pool_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config["COKNOW_CONCURRENCY"]),
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
 
     import community.models  # noqa: F401  (every table on the metadata before migrations look)
+    from community.viewhelpers import RowIdConverter
+
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -47,13 +56,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     socketio.init_app(
         app,
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         async_mode="threading",
-        cors_allowed_origins=app.config["SOCKETIO_CORS_ORIGINS"],
+        # Only pages of this site (and the configured origins) may open a socket as the visitor.
+        cors_allowed_origins=("*" if app.config["COKNOW_ALLOWED_ORIGINS"] == "*"
+                              else security.origin_check(app.config["COKNOW_ALLOWED_ORIGINS"])),
     )
+    security.install(app)  # after Socket.IO, so its responses get the headers too
 
     with app.app_context():
         from community.database import configure_engine

@@ -61,6 +61,7 @@ def serve(host: str, port: int) -> None:
     import os
 
     from community.extensions import socketio
+    from community.security import QuietRequestHandler
 
     # Flask refuses app.run() inside its own CLI unless told this is a deliberate server.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
@@ -74,7 +75,8 @@ def serve(host: str, port: int) -> None:
     # and harmless for the demo and a small team on one machine.
     click.echo("This is the embedded single-process server, made for the demo and small sites; Werkzeug's "
                "'development server' warning below refers to it. For a public site see README, 'Production mode'.")
-    socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True)  # type: ignore[attr-defined]  # the proxy's real app
+    socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True,  # type: ignore[attr-defined]  # the proxy's real app
+                 request_handler=QuietRequestHandler)
 
 
 jobs_cli = AppGroup("jobs", help="The background job queue.")

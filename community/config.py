@@ -7,6 +7,7 @@ names the variable when a value is malformed. The README's settings table is ren
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 import secrets
 import sys
 from collections.abc import Callable, Mapping
@@ -105,6 +106,26 @@ def redis_url(name: str, raw: str) -> str:
     return raw
 
 
+def limit_storage(name: str, raw: str) -> str:
+    """memory:// or a Redis URL for the rate-limit counters."""
+    url = raw.strip()
+    if not url.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise ConfigError(f"{name} must be memory:// or a redis:// URL, got {url!r}")
+    return url
+
+
+def pool_options(database_uri: str, concurrency: int) -> dict[str, Any]:
+    """Connection pool sized to the requests and socket events one process serves at once.
+
+    Every request and socket event holds at most one connection (after-commit work waits until it is
+    returned), so the pool never needs more connections than the server runs requests at once.
+    """
+    if ":memory:" in database_uri or database_uri in ("sqlite://", "sqlite:///"):
+        return {}  # an in-memory SQLite database lives in a single connection
+    kept = min(concurrency, 10)
+    return {"pool_size": kept, "max_overflow": concurrency - kept, "pool_timeout": 30}
+
+
 def base_url(name: str, raw: str) -> str:
     """The site's public address, without a trailing slash."""
     raw = raw.strip()
@@ -196,6 +217,19 @@ SETTINGS: tuple[Setting, ...] = (
             shown="`instance/index`"),
     Setting("COKNOW_SITE_NAME", "CoKnow", text, "the site's name in pages and e-mail"),
     Setting("COKNOW_SECURE_COOKIES", False, flag, "`1` behind HTTPS", key="SESSION_COOKIE_SECURE"),
+    Setting("COKNOW_REMEMBER_DAYS", 30, whole(1, 365), "days a \"remember me\" sign-in lasts"),
+    # The pool follows it: every request and socket event holds at most one connection.
+    Setting("COKNOW_CONCURRENCY", 32, whole(1, 10_000),
+            "requests and socket events one process serves at once (gunicorn threads; sizes the database pool)"),
+    Setting("COKNOW_RATE_LIMITS", True, flag, "`0` switches the request rate limits off (tests, benchmarks)",
+            key="RATELIMIT_ENABLED"),
+    Setting("COKNOW_RATELIMIT_STORAGE_URL", "memory://", limit_storage,
+            "where rate-limit counters live: `memory://` (one process) or `redis://…` (shared by all processes)",
+            key="RATELIMIT_STORAGE_URI"),
+    Setting("COKNOW_RATELIMIT_API", "300 per minute", raw_text, "API calls per account (or address when signed out)",
+            key="RATELIMIT_API"),
+    Setting("COKNOW_RATELIMIT_REGISTER", "10 per hour", raw_text, "account registrations per address",
+            key="RATELIMIT_REGISTER"),
     Setting("COKNOW_MAX_UPLOAD_BYTES", 2 * 1024 * 1024, whole(1024, 512 * 1024 * 1024), "largest accepted request body",
             shown="2 MiB", key="MAX_CONTENT_LENGTH"),
     # CRM exports are big (100,000 customers is about 11 MB): only the import page accepts this much.
@@ -225,6 +259,8 @@ SETTINGS: tuple[Setting, ...] = (
             "failed webhook deliveries in a row before the endpoint is disabled and staff are told"),
     Setting("COKNOW_CHAT_RATE_PER_MINUTE", 12, whole(1, 10_000), "chat messages per conversation per minute"),
     Setting("COKNOW_CHAT_MAX_CHARS", 1000, whole(10, 100_000), "longest chat message"),
+    Setting("COKNOW_CHAT_RATE_PER_ADDRESS", 30, whole(1, 100_000),
+            "chat messages per minute from one address (a cookie-less client gets a new conversation each time)"),
     Setting("COKNOW_STAFF_REPLY_MAX_CHARS", 10_000, whole(10, 100_000), "longest reply from the support console"),
     # Longer than the console's 30-second heartbeat, so one late beat does not count as gone.
     Setting("COKNOW_STAFF_PRESENCE_TIMEOUT", 90, whole(35, 86_400),
@@ -319,6 +355,15 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # The remember cookie signs a visitor in like the session cookie does: the same protections.
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": values["COKNOW_SECURE_COOKIES"],
+        "REMEMBER_COOKIE_DURATION": timedelta(days=values["COKNOW_REMEMBER_DAYS"]),
+        "COKNOW_SECURE_COOKIES": values["COKNOW_SECURE_COOKIES"],
+        # Origins that may open a socket as a visitor besides the site's own: the configured ones and the
+        # public address's.
+        "COKNOW_ALLOWED_ORIGINS": _allowed_origins(values["SOCKETIO_CORS_ORIGINS"], values["COKNOW_BASE_URL"]),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "COKNOW_LOCALES": ["en", "zh"],
         "API_TITLE": "CoKnow API",
         "API_VERSION": "v1",
@@ -327,6 +372,16 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         "OPENAPI_JSON_PATH": "openapi.json",
     })
     return config
+
+
+def _allowed_origins(configured: list[str] | str, site: str) -> list[str] | str:
+    if configured == "*":
+        return "*"
+    found = set(configured)
+    if site:
+        parts = urlsplit(site)
+        found.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(found)
 
 
 def settings_table() -> str:

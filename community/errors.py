@@ -7,7 +7,10 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
+
+from community.security import allow_header
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,10 @@ class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
 
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, fields)
+        self.retry_after = retry_after
+
 
 def wants_json() -> bool:
     """API paths always answer JSON; so do clients that ask only for it."""
@@ -99,27 +106,72 @@ def _message_for(error: HTTPException) -> str:
     return error.description or error.name
 
 
+def _forget_failed_transaction() -> None:
+    """Roll the request's session back before rendering an error.
+
+    After a database error PostgreSQL refuses every statement until rollback; the error page loads the
+    current user (navigation, language), which then failed too and turned a JSON error into HTML 500.
+    """
+    from community.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be gone; the error page must still render
+        log.warning("rollback before the error page failed", exc_info=True)
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on app."""
 
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _out_of_range(error: Exception):
+        # A number beyond the database's range that no parser caught: the client's mistake, not ours.
+        _forget_failed_transaction()
+        log.warning("value out of the database's range on %s: %s", request.path, error)
+        message = _("A number in the request is out of range.")
+        if wants_json():
+            return jsonify(error_body(400, message)), 400
+        return render_template("errors/error.html", status=400, message=message), 400
+
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
+        _forget_failed_transaction()
         if wants_json():
-            return jsonify(error_body(error.status, error.message, error.fields, error.code)), error.status
-        return render_template("errors/error.html", status=error.status, message=error.message), error.status
+            response = jsonify(error_body(error.status, error.message, error.fields, error.code))
+            response.status_code = error.status
+        else:
+            response = app.make_response(
+                (render_template("errors/error.html", status=error.status, message=error.message), error.status))
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         status = error.code or 500
+        _forget_failed_transaction()
         if status >= 500:
             # Unhandled exceptions arrive here wrapped; never show their internals.
             log.error("server error on %s", request.path, exc_info=getattr(error, "original_exception", None))
         message = _message_for(error) if status < 500 else _("Something went wrong on our side. Please try again.")
+        allow = allow_header(error) if status == 405 else None
         if wants_json():
-            response = jsonify(error_body(status, message, _fields_from(error)))
+            if isinstance(error, CSRFError):
+                body = error_body(status, message, {"X-CSRFToken": [_("Missing or not valid.")]}, "csrf_failed")
+            else:
+                body = error_body(status, message, _fields_from(error))
+            response = jsonify(body)
             response.status_code = status
             # webargs passes headers=None on validation errors.
             for key, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
                 response.headers[key] = value
-            return response
-        return render_template("errors/error.html", status=status, message=message), status
+        else:
+            response = app.make_response((render_template("errors/error.html", status=status, message=message), status))
+        if allow:
+            response.headers["Allow"] = allow
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response

@@ -7,7 +7,7 @@ from flask import Flask, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
-from community.extensions import db, login_manager
+from community.extensions import login_manager
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,10 @@ NAVIGATION = (
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    from community.models import User
+def _load_user(cookie_id: str):
+    from community.auth.sessions import load_user
 
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
-        return None
+    return load_user(cookie_id)
 
 
 def register(app: Flask) -> None:

@@ -6,16 +6,18 @@ from typing import Callable
 
 from flask import request
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 log = logging.getLogger(__name__)
 _KEY = "coknow_after_commit"
+_READY = "coknow_committed"
 
 
 def after_commit(callback: Callable[[], None], session: Session | None = None) -> None:
-    """Run callback after the current transaction commits; drop it on rollback.
+    """Run callback once the current transaction has committed and its connection is back in the pool.
 
-    The committing session cannot run SQL inside the callback: read with fresh_session().
+    Dropped on rollback. Callbacks read with fresh_session() (or the committing session, which then
+    starts a new transaction); neither needs a second pooled connection while the first is held.
     """
     if session is None:
         from community.extensions import db
@@ -25,12 +27,22 @@ def after_commit(callback: Callable[[], None], session: Session | None = None) -
 
 
 @event.listens_for(Session, "after_commit")
-def _run_callbacks(session: Session) -> None:
-    # Releasing a savepoint (begin_nested) fires after_commit too; the real commit is still to come, and
-    # a job or e-mail started now would look for rows no other connection can see yet.
+def _committed(session: Session) -> None:
+    # A savepoint's release fires after_commit too: only the outermost commit makes data visible.
     if session.in_nested_transaction():
         return
-    callbacks = session.info.pop(_KEY, [])
+    # SQLAlchemy calls after_commit while the session still holds its connection. A callback that
+    # checked out a second one (every notification push does) could wait forever once every request
+    # thread held one connection and wanted another: the pool ran dry and requests failed after 30 s.
+    # So the callbacks wait for after_transaction_end, which comes after the connection is returned.
+    session.info.setdefault(_READY, []).extend(session.info.pop(_KEY, []))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _run_callbacks(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    callbacks = session.info.pop(_READY, [])
     for callback in callbacks:
         try:
             callback()
@@ -40,10 +52,8 @@ def _run_callbacks(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_callbacks(session: Session) -> None:
-    # A savepoint rolled back (a rejected import record, a lost race) leaves the outer transaction's
-    # callbacks to run at its commit.
     if session.in_nested_transaction():
-        return
+        return  # a rolled-back savepoint leaves the outer transaction's callbacks pending
     session.info.pop(_KEY, None)
 
 

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
 from flask import abort, flash, request
+from werkzeug.routing import IntegerConverter, Map
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from community.database import MAX_ROW_ID
 from community.errors import DomainError
 from community.extensions import db
 
@@ -20,6 +22,14 @@ FORM_ERROR_STATUS = 422
 PAGE_ERRORS = (403, 404, 429)
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number beyond the database's integer range matches no route (404)."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ROW_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def show_form_error(error: DomainError, form) -> None:
     """Put a service's field errors on the form and flash its message."""
     for name, messages in error.fields.items():
@@ -30,11 +40,19 @@ def show_form_error(error: DomainError, form) -> None:
 
 
 def page_arg() -> int:
-    """The ?page= number, 1 when missing or malformed."""
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    """The ?page= number, 1 when missing or malformed; capped (a page that far out is simply empty)."""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or len(raw) > 10:
+        return 1 if not raw.isdigit() else MAX_ROW_ID
+    return min(max(1, int(raw)), MAX_ROW_ID)
+
+
+def int_arg(name: str) -> int | None:
+    """A whole-number query argument within the database's range, None when missing or malformed."""
+    raw = request.args.get(name, "")
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ROW_ID:
+        return None
+    return int(raw)
 
 
 def signed_in_or_401():

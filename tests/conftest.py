@@ -17,6 +17,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest
 from flask import g
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -98,21 +100,49 @@ def _empty_all_tables() -> None:
 
 
 @pytest.fixture
-def app(database, tmp_path):
-    """A fresh app on the session's database, emptied after the test."""
+def app(database, tmp_path, request):
+    """A fresh app on the session's database, emptied after the test.
+
+    `@pytest.mark.app_config(NAME=value)` adds settings that must be there when the app is built.
+    """
+    marker = request.node.get_closest_marker("app_config")
     app = create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": database,
             "COKNOW_INSTANCE_DIR": str(tmp_path),
             "COKNOW_INDEX_DIR": str(tmp_path / "index"),
+            **(marker.kwargs if marker else {}),
         }
     )
+    app.test_client_class = ScriptClient
     with app.app_context():
         yield app
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
+
+
+class ScriptClient(FlaskClient):
+    """A test client that sends the session's CSRF token with API writes, as the site's own scripts do.
+
+    `csrf_header=False` (per call) sends a write without it, as another page would.
+    """
+
+    def open(self, *args, csrf_header: bool = True, **kwargs):
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
+        method = (kwargs.get("method") or "GET").upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        if (csrf_header and path.startswith("/api/") and method in {"POST", "PUT", "PATCH", "DELETE"}
+                and not any(k.lower() in ("x-csrftoken", "authorization") for k in headers)):
+            headers["X-CSRFToken"] = self.csrf_header_token()
+        return super().open(*args, headers=headers, **kwargs)
+
+    def csrf_header_token(self) -> str:
+        """The signed token a page of this session would carry (what flask-wtf's generate_csrf makes)."""
+        with self.session_transaction() as sess:
+            raw = sess.setdefault("csrf_token", secrets.token_hex(20))
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
+
+from community.api import Blueprint
 
 blp = Blueprint("api_system", __name__, description="Service status and the current account")
 

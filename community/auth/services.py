@@ -1,11 +1,18 @@
 """Account rules: registration, authentication, password and profile changes."""
 from __future__ import annotations
 
+import secrets
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from community.errors import Conflict, ValidationFailed
+from community import limits
+from community.auth.sessions import end_other_sessions
+from community.errors import Conflict, RateLimited, ValidationFailed
 from community.extensions import db
 from community.models import Role, User, find_user_by_email
 
@@ -38,20 +45,33 @@ def check_password_rules(password: str, field: str = "password") -> None:
         raise ValidationFailed(_("Use at most %(n)d characters.", n=MAX_PASSWORD), {field: [_("Too long.")]})
 
 
-def check_display_name(name: str) -> str:
-    """Return the trimmed display name or raise."""
+def _name_key(name: str) -> str:
+    # Case, spacing and look-alike width variants do not make a different name.
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def check_display_name(name: str, user: User | None = None, role: Role = Role.customer) -> str:
+    """Return the trimmed display name or raise; a customer cannot take a staff member's name."""
     name = " ".join(name.split())
     if not name:
         raise ValidationFailed(_("Enter a display name."), {"display_name": [_("Required.")]})
     if len(name) > MAX_NAME:
         raise ValidationFailed(_("The display name is too long."), {"display_name": [_("Too long.")]})
+    if role is Role.customer:
+        key = _name_key(name)
+        staff_names = db.session.scalars(
+            select(User.display_name).where(User.role.in_([Role.staff, Role.admin]),
+                                            User.id != (user.id if user is not None else -1)))
+        if any(_name_key(staff) == key for staff in staff_names):
+            raise ValidationFailed(_("This name belongs to a member of our staff. Please choose another."),
+                                   {"display_name": [_("Reserved for staff.")]})
     return name
 
 
 def register_user(email: str, display_name: str, password: str, role: Role = Role.customer) -> User:
     """Create an account; raises EmailTaken or ValidationFailed and writes nothing then."""
     email = normalize_email(email)
-    display_name = check_display_name(display_name)
+    display_name = check_display_name(display_name, role=role)
     check_password_rules(password)
     if find_user_by_email(email) is not None:
         raise EmailTaken(_("An account with this e-mail already exists."), {"email": [_("Already registered.")]})
@@ -67,26 +87,53 @@ def register_user(email: str, display_name: str, password: str, role: Role = Rol
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """Return the active account matching the credentials, else None."""
+# A real scrypt hash of a random password: unknown accounts are checked against it so that a wrong
+# e-mail address costs the same time as a wrong password (no account-existence oracle).
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(16), method="scrypt")
+LOGIN_FAILURES = "5 per 15 minutes"  # the 6th failure within 15 minutes is refused
+
+
+def _login_keys(email: str, address: str) -> tuple[tuple[str, str], ...]:
+    return (("login-account", email.strip().lower()), ("login-address", address))
+
+
+def authenticate(email: str, password: str, address: str = "unknown") -> User | None:
+    """Return the active account matching the credentials, else None; RateLimited after 5 failures.
+
+    Failures count per account and per address for 15 minutes; while either is used up, even the right
+    password is refused, so guessing cannot go on from many addresses or against many accounts.
+    """
+    waits = [w for w in (limits.retry_after(LOGIN_FAILURES, scope, key) for scope, key in _login_keys(email, address)) if w]
+    if waits:
+        minutes = max(1, (max(waits) + 59) // 60)
+        raise RateLimited(_("Too many failed log-ins. Please try again in %(m)d minutes.", m=minutes),
+                          {"email": [_("Too many attempts.")]}, retry_after=max(waits))
     user = find_user_by_email(email)
-    if user is None or not user.active or not user.check_password(password):
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password)
+        ok = False
+    else:
+        ok = user.check_password(password) and user.active
+    if not ok:
+        for scope, key in _login_keys(email, address):
+            limits.record(LOGIN_FAILURES, scope, key)
         return None
     return user
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Replace the password after checking the current one."""
+    """Replace the password after checking the current one; every other login session of user ends."""
     if not user.check_password(current):
         raise ValidationFailed(_("The current password is not correct."), {"current_password": [_("Incorrect.")]})
     check_password_rules(new, "new_password")
     user.set_password(new)
     db.session.flush()
+    end_other_sessions(user)
 
 
 def update_profile(user: User, display_name: str, locale: str | None) -> None:
     """Change the display name and preferred language."""
-    user.display_name = check_display_name(display_name)
+    user.display_name = check_display_name(display_name, user, user.role)
     user.locale = locale or None
     db.session.flush()
 

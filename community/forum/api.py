@@ -5,17 +5,22 @@ from flask import jsonify
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import selectinload
 
+from community import tags as tags_rules
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
+from community.api import NOT_BLANK, Blueprint, at_least
+from community.database import MAX_ROW_ID
 from community.errors import _fields_from, error_body
 from community.forum import services
 from community.markup import render_markdown
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
 
 blp = Blueprint("api_forum", __name__, url_prefix="/forum", description="Forum categories, threads, replies and answers")
+
+
+TITLE_PATTERN = at_least(services.MIN_TITLE)
 
 
 class ForumAuthorSchema(Schema):
@@ -35,7 +40,8 @@ class ForumReplySchema(Schema):
     thread_id = fields.Integer(dump_only=True)
     body = fields.Method("_body", deserialize="_load_body", required=True,
                          metadata={"description": f"Markdown, at most {services.MAX_BODY} characters; "
-                                                  "empty for deleted or hidden replies"})
+                                                  "empty for deleted or hidden replies",
+                                   "type": "string", "maxLength": services.MAX_BODY, "pattern": NOT_BLANK})
     html = fields.Method("_html", dump_only=True, metadata={"description": "the body rendered and sanitized"})
     author = fields.Nested(ForumAuthorSchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
@@ -55,6 +61,8 @@ class ForumReplySchema(Schema):
         return str(render_markdown(reply.body)) if self._shown(reply) else ""
 
     def _load_body(self, value):
+        if not isinstance(value, str):
+            raise validate.ValidationError("Not a valid string.")
         return value
 
 
@@ -62,10 +70,16 @@ class ForumThreadSchema(Schema):
     id = fields.Integer(dump_only=True)
     category = fields.String(required=True, load_only=True, metadata={"description": "category slug"})
     category_slug = fields.Function(lambda t: t.category.slug, dump_only=True)
-    title = fields.String(required=True, metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
-    body = fields.String(required=True, metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
+    # The patterns say what the services accept: a title of MIN_TITLE characters once trimmed, a body not blank.
+    title = fields.String(required=True, validate=[validate.Regexp(TITLE_PATTERN), validate.Length(max=services.MAX_TITLE)],
+                          metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
+    body = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=services.MAX_BODY)],
+                         metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
     html = fields.Function(lambda t: str(render_markdown(t.body)), dump_only=True)
-    tags = fields.Method("_tags", deserialize="_load_tags", load_default=list)
+    tags = fields.Method("_tags", deserialize="_load_tags", load_default=list, allow_none=True,
+                         metadata={"type": "array", "maxItems": tags_rules.MAX_TAGS, "nullable": True,
+                                   "items": {"type": "string", "maxLength": tags_rules.MAX_TAG},
+                                   "description": f"at most {tags_rules.MAX_TAGS} tag names; null or absent for none"})
     author = fields.Nested(ForumAuthorSchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     last_activity_at = fields.DateTime(dump_only=True)
@@ -82,6 +96,8 @@ class ForumThreadSchema(Schema):
         return [t.name for t in thread.tags]
 
     def _load_tags(self, value):
+        if value is None:
+            return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise validate.ValidationError("A list of strings.")
         return value
@@ -120,7 +136,7 @@ class LikeStateSchema(Schema):
 
 
 class ForumAcceptSchema(Schema):
-    reply_id = fields.Integer(required=True, allow_none=True,
+    reply_id = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(min=0, max=MAX_ROW_ID),
                               metadata={"description": "the reply to accept; null clears the accepted answer"})
 
 
@@ -162,7 +178,8 @@ class Threads(MethodView):
         """Start a thread; people @mentioned in the body are notified."""
         user = signed_in_or_401()
         category = services.get_category_or_404(data["category"], user)
-        return commit_or_rollback(lambda: services.create_thread(user, category, data["title"], data["body"], data["tags"]))
+        return commit_or_rollback(lambda: services.create_thread(user, category, data["title"], data["body"],
+                                                                  data["tags"] or []))
 
 
 @blp.route("/threads/changes")

@@ -11,7 +11,7 @@ from community.hooks import CHAT_SESSION_KEY, ask_community
 from community.markup import render_markdown
 from community.mentions import handle_of, link_mentions
 from community.models import Article, Flag, ForumCategory, PostKind
-from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
+from community.viewhelpers import commit_or_rollback, form_status, int_arg, page_arg, run_service
 
 SEARCH_TYPES: dict[str, tuple[str, ...]] = {"thread": ("thread",), "answer": ("answer",), "idea": ("idea",), "article": ("article",)}
 
@@ -87,7 +87,7 @@ def thread(thread_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
     replies = services.visible_replies(current_user, thread)
     form = ReplyForm()
-    quote = request.args.get("quote", type=int)
+    quote = int_arg("quote")
     if quote and not form.body.data:
         quoted = next((r for r in replies if r.id == quote and not r.is_deleted and not r.hidden), None)
         if quoted is not None:

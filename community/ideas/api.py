@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from community import tags as tags_rules
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
+from community.api import NOT_BLANK, Blueprint, at_least
 from community.ideas import services
 from community.models import Idea, IdeaStatus
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
@@ -25,12 +26,16 @@ class AuthorSchema(Schema):
 
 class IdeaSchema(Schema):
     id = fields.Integer(dump_only=True)
-    title = fields.String(required=True, metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
-    body = fields.String(load_default="", metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
-    category = fields.String(load_default=None, allow_none=True)
-    tags = fields.List(fields.String(), load_default=list)
+    title = fields.String(required=True, validate=[validate.Regexp(at_least(services.MIN_TITLE)),
+                                                   validate.Length(max=services.MAX_TITLE)],
+                          metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
+    body = fields.String(load_default="", validate=validate.Length(max=services.MAX_BODY),
+                         metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=services.MAX_CATEGORY))
+    tags = fields.List(fields.String(validate=validate.Length(max=tags_rules.MAX_TAG)), load_default=list,
+                       validate=validate.Length(max=tags_rules.MAX_TAGS))
     status = fields.Function(lambda i: i.status.value, dump_only=True, metadata={"enum": STATUSES})
-    status_reason = fields.String(dump_only=True)
+    status_reason = fields.String(dump_only=True, allow_none=True)
     vote_count = fields.Integer(dump_only=True)
     follower_count = fields.Integer(dump_only=True)
     comment_count = fields.Integer(dump_only=True)
@@ -74,7 +79,8 @@ class VoteStateSchema(Schema):
 
 class CommentSchema(Schema):
     id = fields.Integer(dump_only=True)
-    body = fields.String(required=True, metadata={"description": f"Markdown, at most {services.MAX_COMMENT} characters"})
+    body = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=services.MAX_COMMENT)],
+                         metadata={"description": f"Markdown, at most {services.MAX_COMMENT} characters"})
     official = fields.Boolean(dump_only=True)
     author = fields.Nested(AuthorSchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)

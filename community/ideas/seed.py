@@ -32,7 +32,7 @@ def seed_ideas(seed_dir: Path, report, progress: Callable[[str], None] = lambda 
         if author is None:
             continue
         idea = services.submit_idea(author, row["title"], row.get("body", ""), row.get("category"),
-                                    row.get("tags"), external_id=external_id)
+                                    row.get("tags"), external_id=external_id, limit_rate=False)
         for email in row.get("voters", []):
             voter = find_user_by_email(email)
             if voter is not None:
@@ -40,7 +40,7 @@ def seed_ideas(seed_dir: Path, report, progress: Callable[[str], None] = lambda 
         for comment in row.get("comments", []):
             commenter = find_user_by_email(comment["author"])
             if commenter is not None:
-                services.add_comment(idea, commenter, comment["body"], notify_users=False)
+                services.add_comment(idea, commenter, comment["body"], notify_users=False, limit_rate=False)
         status = services.parse_status(row.get("status", "open"))
         if status is not IdeaStatus.open and staff is not None:
             reason = row.get("status_reason") or (DECLINED_REASON if status is IdeaStatus.declined else None)

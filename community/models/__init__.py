@@ -66,6 +66,7 @@ from community.models.job import JobRun, JobState
 from community.models.knowledge import Article, ArticleFeedback, ArticleSource, ArticleStatus, KbCategory
 from community.models.notification import Notification, NotificationPreference, NotificationSettings
 from community.models.outbox import EmailStatus, OutgoingEmail
+from community.models.session import LoginSession
 from community.models.support import StaffPresence
 from community.models.user import Role, User, find_user_by_email
 
@@ -118,6 +119,7 @@ __all__ = [
     "GapStatus",
     "GapVariant",
     "KnowledgeGap",
+    "LoginSession",
     "FlagStatus",
     "ForumCategory",
     "PostKind",

@@ -1,10 +1,13 @@
 """Shared column helpers for the typed models."""
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
+
+from community.database import UTCDateTime, as_utc
+
+__all__ = ["Timestamped", "UTCDateTime", "as_utc", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -12,11 +15,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """The same instant as an aware UTC datetime (SQLite hands stored times back naive)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

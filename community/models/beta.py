@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Date,
-    DateTime,
     Enum,
     ForeignKey,
     Index,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from community.database import UTCDateTime
 from community.extensions import Model, db
 from community.models.base import Timestamped, utcnow
 
@@ -129,9 +129,9 @@ class BetaMembership(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[MembershipStatus] = mapped_column(_enum(MembershipStatus, "beta_membership_status"))
     motivation: Mapped[str | None] = mapped_column(Text)
-    terms_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     program: Mapped[BetaProgram] = relationship()
@@ -147,7 +147,7 @@ class TesterEnvironment(Model):
     os: Mapped[str] = mapped_column(String(80), default="")
     device: Mapped[str] = mapped_column(String(80), default="")
     app_version: Mapped[str] = mapped_column(String(40), default="")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class BetaBuild(Model):
@@ -159,7 +159,7 @@ class BetaBuild(Model):
     version: Mapped[str] = mapped_column(String(40))
     notes: Mapped[str] = mapped_column(Text, default="")  # Markdown release notes
     download_url: Mapped[str | None] = mapped_column(String(500))
-    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     program: Mapped[BetaProgram] = relationship(back_populates="builds")
@@ -189,8 +189,8 @@ class BetaReport(Timestamped, Model):
     idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="SET NULL"))
     # Denormalised: other testers who have it too (merged duplicates' reporters and "me too" clicks).
     me_too_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    triaged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fixed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     program: Mapped[BetaProgram] = relationship()
     build: Mapped[BetaBuild] = relationship(foreign_keys=[build_id])
@@ -211,7 +211,7 @@ class ReportSupporter(Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("beta_reports.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     via: Mapped[str] = mapped_column(String(16), default="me_too")  # "me_too" or "merged"
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user = relationship("User")
 
@@ -229,7 +229,7 @@ class ReportEvent(Model):
     to_state: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     by = relationship("User")
 
@@ -241,7 +241,7 @@ class ReportComment(Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("beta_reports.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)  # Markdown
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author = relationship("User")
 
@@ -259,7 +259,7 @@ class BetaAttachment(Model):
     original_name: Mapped[str] = mapped_column(String(120))
     content_type: Mapped[str] = mapped_column(String(60))
     size: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     report: Mapped[BetaReport] = relationship(back_populates="attachments")
 
@@ -294,7 +294,7 @@ class Survey(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     build_id: Mapped[int] = mapped_column(ForeignKey("beta_builds.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     build: Mapped[BetaBuild] = relationship()
     questions: Mapped[list[SurveyQuestion]] = relationship(order_by="SurveyQuestion.position",
@@ -322,4 +322,4 @@ class SurveyResponse(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # question id (as a string: JSON keys) -> an int (rating), a string (single, text) or a list (multiple)
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,11 +10,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model
-from community.models.base import utcnow
+from community.models.base import UTCDateTime, utcnow
 
 
 class ConversationStatus(str, enum.Enum):
@@ -46,13 +46,13 @@ class Conversation(Model):
         Enum(ConversationStatus, name="conversation_status", native_enum=False, length=16),
         default=ConversationStatus.bot,
     )
-    handoff_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handoff_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The person from support answering it (set when they join; cleared when handed back to the bot).
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    staff_joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_message_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    staff_joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user = relationship("User", foreign_keys=[user_id])
     staff = relationship("User", foreign_keys=[staff_id])
@@ -93,7 +93,7 @@ class ChatMessage(Model):
     message_kind: Mapped[str | None] = mapped_column(String(16))
     # The staff member who wrote a staff message.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     article = relationship("Article")
@@ -114,6 +114,6 @@ class AnswerFeedback(Model):
     question: Mapped[str] = mapped_column(Text, default="")
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     message: Mapped[ChatMessage] = relationship(back_populates="feedback")

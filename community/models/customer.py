@@ -5,9 +5,10 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from community.database import UTCDateTime
 from community.extensions import Model
 from community.models.base import utcnow
 
@@ -37,14 +38,14 @@ class CustomerProfile(Model):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Hash of the last imported CRM row: a re-import of the same row is recognised and changes nothing.
     crm_hash: Mapped[str | None] = mapped_column(String(64))
-    crm_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    crm_imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     segment: Mapped[str] = mapped_column(String(24), default=Segment.ordinary.value, server_default="ordinary")
     # The inputs of the last segment computation, shown beside the rule on the customer page.
     value_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     engagement: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     support_load: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     interests: Mapped[list[str]] = mapped_column(JSON, default=list)
-    computed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user = relationship("User", foreign_keys=[user_id])
 
@@ -68,7 +69,7 @@ class SegmentRules(Model):
     weight_ordinary: Mapped[float] = mapped_column(Float, default=1.0)
     # Yearly value of a plan when the CRM gives no annual value, e.g. {"team": 12000}.
     plan_values: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
@@ -84,7 +85,7 @@ class CustomerView(Model):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # What was opened: the page, the timeline through the API, the export.
     what: Mapped[str] = mapped_column(String(24), default="page")
-    viewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     staff = relationship("User", foreign_keys=[staff_id])
     customer = relationship("User", foreign_keys=[customer_id])

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     Column,
-    DateTime,
     Enum,
     ForeignKey,
     Index,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model, db
-from community.models.base import utcnow
+from community.models.base import UTCDateTime, utcnow
 
 
 class PostKind(str, enum.Enum):
@@ -73,15 +72,15 @@ class Thread(Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Any change to the row (a reply, an edit, moderation); what API clients sync by (updated_since).
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     pinned: Mapped[bool] = mapped_column(default=False)
     locked: Mapped[bool] = mapped_column(default=False)
     hidden: Mapped[bool] = mapped_column(default=False)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # use_alter: threads and replies point at each other; the constraint is added after both exist.
     accepted_reply_id: Mapped[int | None] = mapped_column(
         ForeignKey("forum_replies.id", ondelete="SET NULL", use_alter=True)
@@ -111,9 +110,9 @@ class Reply(Model):
     thread_id: Mapped[int] = mapped_column(ForeignKey("forum_threads.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     body: Mapped[str] = mapped_column(Text)  # Markdown
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     hidden: Mapped[bool] = mapped_column(default=False)
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     like_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -133,7 +132,7 @@ class ReplyLike(Model):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     reply_id: Mapped[int] = mapped_column(ForeignKey("forum_replies.id", ondelete="CASCADE"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class PostRevision(Model):
@@ -148,7 +147,7 @@ class PostRevision(Model):
     editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     old_title: Mapped[str | None] = mapped_column(String(200))
     old_body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     editor = relationship("User", foreign_keys=[editor_id])
 
@@ -170,8 +169,8 @@ class Flag(Model):
         Enum(FlagStatus, name="forum_flag_status", native_enum=False, length=12), default=FlagStatus.open
     )
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     reporter = relationship("User", foreign_keys=[reporter_id])
     handled_by = relationship("User", foreign_keys=[handled_by_id])
@@ -184,4 +183,4 @@ class ThreadRead(Model):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("forum_threads.id", ondelete="CASCADE"), primary_key=True)
-    last_read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

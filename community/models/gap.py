@@ -4,11 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model
-from community.models.base import utcnow
+from community.models.base import UTCDateTime, utcnow
 
 
 class GapStatus(str, enum.Enum):
@@ -35,12 +35,12 @@ class KnowledgeGap(Model):
         Enum(GapStatus, name="gap_status", native_enum=False, length=16), default=GapStatus.open
     )
     ask_count: Mapped[int] = mapped_column(Integer, default=0)
-    first_asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    first_asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("forum_threads.id", ondelete="SET NULL"))
     dismissed_reason: Mapped[str] = mapped_column(Text, default="")
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     variants: Mapped[list[GapVariant]] = relationship(
@@ -67,7 +67,7 @@ class GapVariant(Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("chat_messages.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     gap: Mapped[KnowledgeGap] = relationship(back_populates="variants")
     user = relationship("User")

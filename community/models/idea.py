@@ -5,12 +5,12 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON, Column, DateTime, Enum, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
+    JSON, Column, Enum, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model, db
-from community.models.base import Timestamped, utcnow
+from community.models.base import Timestamped, UTCDateTime, utcnow
 
 
 class IdeaStatus(str, enum.Enum):
@@ -48,7 +48,7 @@ class Idea(Timestamped, Model):
     follower_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="SET NULL"))
-    shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Stable identity of imported ideas so a re-import updates instead of duplicating.
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
 
@@ -73,7 +73,7 @@ class Vote(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The voter's value at the moment of the vote, so later segment changes do not rewrite history.
     weight: Mapped[float | None] = mapped_column(Float, default=1.0)
     segment: Mapped[str | None] = mapped_column(String(40))
@@ -93,7 +93,7 @@ class IdeaFollower(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user = relationship("User")
 
@@ -107,9 +107,9 @@ class IdeaComment(Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)  # Markdown
     official: Mapped[bool] = mapped_column(default=False)  # written by staff, shown as the company's voice
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     author = relationship("User")
     idea: Mapped[Idea] = relationship()
@@ -127,7 +127,7 @@ class CommentRevision(Model):
     comment_id: Mapped[int] = mapped_column(ForeignKey("idea_comments.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(Text)
     edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     comment: Mapped[IdeaComment] = relationship(back_populates="revisions")
     edited_by = relationship("User")
@@ -147,7 +147,7 @@ class IdeaStatusChange(Model):
     to_status: Mapped[IdeaStatus] = mapped_column(_status_enum("idea_status_to"))
     reason: Mapped[str | None] = mapped_column(Text)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     by = relationship("User")
 
@@ -167,9 +167,9 @@ class ChangelogEntry(Model):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     # Set when staff correct the text after publishing (nobody is notified again).
-    corrected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     author = relationship("User")
     ideas: Mapped[list[Idea]] = relationship(secondary=changelog_ideas, order_by=Idea.title)
@@ -190,8 +190,8 @@ class ContentReview(Model):
     reason: Mapped[str] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Float)
     idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     idea = relationship("Idea")

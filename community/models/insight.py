@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from community.database import UTCDateTime
 from community.extensions import Model
 from community.models.base import utcnow
 
@@ -28,8 +29,8 @@ class ThemeRun(Model):
     scheduled: Mapped[bool] = mapped_column(default=False)
     job_id: Mapped[int | None] = mapped_column(Integer)  # its JobRun (no foreign key: the tables migrate apart)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     themes: Mapped[list[Theme]] = relationship(back_populates="run", cascade="all, delete-orphan",
                                                  order_by="Theme.size.desc()")
@@ -78,7 +79,7 @@ class ThemeItem(Model):
     source_id: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(Text, default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     similarity: Mapped[float] = mapped_column(Float, default=0.0)  # to the theme's centroid: examples first
 
     theme: Mapped[Theme] = relationship()
@@ -99,7 +100,7 @@ class Evidence(Model):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(Text, default="")
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     customer = relationship("User", foreign_keys=[customer_id])
     added_by = relationship("User", foreign_keys=[added_by_id])
@@ -119,7 +120,7 @@ class ItemLink(Model):
     status: Mapped[str] = mapped_column(String(16), default="linked")  # linked / dismissed
     score: Mapped[float] = mapped_column(Float, default=0.0)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class DigestSubscription(Model):
@@ -128,5 +129,5 @@ class DigestSubscription(Model):
     __tablename__ = "insight_digest_subscriptions"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,11 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model
-from community.models.base import Timestamped, utcnow
+from community.models.base import Timestamped, UTCDateTime, utcnow
 
 
 class ArticleStatus(str, enum.Enum):
@@ -62,7 +62,7 @@ class Article(Timestamped, Model):
     credited_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The forum thread a promoted community answer came from; its question leads every indexed passage.
     origin_thread_id: Mapped[int | None] = mapped_column(ForeignKey("forum_threads.id", ondelete="SET NULL"))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Raised when a shipped idea or new answer may have made the text stale.
     needs_review: Mapped[bool] = mapped_column(default=False)
 
@@ -88,6 +88,6 @@ class ArticleFeedback(Model):
     helpful: Mapped[bool] = mapped_column()
     # What the reader was looking for, when the article did not answer it (becomes a knowledge gap).
     comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     article: Mapped[Article] = relationship()

@@ -5,12 +5,12 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, Enum, Index, String, func
+from sqlalchemy import Enum, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from community.extensions import Model, db
-from community.models.base import Timestamped
+from community.models.base import Timestamped, UTCDateTime
 
 
 class Role(str, enum.Enum):
@@ -31,9 +31,18 @@ class User(UserMixin, Timestamped, Model):
     )
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(default=True)
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when the person deleted their account: the row stays, anonymised, so their public posts keep an author.
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # The token of the login session this object was loaded for (community.auth.sessions); not stored.
+    login_token = None  # type: str | None
+
+    def get_id(self) -> str:
+        """What the session and remember cookies carry: the account and the login session's token."""
+        if not self.login_token:
+            raise RuntimeError("start a login session (community.auth.sessions.start_session) before login_user")
+        return f"{self.id}:{self.login_token}"
 
     def set_password(self, password: str) -> None:
         # scrypt is Werkzeug's default; the parameters travel inside the hash.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_socketio import Namespace, join_room, leave_room
 
+from community.auth.sessions import join_session_room
 from community.notifications.services import LIVE_NAMESPACE, unread_count, user_room
 
 
@@ -13,7 +14,7 @@ class LiveNamespace(Namespace):
     def on_connect(self, auth=None):
         if current_user.is_authenticated:
             join_room(user_room(current_user.id))
-            return None
+            join_session_room(current_user)  # closed when this login session ends
         return None
 
     def on_unread(self, _data=None):

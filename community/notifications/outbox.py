@@ -18,7 +18,7 @@ from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from community.database import changed_rows
+from community.database import changed_rows, page_offset
 from community.extensions import db
 from community.models import EmailStatus, OutgoingEmail, User, utcnow
 from community.notifications.mail import Transport, build_message, smtp_settings
@@ -227,6 +227,6 @@ def recent_emails(page: int = 1, per_page: int = 50, status: EmailStatus | None 
         stmt = stmt.where(OutgoingEmail.status == status)
     rows = list(db.session.scalars(
         stmt.order_by(OutgoingEmail.created_at.desc(), OutgoingEmail.id.desc())
-        .limit(per_page + 1).offset((max(page, 1) - 1) * per_page)
+        .limit(per_page + 1).offset(page_offset(page, per_page))
     ))
     return rows[:per_page], len(rows) > per_page

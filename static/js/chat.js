@@ -31,6 +31,8 @@
     var options = { method: route[0], credentials: "same-origin", headers: { "Accept": "application/json" } };
     if (route[0] === "POST") {
       options.headers["Content-Type"] = "application/json";
+      // The API refuses writes without the page's token: another page cannot read it.
+      options.headers["X-CSRFToken"] = window.CoKnow && window.CoKnow.csrfToken ? window.CoKnow.csrfToken() : "";
       options.body = JSON.stringify(data || {});
     }
     return fetch(API + route[1], options).then(function (response) {

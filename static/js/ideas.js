@@ -6,7 +6,9 @@
   var template = document.getElementById("idea-suggestion-template");
   if (!box || !title || !template) { return; }
   var list = box.querySelector("ul");
-  var text = window.CoKnowIdeas || {};
+  // Interface strings come from a data attribute: the page has no inline script (Content-Security-Policy).
+  var holder = document.querySelector("[data-ideas-text]");
+  var text = holder ? JSON.parse(holder.dataset.ideasText) : {};
   var signedIn = document.body.dataset.signedIn === "1";
   var timer = null;
   var lastQuery = "";

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import chat
-from community.errors import NotFound, ValidationFailed
+from community.errors import Conflict, NotFound, ValidationFailed
 from community.extensions import db
 from community.models import AnswerFeedback, ChatMessage, Conversation, ConversationStatus
 from tests.bot.chat_fixtures import UNRELATED
@@ -119,7 +119,7 @@ def test_bad_feedback_is_refused(app, help_center):
         chat.record_feedback(None, KEY, bot.id, False, "boring")
     with pytest.raises(ValidationFailed):
         chat.record_feedback(None, KEY, bot.id, "yes")
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Conflict):  # well-formed, but an abstain cannot be rated (409, as the API document says)
         chat.record_feedback(None, KEY, abstain.id, True)
     with pytest.raises(NotFound):  # someone else's conversation
         chat.record_feedback(None, "another-visitor", bot.id, True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from community.database import page_offset
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import (
@@ -67,7 +68,7 @@ def list_threads(
         order = (Thread.reply_count.desc(), Thread.views.desc(), Thread.id.desc())
     # Tags in one query for the whole page, not one per row.
     threads = list(db.session.scalars(stmt.options(selectinload(Thread.tags)).order_by(*order)
-                                      .limit(per_page).offset((page - 1) * per_page)))
+                                      .limit(per_page).offset(page_offset(page, per_page))))
     return ThreadPage(threads, total, page, per_page, sort=sort, unread=unread_ids(viewer, threads))
 
 

@@ -160,4 +160,4 @@ def check_can_post(user: User, body: str, *, new_post: bool = True) -> None:
                         n=per_hour, m=minutes)
         else:
             message = _("You can post %(n)d times an hour. Please try again in %(m)d minutes.", n=per_hour, m=minutes)
-        raise RateLimited(message)
+        raise RateLimited(message, retry_after=minutes * 60)

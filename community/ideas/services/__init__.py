@@ -24,6 +24,7 @@ from community.ideas.services.rules import (
     TRENDING_DAYS as TRENDING_DAYS,
     VotingClosed as VotingClosed,
     check_idea as check_idea,
+    check_posting_rate as check_posting_rate,
     get_idea_or_404 as get_idea_or_404,
     idea_url as idea_url,
     parse_status as parse_status,

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Subquery, Text, case, cast, func, or_, select
 
 from community import search
+from community.database import page_offset
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import (
@@ -103,7 +104,7 @@ def list_ideas(sort: str = "trending", status: str | None = None, category: str 
     else:
         position = case({s: n for n, s in enumerate(STATUS_ORDER)}, value=Idea.status)
         stmt = stmt.order_by(position, Idea.vote_count.desc(), Idea.id.desc())
-    items = list(db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    items = list(db.session.scalars(stmt.offset(page_offset(page, per_page)).limit(per_page)))
     return Page(items, total, page, per_page)
 
 

@@ -13,13 +13,23 @@ from community.models import (
     User, utcnow,
 )
 from community.notifications.services import notify
-from community.ideas.services.rules import MAX_COMMENT, _bump, _open_for_change, _required_text, idea_url
+from community.ideas.services.rules import (
+    MAX_COMMENT,
+    _bump,
+    _open_for_change,
+    _required_text,
+    check_posting_rate,
+    idea_url,
+)
 from community.ideas.services.voting import follow_idea
 
 
-def add_comment(idea: Idea, author: User, body: str | None, *, notify_users: bool = True) -> IdeaComment:
+def add_comment(idea: Idea, author: User, body: str | None, *, notify_users: bool = True,
+                limit_rate: bool = True) -> IdeaComment:
     """Comment on an idea (staff comments are official); the author follows it; mentions are told."""
     text = _required_text(body, "body", MAX_COMMENT, _("Comment"))
+    if limit_rate:
+        check_posting_rate(author, "comment")
     _open_for_change(idea.id)
     comment = IdeaComment(idea_id=idea.id, author_id=author.id, body=text, official=author.is_staff,
                           created_at=utcnow())

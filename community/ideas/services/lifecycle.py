@@ -30,6 +30,7 @@ from community.ideas.services.rules import (
     _require_staff,
     _required_text,
     check_idea,
+    check_posting_rate,
     idea_url,
     parse_status,
     status_label,
@@ -38,9 +39,12 @@ from community.ideas.services.voting import audience, follow_idea
 
 
 def submit_idea(author: User, title: str | None, body: str | None, category: str | None = None,
-                tags: Iterable[str] | str | None = None, external_id: str | None = None) -> Idea:
+                tags: Iterable[str] | str | None = None, external_id: str | None = None, *,
+                limit_rate: bool = True) -> Idea:
     """Post a new idea; its author follows it. Indexed for duplicate suggestions in this transaction."""
     title, body, category, tag_list = check_idea(title, body, category, tags)
+    if limit_rate:
+        check_posting_rate(author, "idea")
     idea = Idea(title=title, body=body, author_id=author.id, category=category, tags=tag_list,
                 status=IdeaStatus.open, external_id=external_id)
     db.session.add(idea)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -12,7 +12,7 @@ from community import search
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
 from community.models import (
-    CLOSED_STATUSES, Idea, IdeaStatus, User,
+    CLOSED_STATUSES, Idea, IdeaStatus, User, utcnow,
 )
 from community.tags import normalize_tags
 
@@ -200,3 +200,36 @@ def get_idea_or_404(idea_id: int) -> Idea:
 def idea_url(idea: Idea | int) -> str:
     """The idea's page, as a site-relative link for notifications (works outside requests: CLI, seed)."""
     return f"/ideas/{idea if isinstance(idea, int) else idea.id}"
+
+
+# ---------------------------------------------------------------- new-account limits
+
+# A new account (younger than IDEAS_NEW_ACCOUNT_HOURS) may post only so many ideas and comments an hour:
+# a script that registers and floods gets a handful of posts, not thousands. Staff are never limited.
+RATE_DEFAULTS = {"IDEAS_NEW_ACCOUNT_HOURS": 24, "IDEAS_NEW_PER_HOUR": 5, "IDEA_COMMENTS_NEW_PER_HOUR": 20}
+
+
+def _setting(name: str) -> int:
+    from flask import current_app, has_app_context
+
+    return int(current_app.config.get(name, RATE_DEFAULTS[name])) if has_app_context() else RATE_DEFAULTS[name]
+
+
+def check_posting_rate(author: User, kind: str) -> None:
+    """Refuse (429) a new account's idea or comment beyond its hourly allowance."""
+    from datetime import timedelta
+
+    from community.database import as_utc
+    from community.errors import RateLimited
+    from community.models import IdeaComment
+
+    if author.is_staff or as_utc(author.created_at) <= utcnow() - timedelta(hours=_setting("IDEAS_NEW_ACCOUNT_HOURS")):
+        return
+    model: Any = Idea if kind == "idea" else IdeaComment
+    per_hour = _setting("IDEAS_NEW_PER_HOUR") if kind == "idea" else _setting("IDEA_COMMENTS_NEW_PER_HOUR")
+    since = utcnow() - timedelta(hours=1)
+    posted = db.session.scalar(select(func.count()).select_from(model)
+                               .where(model.author_id == author.id, model.created_at >= since)) or 0
+    if posted >= per_hour:
+        raise RateLimited(_("New members can post %(n)d of these an hour. Please try again later.", n=per_hour),
+                          retry_after=3600)

@@ -1,0 +1,56 @@
+"""schemathesis, in process, against /api/v1/openapi.json: no 5xx and no answer that breaks the document.
+
+At least 100 generated requests per operation, as an anonymous visitor and as a signed-in customer
+(COKNOW_SCHEMATHESIS_EXAMPLES changes the number). Every failure is collected with its operation.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from tests.conftest import Auth
+
+EXAMPLES = int(os.environ.get("COKNOW_SCHEMATHESIS_EXAMPLES", "100"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # about 5 minutes per role and database on a loaded 2-core machine
+@pytest.mark.parametrize("who", ["anonymous", "customer"])
+@pytest.mark.app_config(RATELIMIT_ENABLED=False, COKNOW_CHAT_RATE_PER_MINUTE=10**6, COKNOW_CHAT_RATE_PER_ADDRESS=10**6,
+                        FORUM_NEW_POSTS_PER_HOUR=10**6, FORUM_POSTS_PER_HOUR=10**6, FORUM_NEW_ACCOUNT_POSTS=0,
+                        FORUM_NEW_ACCOUNT_HOURS=0, IDEAS_NEW_PER_HOUR=10**6, IDEA_COMMENTS_NEW_PER_HOUR=10**6,
+                        FORUM_NEW_MAX_LINKS=10**6, FORUM_NEW_MAX_MENTIONS=10**6)
+def test_the_api_keeps_to_its_openapi_document(app, client, create_user, create_idea, make_thread, help_center, who):
+    customer = create_user(email="customer@example.com")
+    idea = create_idea("Export reports to CSV", author=customer)
+    make_thread(customer)
+    assert idea.id == 1
+    if who == "customer":
+        Auth(client).login(customer.email)
+    token = client.csrf_header_token()  # also gives an anonymous visitor a session, as the site's pages do
+    headers = {"X-CSRFToken": token}
+    cookies = {"session": client.get_cookie("session").value}
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        def run(case):
+            response = case.call(headers=headers, cookies=cookies)
+            case.validate_response(response, headers=headers)
+
+        try:
+            run()
+        except (Exception, BaseExceptionGroup) as failure:  # every operation runs; all failures are reported together
+            failures.append(f"{operation.label}: {str(failure)[:1500]}")
+    assert operations >= 25
+    assert failures == [], "\n\n".join(failures)
