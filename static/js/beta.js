@@ -5,7 +5,9 @@
   var title = document.getElementById("title");
   if (!box || !title || !window.CoKnow) { return; }
   var list = box.querySelector("ul");
-  var text = window.CoKnowBeta || {};
+  // Translated words come from the page (no inline script: the CSP forbids it).
+  var holder = document.getElementById("beta-text");
+  var text = { meToo: holder ? holder.dataset.meToo : "Me too" };
   var last = "";
 
   function item(report) {

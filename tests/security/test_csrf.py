@@ -33,7 +33,10 @@ def _state_changing_routes(app, api: bool) -> list[tuple[str, str]]:
         values = {}
         for name in rule.arguments:
             converter = type(rule._converters[name]).__name__.lower()
-            values[name] = 1 if "int" in converter or "rowid" in converter else "x"
+            if "any" in converter:  # <any(a, b):name>: the first allowed value
+                values[name] = next(iter(rule._converters[name].items))
+            else:
+                values[name] = 1 if "int" in converter or "rowid" in converter else "x"
         try:
             path = rule.build(values, append_unknown=False)[1]
         except Exception:  # a route whose arguments need a shape we do not guess: must be added here
