@@ -17,7 +17,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from community.errors import ValidationFailed
+from community.errors import NotFound
 from community.extensions import db
 from community.models.base import as_utc
 
@@ -57,7 +57,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         return when.astimezone(UTC), row_id
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
         message = _("This cursor is not valid: pass next_cursor exactly as a previous page returned it.")
-        raise ValidationFailed(message, {"cursor": [message]}) from None
+        # 404: a cursor names a page; one this API never made names no page (the request itself is well formed).
+        raise NotFound(message, {"cursor": [message]}) from None
 
 
 def keyset_page(stmt: Select, time_col: InstrumentedAttribute, id_col: InstrumentedAttribute,

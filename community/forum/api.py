@@ -120,8 +120,8 @@ class ForumThreadQuerySchema(Schema):
 
 
 class ForumThreadEditSchema(Schema):
-    title = fields.String(required=True)
-    body = fields.String(required=True)
+    title = fields.String(required=True, validate=[validate.Regexp(TITLE_PATTERN), validate.Length(max=services.MAX_TITLE)])
+    body = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=services.MAX_BODY)])
     tags = fields.List(fields.String(), load_default=None, allow_none=True)
 
 

@@ -88,8 +88,9 @@ class CommentSchema(Schema):
 
 
 class IdeaEditSchema(Schema):
-    title = fields.String(required=True)
-    body = fields.String(load_default="")
+    title = fields.String(required=True, validate=[validate.Regexp(at_least(services.MIN_TITLE)),
+                                                   validate.Length(max=services.MAX_TITLE)])
+    body = fields.String(load_default="", validate=validate.Length(max=services.MAX_BODY))
     category = fields.String(load_default=None, allow_none=True)
     tags = fields.List(fields.String(), load_default=list)
 

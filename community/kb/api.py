@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
-from community.errors import Conflict, Forbidden, ValidationFailed
+from community.errors import NotFound, Conflict, Forbidden, ValidationFailed
 from community.extensions import db
 from community.kb import importing, services
 from community.models import Article, ArticleStatus, KbCategory
@@ -113,7 +113,7 @@ def _category(slug: str | None) -> KbCategory | None:
     category = db.session.scalar(select(KbCategory).where(KbCategory.slug == slug))
     if category is None:
         message = _("There is no category %(slug)s.", slug=slug)
-        raise ValidationFailed(message, {"category": [message]})
+        raise NotFound(message, {"category": [message]})
     return category
 
 

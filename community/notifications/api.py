@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import and_, or_, select
 
+from community.database import MAX_ROW_ID
 from community.api.cursor import decode_cursor, encode_cursor, page_schema
 from community.extensions import db
 from community.models import Notification
@@ -37,7 +38,7 @@ class NotificationQuerySchema(Schema):
 
 
 class MarkReadSchema(Schema):
-    id = fields.Integer(load_default=None, allow_none=True, strict=True,
+    id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(0, MAX_ROW_ID),
                         metadata={"description": "one notification; leave out to mark all read"})
 
 
