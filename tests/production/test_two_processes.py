@@ -153,7 +153,7 @@ def test_two_processes_share_live_replies_and_the_bots_knowledge(app, backend, d
             payloads.append(data)
             arrived.set()
 
-        client.connect(a.base, namespaces=["/live"], transports=["websocket"], headers={"Origin": a.base})
+        client.connect(a.base, namespaces=["/live"], transports=["websocket"])
         assert client.call("watch_thread", {"thread_id": thread_id}, namespace="/live", timeout=10) is not False
 
         # Ben replies through process B.
