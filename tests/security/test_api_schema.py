@@ -34,6 +34,9 @@ def test_the_api_keeps_to_its_openapi_document(app, client, create_user, create_
     headers = {"X-CSRFToken": token}
     cookies = {"session": client.get_cookie("session").value}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    # PostgreSQL cannot store a NUL character in text (and nobody types one): the API refuses it on
+    # PostgreSQL with a 400. The document cannot say "no NUL" for every string, so generated text leaves it out.
+    schema.config.generation.update(allow_x00=False)
 
     failures: list[str] = []
     operations = 0
