@@ -1,4 +1,5 @@
 """Hundreds of XSS payloads through every surface that stores user text, checked in a real browser.
+from tests.forum.conftest import category  # noqa: F401  (the corpus posts threads in a category)
 
 The corpus is tests/security/xss_payloads.txt. Payloads are batched many to a post so a few page loads
 cover them all. On each page: no dialog fires, and no element carries an on* attribute, a javascript:,
@@ -18,7 +19,7 @@ from community.models import ChatMessage, Conversation, utcnow
 from tests.browser.helpers import login
 
 CORPUS = [line.replace("\\n", "\n") for line in
-          (Path(__file__).parent / "xss_payloads.txt").read_text().splitlines() if line and not line.startswith("#")]
+          (Path(__file__).parents[1] / "security" / "xss_payloads.txt").read_text().splitlines() if line and not line.startswith("#")]
 
 FIND_DANGER = """() => {
   const bad = [];
