@@ -1,5 +1,4 @@
 """Hundreds of XSS payloads through every surface that stores user text, checked in a real browser.
-from tests.forum.conftest import category  # noqa: F401  (the corpus posts threads in a category)
 
 The corpus is tests/security/xss_payloads.txt. Payloads are batched many to a post so a few page loads
 cover them all. On each page: no dialog fires, and no element carries an on* attribute, a javascript:,
@@ -17,6 +16,7 @@ from community.forum import services as forum
 from community.ideas import services as ideas
 from community.models import ChatMessage, Conversation, utcnow
 from tests.browser.helpers import login
+from tests.forum.conftest import category  # noqa: F401,F811  (the corpus posts threads in a category)
 
 CORPUS = [line.replace("\\n", "\n") for line in
           (Path(__file__).parents[1] / "security" / "xss_payloads.txt").read_text().splitlines() if line and not line.startswith("#")]
@@ -57,7 +57,7 @@ def _batches(items: list[str], limit: int) -> list[str]:
 @pytest.mark.app_config(FORUM_NEW_POSTS_PER_HOUR=10**6, FORUM_POSTS_PER_HOUR=10**6, FORUM_NEW_ACCOUNT_POSTS=0,
                         FORUM_NEW_ACCOUNT_HOURS=0, FORUM_NEW_MAX_LINKS=10**6, FORUM_NEW_MAX_MENTIONS=10**6,
                         RATELIMIT_ENABLED=False)
-def test_no_payload_runs_on_any_surface(app, live_server, page, create_user, category):
+def test_no_payload_runs_on_any_surface(app, live_server, page, create_user, category):  # noqa: F811
     assert len(CORPUS) >= 300
     author = create_user(email="author@example.com", display_name=CORPUS[3][:80])
     author.created_at = utcnow() - timedelta(days=30)
