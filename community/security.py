@@ -131,9 +131,38 @@ def allow_header(error: HTTPException) -> str | None:
     return None
 
 
+def _nul_field(value: Any, name: str) -> str | None:
+    """The name of the first field whose text holds a NUL character, if any."""
+    if isinstance(value, str):
+        return name if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_field(item, str(key)) or (str(key) if "\x00" in str(key) else None)
+            if found:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = _nul_field(item, name)
+            if found:
+                return found
+    return None
+
+
+def refuse_nul_characters() -> None:
+    """422 naming the field for text with a NUL character: PostgreSQL cannot store one, and no person types it."""
+    from community.errors import ValidationFailed
+
+    field = (_nul_field(request.args.to_dict(flat=False), "query") or _nul_field(request.form.to_dict(flat=False), "form")
+             or (_nul_field(request.get_json(silent=True), "body") if request.is_json else None))
+    if field:
+        message = _("Text cannot contain NUL characters.")
+        raise ValidationFailed(message, {field: [message]})
+
+
 def install(app: Flask) -> None:
     """Wire the request checks and the header middleware into app."""
     app.before_request(refuse_oversized_body(app))
     app.before_request(check_api_intent)
+    app.before_request(refuse_nul_characters)
     # The documented way to wrap a Flask app in WSGI middleware.
     app.wsgi_app = SecurityHeaders(app.wsgi_app, force_https=app.config.get("COKNOW_SECURE_COOKIES", False))  # type: ignore[method-assign]

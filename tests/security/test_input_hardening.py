@@ -102,3 +102,11 @@ def test_error_bodies_match_the_documented_error_schema(client):
                 header = response.get("headers", {}).get("X-Pagination")
                 if header:
                     assert header["schema"] == {"type": "string"}
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field(app, client):
+    # PostgreSQL cannot store NUL; every database refuses it the same way, before anything is written.
+    response = client.get("/api/v1/forum/threads?tag=a%00b")
+    assert response.status_code == 422 and "tag" in response.get_json()["error"]["fields"]
+    response = client.post("/api/v1/chat/messages", json={"text": "hello\x00"})
+    assert response.status_code == 422 and "text" in response.get_json()["error"]["fields"]
