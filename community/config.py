@@ -258,6 +258,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_WEBHOOK_DISABLE_AFTER", 5, whole(1, 1000),
             "failed webhook deliveries in a row before the endpoint is disabled and staff are told"),
     Setting("COKNOW_CHAT_RATE_PER_MINUTE", 12, whole(1, 10_000), "chat messages per conversation per minute"),
+    # Backpressure (bot/admission.py): a bounded line in front of the engine; see bench/RESULTS.md, issue 21.
+    Setting("COKNOW_CHAT_ACTIVE", 4, whole(0, 1000),
+            "chat questions one process answers at once (`0`: no limit); more wait in line"),
+    Setting("COKNOW_CHAT_WAITING", 32, whole(0, 100_000),
+            "chat questions waiting for a turn; beyond this they are refused at once: \"busy, try again in a moment\" (503)"),
+    Setting("COKNOW_CHAT_WAIT_MS", 500, whole(0, 60_000),
+            "longest a chat question waits in line before it is refused as busy"),
     Setting("COKNOW_CHAT_MAX_CHARS", 1000, whole(10, 100_000), "longest chat message"),
     Setting("COKNOW_CHAT_RATE_PER_ADDRESS", 30, whole(1, 100_000),
             "chat messages per minute from one address (a cookie-less client gets a new conversation each time)"),
