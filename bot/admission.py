@@ -4,13 +4,15 @@ Without it every question that arrived got its own thread and went straight for 
 above capacity the threads piled up, the pool ran dry, and every question (not only the excess) waited
 30 s for a connection and failed. Now at most COKNOW_CHAT_ACTIVE questions are answered at once, at most
 COKNOW_CHAT_WAITING wait for a turn (each at most COKNOW_CHAT_WAIT_MS), and any other question is refused
-at once with a "busy, try again in a moment" error (503 and Retry-After over HTTP, an {ok: false} socket
+at once (the line is full, or the questions ahead of it would take longer than the longest wait at
+the recent time per answer) with a "busy, try again in a moment" error (503 and Retry-After over HTTP, an {ok: false} socket
 acknowledgement), before it reads or writes anything. Accepted questions keep their latency, and the
 process recovers as soon as the excess stops.
 """
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,6 +23,8 @@ from community.errors import DomainError
 
 # A client told to retry comes back after this many seconds (the line is short: it has moved on by then).
 RETRY_AFTER_SECONDS = 1
+# Weight of the newest turn in the moving average of the time per answer (about the last 10 turns count).
+SMOOTHING = 0.1
 
 
 class ChatBusy(DomainError):
@@ -47,6 +51,7 @@ class Admission:
         self._slots = threading.Semaphore(max(active, 1))
         self._lock = threading.Lock()
         self._in_line = 0
+        self._seconds_per_answer = 0.0  # a moving average of how long a turn is held
         self.admitted = 0
         self.refused = 0
 
@@ -58,7 +63,11 @@ class Admission:
             return
         if not self._slots.acquire(blocking=False):
             with self._lock:
-                if self._in_line >= self.waiting:
+                # Refuse at once when the line is full, or when the questions ahead of this one would
+                # (at the recent time per answer) take longer than the longest wait: waiting would only
+                # end in a refusal, later.
+                ahead = (self._in_line + 1) * self._seconds_per_answer / self.active
+                if self._in_line >= self.waiting or ahead > self.wait_seconds:
                     self.refused += 1
                     raise ChatBusy()
                 self._in_line += 1
@@ -73,10 +82,14 @@ class Admission:
                 raise ChatBusy()
         with self._lock:
             self.admitted += 1
+        started = time.monotonic()
         try:
             yield
         finally:
             self._slots.release()
+            took = time.monotonic() - started
+            with self._lock:
+                self._seconds_per_answer += SMOOTHING * (took - self._seconds_per_answer)
 
     def stats(self) -> dict[str, int]:
         """Counters for the health endpoint and benchmarks."""

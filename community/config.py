@@ -226,6 +226,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_RATELIMIT_STORAGE_URL", "memory://", limit_storage,
             "where rate-limit counters live: `memory://` (one process) or `redis://…` (shared by all processes)",
             key="RATELIMIT_STORAGE_URI"),
+    Setting("COKNOW_RATELIMIT_KEY_PREFIX", "LIMITS", raw_text,
+            "prefix of the rate-limit counters in Redis (sites or test runs sharing one Redis use their own)"),
     Setting("COKNOW_RATELIMIT_API", "300 per minute", raw_text, "API calls per account (or address when signed out)",
             key="RATELIMIT_API"),
     Setting("COKNOW_RATELIMIT_REGISTER", "10 per hour", raw_text, "account registrations per address",
@@ -371,6 +373,10 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         # public address's.
         "COKNOW_ALLOWED_ORIGINS": _allowed_origins(values["SOCKETIO_CORS_ORIGINS"], values["COKNOW_BASE_URL"]),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis storage only: the in-memory storage takes no options.
+        "RATELIMIT_STORAGE_OPTIONS": ({"key_prefix": values["COKNOW_RATELIMIT_KEY_PREFIX"]}
+                                      if values["COKNOW_RATELIMIT_STORAGE_URL"].startswith(("redis", "rediss"))
+                                      else {}),
         "COKNOW_LOCALES": ["en", "zh"],
         "API_TITLE": "CoKnow API",
         "API_VERSION": "v1",
