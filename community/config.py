@@ -221,6 +221,10 @@ SETTINGS: tuple[Setting, ...] = (
     # The pool follows it: every request and socket event holds at most one connection.
     Setting("COKNOW_CONCURRENCY", 32, whole(1, 10_000),
             "requests and socket events one process serves at once (gunicorn threads; sizes the database pool)"),
+    # gunicorn's threaded worker holds a thread for each open WebSocket: with only COKNOW_CONCURRENCY
+    # threads, the 33rd browser could not connect (bench/load/chat.py --server gunicorn, issue 21).
+    Setting("COKNOW_SOCKETS", 1000, whole(0, 100_000),
+            "WebSocket sessions one production process holds open (gunicorn threads = this + COKNOW_CONCURRENCY)"),
     Setting("COKNOW_RATE_LIMITS", True, flag, "`0` switches the request rate limits off (tests, benchmarks)",
             key="RATELIMIT_ENABLED"),
     Setting("COKNOW_RATELIMIT_STORAGE_URL", "memory://", limit_storage,

@@ -57,13 +57,17 @@ def free_port() -> int:
 
 
 def proc_stats(pid: int) -> tuple[float, int]:
-    """Resident memory (MB) and thread count of a process."""
+    """Resident memory (MB) and thread count of a process and its children (gunicorn's worker)."""
     rss, threads = 0.0, 0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        child_rss, child_threads = proc_stats(int(child))
+        rss, threads = rss + child_rss, threads + child_threads
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) / 1024
+            rss += int(line.split()[1]) / 1024
         elif line.startswith("Threads:"):
-            threads = int(line.split()[1])
+            threads += int(line.split()[1])
     return rss, threads
 
 
