@@ -220,7 +220,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_REMEMBER_DAYS", 30, whole(1, 365), "days a \"remember me\" sign-in lasts"),
     # The pool follows it: every request and socket event holds at most one connection.
     Setting("COKNOW_CONCURRENCY", 32, whole(1, 10_000),
-            "requests and socket events one process serves at once (gunicorn threads; sizes the database pool)"),
+            "requests and socket events one process serves at once (sizes the database pool; gunicorn threads = this + COKNOW_SOCKETS)"),
     # gunicorn's threaded worker holds a thread for each open WebSocket: with only COKNOW_CONCURRENCY
     # threads, the 33rd browser could not connect (bench/load/chat.py --server gunicorn, issue 21).
     Setting("COKNOW_SOCKETS", 1000, whole(0, 100_000),
