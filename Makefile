@@ -10,6 +10,8 @@ export FLASK_APP := wsgi:app
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# One test file per worker at a time: a file's fixtures (its browser, its servers) stay in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: install run serve test lint browser-deps db seed bench clean screenshots
 
