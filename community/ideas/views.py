@@ -12,6 +12,7 @@ from community.ideas.forms import ChangelogForm, CommentForm, IdeaForm, MergeFor
 from community.ideas.services import IdeaMerged, get_idea_or_404
 from community.markup import render_markdown
 from community.mentions import link_mentions
+from community.rendered import body_html
 from community.models import Article, ChangelogEntry, ContentReview, Idea, IdeaComment, IdeaStatus
 from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
 
@@ -79,7 +80,7 @@ def detail(idea_id: int):
     staff = current_user.is_authenticated and current_user.is_staff
     context = {
         "idea": idea,
-        "body": _markdown(idea.body),
+        "body": body_html(idea),
         "voted": idea.id in services.has_voted(current_user, [idea.id]),
         "following": services.is_following(current_user, idea),
         "comments": services.comments(idea),
