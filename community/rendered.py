@@ -9,9 +9,12 @@ wrong, only slower.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any, Callable
 
-from flask import Flask
+from flask import Flask, request
+from flask_babel import get_locale, get_timezone
 from markupsafe import Markup
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -77,6 +80,33 @@ def register(app: Flask) -> None:
     if not event.contains(db.session, "before_flush", _cook_before_flush):
         event.listen(db.session, "before_flush", _cook_before_flush)
     app.add_template_global(body_html, "cooked")
+    app.add_template_global(cached_fragment, "cached_fragment")
+
+
+FRAGMENT_CACHE_SIZE = 5_000
+_fragments: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+_fragments_lock = threading.Lock()
+
+
+def cached_fragment(key: tuple[Any, ...], caller: Callable[[], str]) -> Markup:
+    """`{% call cached_fragment(key) %}…{% endcall %}`: a template fragment rendered once per process and key.
+
+    key must hold every value the fragment shows (so it is never stale: a change is a new key); the locale, time
+    zone and the site's URL root are added here. Used for list rows, which are the same for every viewer in the
+    same state and were most of a list page's cost.
+    """
+    full = (str(get_locale()), str(get_timezone()), request.script_root, *key)
+    with _fragments_lock:
+        found = _fragments.get(full)
+        if found is not None:
+            _fragments.move_to_end(full)
+            return found
+    html = Markup(caller())  # noqa: S704 (the template's own output, escaped by Jinja's autoescape)
+    with _fragments_lock:
+        _fragments[full] = html
+        while len(_fragments) > FRAGMENT_CACHE_SIZE:
+            _fragments.popitem(last=False)
+    return html
 
 
 def count_stale() -> int:

@@ -32,7 +32,7 @@ class Result:
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
 
-    def merge(self, other: "Result") -> None:
+    def merge(self, other: Result) -> None:
         self.latencies += other.latencies
         for k, v in other.statuses.items():
             self.statuses[k] = self.statuses.get(k, 0) + v
@@ -188,7 +188,7 @@ def main() -> int:
     for name, r in [("health", health), *rows, ("health again", health_after)]:
         failed += r.server_errors + len(r.errors)
         print(f"{name:12s} {r.rate:8.1f} {r.rate / base_rate:6.3f} {r.pct(0.5) * 1000:7.1f} {r.pct(0.95) * 1000:7.1f}"
-              f"  {dict(sorted(r.statuses.items()))}{'  errors %d' % len(r.errors) if r.errors else ''}")
+              f"  {dict(sorted(r.statuses.items()))}{f'  errors {len(r.errors)}' if r.errors else ''}")
     print(f"after: {load_average()}")
     return 1 if failed else 0
 

@@ -2,6 +2,7 @@
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from community.access import staff_required
 from community.customers.services.segments import SEGMENT_ORDER
@@ -20,6 +21,15 @@ from community.viewhelpers import commit_or_rollback, form_status, page_arg, run
 @bp.app_template_filter("idea_status")
 def _status_filter(status: IdeaStatus) -> str:
     return services.status_label(status)
+
+
+@bp.app_template_global("idea_row_key")
+def idea_row_key(idea: Idea, voted: bool) -> tuple:
+    """Everything an idea row on the board shows (its vote form too): its fragment cache key."""
+    signed_in = bool(current_user.is_authenticated)
+    return ("idea_row", idea.id, idea.title, idea.status, idea.category, tuple(idea.tags or ()), idea.comment_count,
+            idea.created_at, idea.vote_count, idea.is_closed, voted, signed_in,
+            generate_csrf() if signed_in else None, request.full_path)
 
 
 @bp.app_template_global("idea_markdown")
