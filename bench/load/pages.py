@@ -3,12 +3,12 @@
 
 Usage (a server must already run on the demo data, e.g. `flask coknow seed && flask coknow serve`):
 
-    python bench/load/pages.py --base http://127.0.0.1:5000 --clients 20 --seconds 8
+    python bench/load/pages.py --base http://127.0.0.1:5000 --clients 20 --seconds 8 --rounds 4
     python bench/load/pages.py --base http://127.0.0.1:5000 --soak 600        # page mix, 10 minutes
 
 The load generator runs on the same machine as the server: absolute figures depend on what else runs (the
 load average is printed with them); the ratio to the health endpoint, measured in the same run, survives that
-better. A soak counts 5xx answers and failed connections (a crashed server) and exits non-zero on any.
+better, all the more as the pages and the health endpoint are measured in interleaved rounds. A soak counts 5xx answers and failed connections (a crashed server) and exits non-zero on any.
 Rate limits should be off on the server (COKNOW_RATE_LIMITS=0), or the health endpoint is limited.
 """
 from __future__ import annotations
@@ -17,7 +17,6 @@ import argparse
 import http.client
 import os
 import re
-import statistics
 import sys
 import threading
 import time
@@ -153,7 +152,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="http://127.0.0.1:5000")
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=8.0, help="per page")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per page, in all")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds the seconds are split into")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of the page mix before measuring")
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--only", default="", help="comma-separated page names to measure")
@@ -177,15 +177,21 @@ def main() -> int:
         return 1 if result.server_errors or result.errors else 0
 
     selected = [n for n in args.only.split(",") if n] or list(pages)
-    health = run(args.base, ["/api/v1/health"], args.clients, args.seconds, args.timeout)
-    rows = []
-    for name in selected:
-        rows.append((name, run(args.base, [pages[name]], args.clients, args.seconds, args.timeout)))
-    health_after = run(args.base, ["/api/v1/health"], args.clients, args.seconds, args.timeout)
-    base_rate = statistics.mean([health.rate, health_after.rate])
+    # Interleaved rounds: every page and the health endpoint get a slice of each round, so a change in what else
+    # runs on the machine hits them alike and their ratio survives it.
+    names = ["health", *selected]
+    paths = {"health": "/api/v1/health", **pages}
+    totals = {name: Result() for name in names}
+    for _ in range(args.rounds):
+        for name in names:
+            part = run(args.base, [paths[name]], args.clients, args.seconds / args.rounds, args.timeout)
+            totals[name].merge(part)
+            totals[name].elapsed += part.elapsed
+    base_rate = totals["health"].rate
     print(f"{'page':12s} {'req/s':>8s} {'ratio':>6s} {'p50 ms':>7s} {'p95 ms':>7s}  statuses")
     failed = 0
-    for name, r in [("health", health), *rows, ("health again", health_after)]:
+    for name in names:
+        r = totals[name]
         failed += r.server_errors + len(r.errors)
         print(f"{name:12s} {r.rate:8.1f} {r.rate / base_rate:6.3f} {r.pct(0.5) * 1000:7.1f} {r.pct(0.95) * 1000:7.1f}"
               f"  {dict(sorted(r.statuses.items()))}{f'  errors {len(r.errors)}' if r.errors else ''}")
