@@ -2,6 +2,8 @@
 list and detail pages run a fixed number of queries however long they are."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 
@@ -46,8 +48,10 @@ def busy(app):
 def test_viewing_a_thread_an_idea_and_an_article_does_not_run_the_encoder(
         app, client, create_user, forum_category, help_center, encoder_calls, busy):
     ana, ben = create_user(display_name="Ana Lima"), create_user()
+    # Fresh words each run: the process remembers encodings of texts it has seen (the other backend's run).
+    fresh = uuid.uuid4().hex[:8]
     thread = forum.create_thread(ana, forum_category, "The sensor will not pair with my phone",
-                                 "It blinks red when I try to pair it over Bluetooth.", "")
+                                 f"It blinks red when I try to pair it over Bluetooth ({fresh}).", "")
     forum.create_thread(ben, forum_category, "Pairing fails on Android", "Bluetooth pairing keeps failing.", "")
     forum.post_reply(ben, thread, "Hold the button for ten seconds, @AnaLima.")
     idea = submit_idea(ana, "Pair the sensor over Wi-Fi", "Bluetooth is **unreliable** for me.", None, None)
@@ -67,7 +71,7 @@ def test_viewing_a_thread_an_idea_and_an_article_does_not_run_the_encoder(
     assert client.get(f"/ideas/{idea.id}").get_data(as_text=True).count("<strong>unreliable</strong>") == 1
 
     # What a person types still goes through the model (the live duplicate check).
-    assert client.get("/ideas/similar?q=pair over wifi").status_code == 200
+    assert client.get(f"/ideas/similar?q=pair over wifi {fresh}").status_code == 200
     assert encoder_calls
 
 

@@ -47,7 +47,7 @@ print(start, peak[0], faiss.omp_get_max_threads(), build)
 
 def test_searches_from_many_threads_start_no_openmp_pools():
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,  # noqa: S603
                          timeout=120, check=True).stdout.split()
     start, peak, search_threads, build_threads = map(int, out)
     assert search_threads == 1
