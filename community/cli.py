@@ -89,10 +89,16 @@ markup_cli = AppGroup("markup", help="Stored renderings of posts, ideas, comment
 
 
 @markup_cli.command("rerender")
-def markup_rerender() -> None:
+@click.option("--background", is_flag=True, help="Queue it as a job (when any body is stale) instead of waiting.")
+def markup_rerender(background: bool) -> None:
     """Render and store every body whose stored HTML is missing or made by an older renderer."""
-    from community.rendered import rerender_stale
+    from community.rendered import rerender_stale, start_rerender_if_stale
 
+    if background:
+        queued = start_rerender_if_stale()
+        db.session.commit()
+        click.echo("Re-render queued." if queued else "Every stored body is current.")
+        return
     done = rerender_stale(on_batch=lambda n: db.session.commit())
     db.session.commit()
     click.echo(f"Re-rendered {done} bodies.")

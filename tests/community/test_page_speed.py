@@ -180,3 +180,24 @@ def test_lists_run_a_fixed_number_of_queries_with_many_authors_and_categories(
     add(10, 2)
     many = {path: _queries(client, count_queries, path) for path in paths}
     assert many == few, (few, many)
+
+
+def test_the_rerender_command_stores_stale_bodies_now_or_as_a_job(app, runner, create_user, busy):
+    idea = submit_idea(create_user(), "Stale rendering", "Some *Markdown*", None, None)
+    db.session.commit()
+
+    def make_stale() -> None:
+        db.session.execute(Idea.__table__.update().values(body_html=None, body_html_version=None,
+                                                          updated_at=Idea.__table__.c.updated_at))
+        db.session.commit()
+        assert rendered.count_stale() == 1
+
+    make_stale()
+    assert "Re-rendered 1 bodies." in runner.invoke(args=["coknow", "markup", "rerender"]).output
+    assert rendered.count_stale() == 0
+    assert "current" in runner.invoke(args=["coknow", "markup", "rerender", "--background"]).output
+    make_stale()
+    assert "queued" in runner.invoke(args=["coknow", "markup", "rerender", "--background"]).output
+    assert rendered.count_stale() == 0  # tests run jobs inline, after the commit that queued them
+    db.session.expire_all()
+    assert "<em>Markdown</em>" in db.session.get(Idea, idea.id).body_html
