@@ -73,7 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from community import errors, icons, jobs, markup, navigation
+    from community import errors, icons, jobs, markup, navigation, rendered
     from community.api import create_api
     from community.cli import register_cli
 
@@ -82,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     navigation.register(app)
     icons.register(app)
     markup.register(app)
+    rendered.register(app)
     register_cli(app)
     _register_blueprints(app)
     api = create_api(app)

@@ -70,6 +70,12 @@ def serve(host: str, port: int) -> None:
     # The embedded default runs jobs in this process; with COKNOW_JOB_WORKERS=0 a separate
     # `flask coknow jobs worker` runs them.
     jobs.start_embedded_workers(current_app.config["COKNOW_JOB_WORKERS"])
+    from community.rendered import start_rerender_if_stale
+
+    # Pages read stored HTML; bodies stored before this renderer (or never) are made again in the background.
+    if start_rerender_if_stale():
+        db.session.commit()
+        click.echo("Re-rendering stored posts in the background (pages render them live until then).")
     click.echo(f"CoKnow on http://{host}:{port}/")
     # Werkzeug prints its own "development server" warning next: it is right for a site on the internet,
     # and harmless for the demo and a small team on one machine.
@@ -77,6 +83,25 @@ def serve(host: str, port: int) -> None:
                "'development server' warning below refers to it. For a public site see README, 'Production mode'.")
     socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True,  # type: ignore[attr-defined]  # the proxy's real app
                  request_handler=QuietRequestHandler)
+
+
+markup_cli = AppGroup("markup", help="Stored renderings of posts, ideas, comments and articles.")
+
+
+@markup_cli.command("rerender")
+@click.option("--background", is_flag=True, help="Queue it as a job (when any body is stale) instead of waiting.")
+def markup_rerender(background: bool) -> None:
+    """Render and store every body whose stored HTML is missing or made by an older renderer."""
+    from community.rendered import rerender_stale, start_rerender_if_stale
+
+    if background:
+        queued = start_rerender_if_stale()
+        db.session.commit()
+        click.echo("Re-render queued." if queued else "Every stored body is current.")
+        return
+    done = rerender_stale(on_batch=lambda n: db.session.commit())
+    db.session.commit()
+    click.echo(f"Re-rendered {done} bodies.")
 
 
 jobs_cli = AppGroup("jobs", help="The background job queue.")
@@ -109,6 +134,7 @@ def register_cli(app: Flask) -> None:
 
     coknow.add_command(insights_cli)
     coknow.add_command(jobs_cli)
+    coknow.add_command(markup_cli)
     from community.customers.cli import customers_cli
 
     coknow.add_command(customers_cli)

@@ -72,6 +72,10 @@ class _AppIndex:
         self.dirty = True
         self.last_sync = 0.0
         self.applied_since_save = 0
+        # related_documents answers, keyed by what they depend on: the question and the index's change
+        # sequence (its watermark), so a page view reads them and any index change makes them anew.
+        self.related: OrderedDict[tuple[Any, ...], list[DocumentMatch]] = OrderedDict()
+        self.related_lock = threading.Lock()
 
     def get(self) -> IndexCache:
         if self.cache is None:
@@ -305,6 +309,9 @@ def similar(
     return sorted(best.values(), key=lambda m: -m.score)[:k]
 
 
+RELATED_MEMO_SIZE = 20_000
+
+
 def related_documents(
     source_type: str,
     source_id: int | str,
@@ -314,8 +321,28 @@ def related_documents(
     min_score: float | None = None,
     filters: dict[str, Any] | None = None,
 ) -> list[DocumentMatch]:
-    """Documents close to a stored document, from its stored vectors: no model work on a page view."""
+    """Documents close to a stored document, from its stored vectors: no model work on a page view, and
+    no index search either while the index is unchanged (answers are kept per index change sequence)."""
+    state = _state()
     cache = get_cache()
+    types = tuple(source_types)
+    key = (cache.watermark, source_type, str(source_id), types, k, min_score,
+           tuple(sorted((name, repr(value)) for name, value in (filters or {}).items())))
+    with state.related_lock:
+        found = state.related.get(key)
+        if found is not None:
+            state.related.move_to_end(key)
+            return list(found)
+    matches = _related_now(cache, source_type, source_id, types, k, min_score, filters)
+    with state.related_lock:
+        state.related[key] = matches
+        while len(state.related) > RELATED_MEMO_SIZE:
+            state.related.popitem(last=False)
+    return list(matches)
+
+
+def _related_now(cache: IndexCache, source_type: str, source_id: int | str, source_types: Iterable[str], k: int,
+                 min_score: float | None, filters: dict[str, Any] | None) -> list[DocumentMatch]:
     vector = cache.document_vector(source_type, str(source_id))
     if vector is None:
         return []

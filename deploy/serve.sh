@@ -15,6 +15,8 @@ export COKNOW_JOB_WORKERS=0  # the web processes only enqueue; the job worker be
 export FLASK_APP=wsgi:app HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
 "$BIN/flask" db upgrade heads
+# Stored post HTML made by an older renderer (or none yet) is made again by the job worker started below.
+"$BIN/flask" coknow markup rerender --background
 pids=()
 stop() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap stop INT TERM EXIT

@@ -7,7 +7,16 @@ stays cheap; the model itself loads on first use of get_embedder().
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# One OpenMP thread per calling thread, set before FAISS (and its bundled libgomp and OpenMP OpenBLAS) or torch
+# is loaded: searches are single queries made from many server threads at once, and OpenMP gives every
+# thread that enters a parallel region a pool of its own (20 request threads searching: 20 more OpenMP
+# threads, made and torn down with the request threads, beside a second OpenMP runtime in torch). Parallelism
+# comes from the requests. Index builds ask for more threads for their own thread (store.build_threads);
+# OMP_NUM_THREADS set in the environment wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _EXPORTS = {
     "Embedder": "embedder",

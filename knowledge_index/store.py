@@ -7,7 +7,9 @@ import os
 import shutil
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 # faiss's generated SWIG stubs miss its Python conveniences (numpy id arrays, keyword search
 # parameters, SearchParametersHNSW): the few ignores below mark those calls.
@@ -27,6 +29,18 @@ EF_SEARCH = 128
 # 512 gives 0.958 for 1.2 ms; the graph needs a wider beam as it grows.
 EF_SEARCH_LARGE = 512
 LARGE = 500_000
+
+
+@contextmanager
+def build_threads() -> Iterator[None]:
+    """All cores for an index build or merge, in this thread only (OpenMP's thread count is per thread;
+    searches elsewhere keep one, see knowledge_index/__init__.py)."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _ids(ids: np.ndarray | list[int]) -> np.ndarray:
@@ -168,9 +182,10 @@ class VectorStore:
         base.hnsw.efConstruction = EF_CONSTRUCTION
         rng = np.random.default_rng(0)
         sample = vecs if len(vecs) <= 200_000 else vecs[rng.choice(len(vecs), 200_000, replace=False)]
-        base.train(sample)
         main = faiss.IndexIDMap2(base)
-        main.add_with_ids(vecs, ids_arr)
+        with build_threads():
+            base.train(sample)
+            main.add_with_ids(vecs, ids_arr)
         self._main = main
         self._main_ids = np.sort(ids_arr)
 
@@ -209,7 +224,8 @@ class VectorStore:
             # it stays in the flat index until the next full rebuild.
             fresh = ~self._in_main(fi)
             if fresh.any():
-                self._main.add_with_ids(fv[fresh], fi[fresh])
+                with build_threads():
+                    self._main.add_with_ids(fv[fresh], fi[fresh])
                 self._main_ids = np.sort(np.concatenate([self._main_ids, fi[fresh]]))
                 self._flat.remove_ids(fi[fresh])
                 self._flat_ids.difference_update(fi[fresh].tolist())

@@ -147,10 +147,13 @@ def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 def _micro_clusters(x: np.ndarray, m: int, seed: int) -> np.ndarray:
     import faiss
 
+    from knowledge_index.store import build_threads
+
     # Trained on a sample (32 points a centroid is plenty to place it), then every item assigned.
     km = faiss.Kmeans(x.shape[1], m, niter=8, seed=seed, spherical=True, max_points_per_centroid=32)
-    km.train(np.ascontiguousarray(x, dtype=np.float32))
-    _, assign = km.index.search(np.ascontiguousarray(x, dtype=np.float32), 1)
+    with build_threads():  # batch work: all cores, for this thread only
+        km.train(np.ascontiguousarray(x, dtype=np.float32))
+        _, assign = km.index.search(np.ascontiguousarray(x, dtype=np.float32), 1)
     return assign[:, 0].astype(np.int64)
 
 

@@ -24,6 +24,15 @@ def forum_markdown(text: str):
 
 
 
+@bp.app_template_global("thread_row_key")
+def thread_row_key(t, unread: bool) -> tuple:
+    """Everything a thread row shows: its fragment cache key."""
+    return ("thread_row", t.id, t.title, t.pinned, t.locked, t.hidden, t.accepted_reply_id is not None,
+            t.category.slug, t.category.name, t.author_id,
+            (t.author.display_name, t.author.initials) if t.author else None,
+            tuple(tag.name for tag in t.tags), t.reply_count, t.views, t.last_activity_at, unread)
+
+
 def _sort_arg() -> str:
     sort = request.args.get("sort", "latest")
     return sort if sort in services.SORTS else "latest"

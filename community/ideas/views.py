@@ -2,6 +2,7 @@
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from community.access import staff_required
 from community.customers.services.segments import SEGMENT_ORDER
@@ -12,6 +13,7 @@ from community.ideas.forms import ChangelogForm, CommentForm, IdeaForm, MergeFor
 from community.ideas.services import IdeaMerged, get_idea_or_404
 from community.markup import render_markdown
 from community.mentions import link_mentions
+from community.rendered import body_html
 from community.models import Article, ChangelogEntry, ContentReview, Idea, IdeaComment, IdeaStatus
 from community.viewhelpers import commit_or_rollback, form_status, page_arg, run_service
 
@@ -19,6 +21,15 @@ from community.viewhelpers import commit_or_rollback, form_status, page_arg, run
 @bp.app_template_filter("idea_status")
 def _status_filter(status: IdeaStatus) -> str:
     return services.status_label(status)
+
+
+@bp.app_template_global("idea_row_key")
+def idea_row_key(idea: Idea, voted: bool) -> tuple:
+    """Everything an idea row on the board shows (its vote form too): its fragment cache key."""
+    signed_in = bool(current_user.is_authenticated)
+    return ("idea_row", idea.id, idea.title, idea.status, idea.category, tuple(idea.tags or ()), idea.comment_count,
+            idea.created_at, idea.vote_count, idea.is_closed, voted, signed_in,
+            generate_csrf() if signed_in else None, request.full_path)
 
 
 @bp.app_template_global("idea_markdown")
@@ -79,7 +90,7 @@ def detail(idea_id: int):
     staff = current_user.is_authenticated and current_user.is_staff
     context = {
         "idea": idea,
-        "body": _markdown(idea.body),
+        "body": body_html(idea),
         "voted": idea.id in services.has_voted(current_user, [idea.id]),
         "following": services.is_following(current_user, idea),
         "comments": services.comments(idea),

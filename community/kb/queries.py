@@ -6,18 +6,22 @@ from dataclasses import dataclass
 from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from community.extensions import db
 from community.pagination import Page
 from community.models import Article, ArticleSource, ArticleStatus, KbCategory
 
 
+_LIST_COLUMNS = load_only(Article.id, Article.slug, Article.title, Article.category_id, Article.status)
+
+
 def categories_with_articles() -> list[tuple[KbCategory, list[Article]]]:
     """Every category with its published articles, in display order."""
     cats = db.session.scalars(select(KbCategory).order_by(KbCategory.position, KbCategory.name)).all()
+    # The index shows titles and links: the bodies (and their stored HTML) stay in the database.
     articles = db.session.scalars(
-        select(Article).where(Article.status == ArticleStatus.published).order_by(Article.title)
+        select(Article).options(_LIST_COLUMNS).where(Article.status == ArticleStatus.published).order_by(Article.title)
     ).all()
     by_cat: dict[int | None, list[Article]] = {}
     for article in articles:
@@ -29,7 +33,7 @@ def uncategorised_articles() -> list[Article]:
     """Published articles without a category."""
     return list(
         db.session.scalars(
-            select(Article)
+            select(Article).options(_LIST_COLUMNS)
             .where(Article.status == ArticleStatus.published, Article.category_id.is_(None))
             .order_by(Article.title)
         )

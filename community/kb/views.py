@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from community.kb import bp, feedback, queries
-from community.markup import render_markdown
+from community.rendered import body_html
 from community.viewhelpers import FORM_ERROR_STATUS, run_service
 
 # Articles this browser has already answered "did this answer your question?" for (kept short).
@@ -38,7 +38,7 @@ def category(slug: str):
 def _render_article(art, *, feedback_error: str | None = None, comment: str = "", status: int = 200):
     answered = art.id in session.get(FEEDBACK_SESSION_KEY, [])
     related = queries.related_articles(art) if art.is_published else []
-    return render_template("kb/article.html", article=art, body=render_markdown(art.body), related=related,
+    return render_template("kb/article.html", article=art, body=body_html(art), related=related,
                            feedback_given=answered, feedback_error=feedback_error, comment=comment), status
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model, db
-from community.models.base import UTCDateTime, utcnow
+from community.models.base import RenderedBody, UTCDateTime, utcnow
 
 
 class PostKind(str, enum.Enum):
@@ -61,7 +61,7 @@ class Tag(Model):
     name: Mapped[str] = mapped_column(String(40), unique=True)
 
 
-class Thread(Model):
+class Thread(RenderedBody, Model):
     __tablename__ = "forum_threads"
     __table_args__ = (Index("ix_forum_threads_category_activity", "category_id", "last_activity_at"),
                       Index("ix_forum_threads_updated_at", "updated_at", "id"))
@@ -102,7 +102,7 @@ class Thread(Model):
         return self.deleted_at is not None
 
 
-class Reply(Model):
+class Reply(RenderedBody, Model):
     __tablename__ = "forum_replies"
     __table_args__ = (Index("ix_forum_replies_thread_created", "thread_id", "created_at"),)
 

@@ -10,7 +10,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model, db
-from community.models.base import Timestamped, UTCDateTime, utcnow
+from community.models.base import RenderedBody, Timestamped, UTCDateTime, utcnow
 
 
 class IdeaStatus(str, enum.Enum):
@@ -30,7 +30,7 @@ def _status_enum(name: str) -> Enum:
     return Enum(IdeaStatus, name=name, native_enum=False, length=16)
 
 
-class Idea(Timestamped, Model):
+class Idea(Timestamped, RenderedBody, Model):
     __tablename__ = "ideas"
     __table_args__ = (Index("ix_ideas_status_votes", "status", "vote_count"),
                       Index("ix_ideas_updated_at", "updated_at", "id"))
@@ -98,7 +98,7 @@ class IdeaFollower(Model):
     user = relationship("User")
 
 
-class IdeaComment(Model):
+class IdeaComment(RenderedBody, Model):
     __tablename__ = "idea_comments"
     __table_args__ = (Index("ix_idea_comments_idea_created", "idea_id", "created_at"),)
 

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model
-from community.models.base import Timestamped, UTCDateTime, utcnow
+from community.models.base import RenderedBody, Timestamped, UTCDateTime, utcnow
 
 
 class ArticleStatus(str, enum.Enum):
@@ -36,7 +36,7 @@ class KbCategory(Model):
     articles: Mapped[list[Article]] = relationship(back_populates="category")
 
 
-class Article(Timestamped, Model):
+class Article(Timestamped, RenderedBody, Model):
     __tablename__ = "articles"
     __table_args__ = (Index("ux_articles_origin_thread_id", "origin_thread_id", unique=True),)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 from sqlalchemy import select
 
 from community.errors import Forbidden, NotFound
@@ -94,4 +95,5 @@ def comments(idea: Idea) -> list[IdeaComment]:
     """Visible comments, oldest first."""
     return list(db.session.scalars(select(IdeaComment).where(IdeaComment.idea_id == idea.id,
                                                              IdeaComment.deleted_at.is_(None))
+                                   .options(selectinload(IdeaComment.author))
                                    .order_by(IdeaComment.created_at, IdeaComment.id)))
