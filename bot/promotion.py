@@ -28,7 +28,7 @@ from community.forum import services as forum
 from community.forum.services import can_propose, linked_gaps, promoted_article
 from community.hooks import AskCommunitySource, ThreadPrefill, article_saved, register_ask_community
 from community.kb import services as kb
-from community.markup import plain_text
+from community.markup import plain_text, shorten
 from community.mentions import MENTION_RE
 from community.models import (
     Article,
@@ -72,9 +72,7 @@ def own_bot_message(user: User | None, key: str | None, message_id: object) -> C
 
 def _title(question: str) -> str:
     question = " ".join(question.split())
-    if len(question) <= MAX_PREFILL_TITLE:
-        return question
-    return question[: MAX_PREFILL_TITLE - 1].rsplit(" ", 1)[0] + "…"
+    return shorten(question, MAX_PREFILL_TITLE)
 
 
 def _link_text(text: str) -> str:

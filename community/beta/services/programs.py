@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 
@@ -42,12 +43,13 @@ from community.models import (
 )
 from community.notifications.services import notify
 
-_SLUG = re.compile(r"[^a-z0-9]+")
+_SLUG = re.compile(r"[^\w]+|_")
 
 
 def slugify(name: str) -> str:
-    """A URL-safe slug from a program name."""
-    return _SLUG.sub("-", name.lower()).strip("-")[:MAX_SHORT] or "program"
+    """A URL slug from a program name, keeping any script's letters ("安卓小组件" stays itself)."""
+    norm = unicodedata.normalize("NFKC", name).casefold()
+    return _SLUG.sub("-", norm).strip("-")[:MAX_SHORT].strip("-") or "program"
 
 
 def _dates(starts_on: date | None, ends_on: date | None) -> None:
