@@ -46,8 +46,8 @@ install: $(STAMP) $(ONNX_BUILT) $(KINDS_BUILT) $(MO_FILES)
 # After marking new strings: extract them and merge them into every catalogue, then translate what
 # `pytest tests/community/test_i18n.py` names (it fails while the Chinese catalogue lacks a message).
 catalogues: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o instance/messages.pot .
-	$(BIN)/pybabel update -i instance/messages.pot -d community/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -w 100 -o instance/messages.pot .
+	$(BIN)/pybabel update -i instance/messages.pot -d community/translations --no-fuzzy-matching --ignore-obsolete -w 100
 
 instance:
 	mkdir -p instance
