@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from bot import chat
 from bot import idea_requests
+from bot.admission import admitted
 from bot.events import announce, conversation_room
 from bot.views import exchange_payload, message_payload
 from community.api import NOT_BLANK, Blueprint
@@ -137,12 +138,14 @@ class Messages(MethodView):
     @blp.alt_response(200, schema=ExchangeOut, description="The client_id was sent before: the stored reply")
     @blp.alt_response(422, description="Empty, too long or malformed message (nothing stored)")
     @blp.alt_response(429, description="Too many messages this minute (nothing stored)")
+    @blp.alt_response(503, description="The bot is busy: try again after Retry-After seconds (nothing stored)")
     def post(self, data):
         """Send a question; the bot answers, clarifies or says it can't (or, once a person from support
         has joined, stays quiet: reply is null)."""
         user, key = _who()
-        chat.check_sender_rate(user, client_address())
-        return _answered(lambda: chat.send_message(user, key, data["text"], data["client_id"]))
+        with admitted():
+            chat.check_sender_rate(user, client_address())
+            return _answered(lambda: chat.send_message(user, key, data["text"], data["client_id"]))
 
     @blp.response(200, HistoryOut)
     def get(self):
@@ -161,11 +164,13 @@ class Choices(MethodView):
     @blp.alt_response(404, description="Not a message of your conversation")
     @blp.alt_response(422, description="Not one of the offered choices")
     @blp.alt_response(409, description="A person from support is answering this conversation")
+    @blp.alt_response(503, description="The bot is busy: try again after Retry-After seconds (nothing stored)")
     def post(self, data):
         """Pick one of a clarify reply's articles; the bot answers the pending question with it."""
         user, key = _who()
-        chat.check_sender_rate(user, client_address())
-        return _answered(lambda: chat.choose(user, key, data["choice"], data["message_id"], data["client_id"]))
+        with admitted():
+            chat.check_sender_rate(user, client_address())
+            return _answered(lambda: chat.choose(user, key, data["choice"], data["message_id"], data["client_id"]))
 
 
 @blp.route("/feedback")

@@ -5,6 +5,7 @@ Handlers are thin like views: check the payload's shape, call bot.chat, commit, 
 """
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Callable
 
@@ -13,7 +14,8 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
 from bot import chat
-from bot.acks import acknowledged, require_fields
+from bot.acks import acknowledged, failure, require_fields
+from bot.admission import ChatBusy, admitted
 from bot import idea_requests
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
@@ -46,6 +48,20 @@ def _key() -> str:
     return chat.session_key(session)
 
 
+def in_line(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Answer inside the process's admission line (reading, the engine, the commit); when the line is full,
+    acknowledge "busy, try again in a moment" at once, before anything is read or counted."""
+    @functools.wraps(handler)
+    def run(self, data=None):
+        try:
+            with admitted():
+                return handler(self, data)
+        except ChatBusy as error:
+            return failure(error)
+
+    return run
+
+
 class ChatNamespace(Namespace):
     """The customer's side of the support chat."""
 
@@ -62,6 +78,7 @@ class ChatNamespace(Namespace):
         return {"conversation_id": conversation.public_id if conversation else None,
                 "messages": [message_payload(m) for m in messages]}
 
+    @in_line
     @acknowledged
     def on_message(self, data=None):
         data = require_fields(data, "text")
@@ -70,6 +87,7 @@ class ChatNamespace(Namespace):
         chat.check_sender_rate(_user(), client_address())
         return self._answering(lambda: chat.send_message(_user(), _key(), data["text"], data.get("client_id")))
 
+    @in_line
     @acknowledged
     def on_choose(self, data=None):
         data = require_fields(data, "choice", "message_id")

@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from bot import bp, chat
 from bot import idea_requests
+from bot.admission import admitted
 from community.viewhelpers import run_service
 from community.extensions import db
 from community.models import ChatMessage, User
@@ -108,17 +109,23 @@ def _act(action: Callable[[], object]):
     return redirect(url_for("chat.page") + "#chat-end")
 
 
+def _ask(action: Callable[[], object]):
+    """A question for the engine: inside the admission line (a full line answers 503 "busy", nothing stored)."""
+    with admitted():
+        return _act(action)
+
+
 @bp.post("/")
 def send():
     form = request.form
-    return _act(lambda: chat.send_message(_user(), chat.session_key(session), form.get("text", ""),
+    return _ask(lambda: chat.send_message(_user(), chat.session_key(session), form.get("text", ""),
                                           form.get("client_id")))
 
 
 @bp.post("/choose")
 def choose():
     form = request.form
-    return _act(lambda: chat.choose(_user(), chat.session_key(session), form.get("choice"), form.get("message_id")))
+    return _ask(lambda: chat.choose(_user(), chat.session_key(session), form.get("choice"), form.get("message_id")))
 
 
 @bp.post("/feedback")

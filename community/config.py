@@ -220,12 +220,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_REMEMBER_DAYS", 30, whole(1, 365), "days a \"remember me\" sign-in lasts"),
     # The pool follows it: every request and socket event holds at most one connection.
     Setting("COKNOW_CONCURRENCY", 32, whole(1, 10_000),
-            "requests and socket events one process serves at once (gunicorn threads; sizes the database pool)"),
+            "requests and socket events one process serves at once (sizes the database pool; gunicorn threads = this + COKNOW_SOCKETS)"),
+    # gunicorn's threaded worker holds a thread for each open WebSocket: with only COKNOW_CONCURRENCY
+    # threads, the 33rd browser could not connect (bench/load/chat.py --server gunicorn, issue 21).
+    Setting("COKNOW_SOCKETS", 1000, whole(0, 100_000),
+            "WebSocket sessions one production process holds open (gunicorn threads = this + COKNOW_CONCURRENCY)"),
     Setting("COKNOW_RATE_LIMITS", True, flag, "`0` switches the request rate limits off (tests, benchmarks)",
             key="RATELIMIT_ENABLED"),
     Setting("COKNOW_RATELIMIT_STORAGE_URL", "memory://", limit_storage,
             "where rate-limit counters live: `memory://` (one process) or `redis://…` (shared by all processes)",
             key="RATELIMIT_STORAGE_URI"),
+    Setting("COKNOW_RATELIMIT_KEY_PREFIX", "LIMITS", raw_text,
+            "prefix of the rate-limit counters in Redis (sites or test runs sharing one Redis use their own)"),
     Setting("COKNOW_RATELIMIT_API", "300 per minute", raw_text, "API calls per account (or address when signed out)",
             key="RATELIMIT_API"),
     Setting("COKNOW_RATELIMIT_REGISTER", "10 per hour", raw_text, "account registrations per address",
@@ -258,6 +264,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_WEBHOOK_DISABLE_AFTER", 5, whole(1, 1000),
             "failed webhook deliveries in a row before the endpoint is disabled and staff are told"),
     Setting("COKNOW_CHAT_RATE_PER_MINUTE", 12, whole(1, 10_000), "chat messages per conversation per minute"),
+    # Backpressure (bot/admission.py): a bounded line in front of the engine; see bench/RESULTS.md, issue 21.
+    Setting("COKNOW_CHAT_ACTIVE", 4, whole(0, 1000),
+            "chat questions one process answers at once (`0`: no limit); more wait in line"),
+    Setting("COKNOW_CHAT_WAITING", 32, whole(0, 100_000),
+            "chat questions waiting for a turn; beyond this they are refused at once: \"busy, try again in a moment\" (503)"),
+    Setting("COKNOW_CHAT_WAIT_MS", 500, whole(0, 60_000),
+            "longest a chat question waits in line before it is refused as busy"),
     Setting("COKNOW_CHAT_MAX_CHARS", 1000, whole(10, 100_000), "longest chat message"),
     Setting("COKNOW_CHAT_RATE_PER_ADDRESS", 30, whole(1, 100_000),
             "chat messages per minute from one address (a cookie-less client gets a new conversation each time)"),
@@ -364,6 +377,10 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
         # public address's.
         "COKNOW_ALLOWED_ORIGINS": _allowed_origins(values["SOCKETIO_CORS_ORIGINS"], values["COKNOW_BASE_URL"]),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis storage only: the in-memory storage takes no options.
+        "RATELIMIT_STORAGE_OPTIONS": ({"key_prefix": values["COKNOW_RATELIMIT_KEY_PREFIX"]}
+                                      if values["COKNOW_RATELIMIT_STORAGE_URL"].startswith(("redis", "rediss"))
+                                      else {}),
         "COKNOW_LOCALES": ["en", "zh"],
         "API_TITLE": "CoKnow API",
         "API_VERSION": "v1",

@@ -4,15 +4,18 @@ Flask-SocketIO needs sticky sessions, which gunicorn's own balancer cannot give:
 worker, and nginx (deploy/nginx.conf, ip_hash) spreads clients over several such processes, each on its own
 port, sharing PostgreSQL, Redis (Socket.IO messages, rate limits, the job queue) and nothing else.
 The worker is gunicorn's threaded one with simple-websocket for WebSocket, the setup Flask-SocketIO
-documents for its threading mode; COKNOW_CONCURRENCY threads serve requests and sockets and size the
-database pool to match.
+documents for its threading mode. An open WebSocket holds one of the worker's threads for as long as it
+is open, so the worker runs COKNOW_SOCKETS threads for them on top of COKNOW_CONCURRENCY for requests
+(which also sizes the database pool; socket events run in threads of their own, and chat questions wait
+in bot/admission.py's bounded line). With threads = COKNOW_CONCURRENCY alone, the 33rd browser could not
+connect (measured in bench/RESULTS.md, issue 21).
 """
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = 1
 worker_class = "gthread"
-threads = int(os.environ.get("COKNOW_CONCURRENCY", "32"))
+threads = int(os.environ.get("COKNOW_CONCURRENCY", "32")) + int(os.environ.get("COKNOW_SOCKETS", "1000"))
 # Long-polling requests and WebSocket handshakes may wait; a stuck worker is restarted after this.
 timeout = 120
 graceful_timeout = 20

@@ -8,6 +8,8 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# A first answer loads the model and builds the test's index; on 2 shared cores that can pass 5 s.
+EXPECT_TIMEOUT_MS = 15_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-gpu", "--no-first-run", "--disable-sync"]
 
@@ -27,16 +29,19 @@ def live_server(app):
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Not for the session: while Playwright's sync API is open, its event loop
+    counts as running in this thread, so any later test calling asyncio (or opening Playwright) would fail."""
     import os
 
     if not os.path.exists(CHROMIUM):
         if os.environ.get("REQUIRE_SERVICES") == "1":
             pytest.fail("chromium is required for browser tests (apt-get install chromium)")
         pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
@@ -50,7 +55,7 @@ def new_page(browser):
 
     def make():
         context = browser.new_context()
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(EXPECT_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 SYNC_SECONDS = 2
+# Chat messages a minute from one address, counted in Redis for both processes together.
+PER_ADDRESS = 4
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +53,7 @@ def _free_port() -> int:
 class Process:
     """One production web process: gunicorn with the project's settings on its own port."""
 
-    def __init__(self, name: str, database_url: str, instance: Path) -> None:
+    def __init__(self, name: str, database_url: str, instance: Path, limits_prefix: str) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -59,6 +62,9 @@ class Process:
             "DATABASE_URL": database_url,
             "SOCKETIO_MESSAGE_QUEUE": REDIS_URL,
             "COKNOW_RATELIMIT_STORAGE_URL": REDIS_URL,
+            # This run's own counters: other runs (and other tests from 127.0.0.1) share the Redis.
+            "COKNOW_RATELIMIT_KEY_PREFIX": limits_prefix,
+            "COKNOW_CHAT_RATE_PER_ADDRESS": str(PER_ADDRESS),
             "COKNOW_JOBS_URL": "immediate",
             "COKNOW_INSTANCE_DIR": str(instance),
             "COKNOW_INDEX_DIR": str(instance / f"index-{name}"),
@@ -117,10 +123,14 @@ def _source(exchange: dict) -> dict:
     return engine.get("source") or {}
 
 
-def _ask(base: str, question: str) -> dict:
+def _post_question(base: str, question: str) -> requests.Response:
     session, token = _session(base, "/chat/")
-    response = session.post(base + "/api/v1/chat/messages", json={"text": question},
-                            headers={"X-CSRFToken": token}, timeout=30)
+    return session.post(base + "/api/v1/chat/messages", json={"text": question},
+                        headers={"X-CSRFToken": token}, timeout=30)
+
+
+def _ask(base: str, question: str) -> dict:
+    response = _post_question(base, question)
     assert response.status_code == 201, response.text[:500]
     return response.json()
 
@@ -138,7 +148,8 @@ def test_two_processes_share_live_replies_and_the_bots_knowledge(app, backend, d
     db.session.commit()
     thread_id = thread.id
 
-    a, b = Process("a", database, tmp_path), Process("b", database, tmp_path)
+    prefix = f"coknow-test-{secrets.token_hex(4)}"
+    a, b = Process("a", database, tmp_path, prefix), Process("b", database, tmp_path, prefix)
     try:
         a.wait_ready()
         b.wait_ready()
@@ -185,6 +196,15 @@ def test_two_processes_share_live_replies_and_the_bots_knowledge(app, backend, d
         waited = time.monotonic() - published
         assert _source(after).get("title") == article.title, (after.get("reply") or {}).get("reply")
         assert waited < SYNC_SECONDS + 5
+
+        # The rate limit is shared: two questions went through A; B allows this address the rest of the
+        # minute's PER_ADDRESS and refuses the next one, as A does now.
+        for _ in range(PER_ADDRESS - 2):
+            assert _post_question(b.base, "how do I reset my password").status_code == 201
+        for process in (b, a):
+            refused = _post_question(process.base, "how do I reset my password")
+            assert refused.status_code == 429, refused.text[:500]
+            assert int(refused.headers["Retry-After"]) > 0
     finally:
         a.stop()
         b.stop()

@@ -1,0 +1,305 @@
+"""Chat under load (issue 21): real Socket.IO clients against one CoKnow server process.
+
+Starts one server process (`flask coknow serve`, the embedded threaded server, or `--server gunicorn`,
+the production worker) on a fresh database (SQLite file, or a fresh schema of --postgres) seeded with the
+demo help center, opens --sessions python-socketio clients on /chat (WebSocket), then offers questions at
+each rate of --rates for --step seconds (open loop: a question is sent at its time whether or not earlier
+ones were answered). For each step it prints questions/s offered and answered, acknowledgement p50 / p95
+of answered questions, refusals ("busy"), errors, timeouts, sessions still connected, server memory and
+threads. --overload R offers R questions/s for --overload-seconds, then --rates[0] again, and reports the
+time until the p95 of a one-second window is back under 100 ms.
+
+The load generator runs on the same machine: the figures include its cost. The machine may be shared:
+the load average is printed with the figures.
+
+    PYTHONPATH=. .venv/bin/python bench/load/chat.py --sessions 300 --rates 25,50,100,150,200,300 --step 10
+    PYTHONPATH=. .venv/bin/python bench/load/chat.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test ...
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import socketio
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "community" / "seed_data" / "articles.jsonl"
+
+
+def questions() -> list[str]:
+    """Real customer-style questions from the demo help center's articles, plus some it cannot answer."""
+    found: list[str] = []
+    for line in SEED.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            found.extend(json.loads(line).get("questions", []))
+    return found + ["what is the weather in Paris tomorrow", "who won the football game last night"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def proc_stats(pid: int) -> tuple[float, int]:
+    """Resident memory (MB) and thread count of a process and its children (gunicorn's worker)."""
+    rss, threads = 0.0, 0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        child_rss, child_threads = proc_stats(int(child))
+        rss, threads = rss + child_rss, threads + child_threads
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss += int(line.split()[1]) / 1024
+        elif line.startswith("Threads:"):
+            threads += int(line.split()[1])
+    return rss, threads
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+class Server:
+    """One CoKnow process on a fresh, seeded database."""
+
+    def __init__(self, kind: str, postgres: str | None, extra_env: dict[str, str]) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="coknow-chat-load-"))
+        self.schema = None
+        self.postgres = postgres
+        if postgres:
+            self.schema = f"chat_load_{secrets.token_hex(4)}"
+            with create_engine(postgres).begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            url = make_url(postgres).update_query_dict({"options": f"-csearch_path={self.schema}"})
+            database = url.render_as_string(hide_password=False)
+        else:
+            database = f"sqlite:///{self.dir / 'coknow.db'}"
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ, "DATABASE_URL": database, "COKNOW_INSTANCE_DIR": str(self.dir),
+            "COKNOW_INDEX_DIR": str(self.dir / "index"), "COKNOW_JOBS_URL": "immediate",
+            "SECRET_KEY": "chat-load-benchmark-secret", "FLASK_APP": "wsgi:app", "PORT": str(self.port),
+            # The benchmark is one address asking for many visitors: the abuse limits would refuse it.
+            "COKNOW_RATE_LIMITS": "0", "COKNOW_CHAT_RATE_PER_MINUTE": "10000", "COKNOW_CHAT_RATE_PER_ADDRESS": "100000",
+            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT),
+            **extra_env,
+        }
+        flask = [sys.executable, "-m", "flask"]
+        subprocess.run([*flask, "db", "upgrade", "heads"], cwd=ROOT, env=self.env, check=True, capture_output=True)  # noqa: S603  (our own commands)
+        subprocess.run([*flask, "coknow", "seed"], cwd=ROOT, env=self.env, check=True, capture_output=True)  # noqa: S603
+        if kind == "gunicorn":
+            command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"]
+            self.env["COKNOW_LOG_LEVEL"] = "warning"
+            self.env["COKNOW_JOB_WORKERS"] = "0"
+        else:
+            command = [*flask, "coknow", "serve", "--port", str(self.port)]
+        self.log = (self.dir / "server.log").open("w")
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)  # noqa: S603
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited; see {self.log.name}")
+            try:
+                if requests.get(self.base + "/api/v1/health", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        else:
+            raise TimeoutError(f"server did not start; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        if self.postgres and self.schema:
+            engine = create_engine(self.postgres)
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+            engine.dispose()
+
+    def log_count(self, needle: str) -> int:
+        return (self.dir / "server.log").read_text(errors="replace").count(needle)
+
+
+@dataclass
+class Outcome:
+    sent: float
+    latency: float
+    result: str  # ok, busy, error, timeout
+
+
+@dataclass
+class Step:
+    name: str
+    rate: float
+    seconds: float
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def connect_sessions(base: str, count: int) -> list[socketio.Client]:
+    clients: list[socketio.Client] = []
+
+    def one(_n: int) -> socketio.Client:
+        client = socketio.Client(reconnection=False)
+        client.connect(base, namespaces=["/chat"], transports=["websocket"], wait_timeout=30)
+        return client
+
+    with ThreadPoolExecutor(16) as pool:
+        clients.extend(pool.map(one, range(count)))
+    return clients
+
+
+def ask(client: socketio.Client, text_: str, timeout: float) -> tuple[float, str]:
+    started = time.perf_counter()
+    try:
+        ack = client.call("message", {"text": text_}, namespace="/chat", timeout=timeout)
+    except socketio.exceptions.TimeoutError:
+        return time.perf_counter() - started, "timeout"
+    except Exception:
+        return time.perf_counter() - started, "error"
+    elapsed = time.perf_counter() - started
+    if isinstance(ack, dict) and ack.get("ok"):
+        return elapsed, "ok"
+    code = ((ack or {}).get("error") or {}).get("code") if isinstance(ack, dict) else None
+    return elapsed, "busy" if code == "busy" else "error"
+
+
+def _run(client: socketio.Client, question: str, sent: float, step: Step, timeout: float,
+         lock: threading.Lock) -> None:
+    latency, result = ask(client, question, timeout)
+    with lock:
+        step.outcomes.append(Outcome(sent, latency, result))
+
+
+def offer(clients: list[socketio.Client], pool: ThreadPoolExecutor, step: Step, texts: list[str],
+          timeout: float, lock: threading.Lock) -> None:
+    """Send step.rate questions a second for step.seconds, each from a random session (open loop)."""
+    total = int(step.rate * step.seconds)
+    start = time.perf_counter()
+    pending = []
+    for n in range(total):
+        due = start + n / step.rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        pending.append(pool.submit(_run, random.choice(clients), random.choice(texts), time.perf_counter() - start,
+                                   step, timeout, lock))
+    for future in pending:
+        future.result()
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def summarize(step: Step, clients: list[socketio.Client], pid: int) -> dict:
+    ok = [o.latency * 1000 for o in step.outcomes if o.result == "ok"]
+    busy = [o.latency * 1000 for o in step.outcomes if o.result == "busy"]
+    rss, threads = proc_stats(pid)
+    return {
+        "step": step.name, "offered_qps": step.rate, "answered_qps": round(len(ok) / step.seconds, 1),
+        "asked": len(step.outcomes), "answered": len(ok), "p50_ms": round(pct(ok, 0.5), 1),
+        "p95_ms": round(pct(ok, 0.95), 1), "refused": len(busy), "refusal_p95_ms": round(pct(busy, 0.95), 1),
+        "errors": sum(o.result == "error" for o in step.outcomes),
+        "timeouts": sum(o.result == "timeout" for o in step.outcomes),
+        "connected": sum(c.connected for c in clients), "server_mb": round(rss), "server_threads": threads,
+        "load": load_average(),
+    }
+
+
+def recovery_seconds(step: Step, target_ms: float = 100) -> float | None:
+    """Seconds from the start of the step until a one-second window's p95 of answered questions is under target."""
+    windows: dict[int, list[float]] = {}
+    for o in step.outcomes:
+        if o.result == "ok":
+            windows.setdefault(int(o.sent), []).append(o.latency * 1000)
+    for second in sorted(windows):
+        if pct(windows[second], 0.95) <= target_ms and all(
+                pct(windows[s], 0.95) <= target_ms for s in windows if s >= second):
+            return float(second)
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=300)
+    parser.add_argument("--rates", default="25,50,100,150,200,300")
+    parser.add_argument("--step", type=float, default=10, help="seconds per rate")
+    parser.add_argument("--overload", type=float, default=0, help="questions/s of the overload step (0: none)")
+    parser.add_argument("--overload-seconds", type=float, default=20)
+    parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--postgres", help="a PostgreSQL URL: run on a fresh schema there instead of SQLite")
+    parser.add_argument("--server", choices=("serve", "gunicorn"), default="serve")
+    parser.add_argument("--env", action="append", default=[], help="NAME=value for the server (repeatable)")
+    args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
+    rates = [float(r) for r in args.rates.split(",") if r]
+    texts = questions()
+
+    server = Server(args.server, args.postgres, extra)
+    results = []
+    try:
+        t0 = time.perf_counter()
+        clients = connect_sessions(server.base, args.sessions)
+        connect_s = time.perf_counter() - t0
+        print(f"# {len(clients)} sessions connected in {connect_s:.1f} s; server {args.server} on "
+              f"{'PostgreSQL' if args.postgres else 'SQLite'}; env {extra}; load average {load_average()}",
+              flush=True)
+        lock = threading.Lock()
+        with ThreadPoolExecutor(max(64, args.sessions)) as pool:
+            warm = Step("warm-up", 5, 2)
+            offer(clients, pool, warm, texts, args.timeout, lock)
+            steps = [Step(f"{r:g}/s", r, args.step) for r in rates]
+            if args.overload:
+                steps += [Step("overload", args.overload, args.overload_seconds),
+                          Step("after", rates[0], args.step)]
+            for step in steps:
+                offer(clients, pool, step, texts, args.timeout, lock)
+                summary = summarize(step, clients, server.proc.pid)
+                if step.name == "after":
+                    summary["recovered_after_s"] = recovery_seconds(step)
+                results.append(summary)
+                print(json.dumps(summary), flush=True)
+        print(f"# server log: {server.log_count('QueuePool limit')} pool timeouts, "
+              f"{server.log_count('database is locked')} 'database is locked'", flush=True)
+    finally:
+        server.stop()
+    header = ("step", "offered_qps", "answered_qps", "p50_ms", "p95_ms", "refused", "refusal_p95_ms", "errors",
+              "timeouts", "connected", "server_mb", "server_threads", "load")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in results:
+        print("| " + " | ".join(str(row.get(h)) for h in header) + " |")
+        if "recovered_after_s" in row:
+            print(f"# p95 back under 100 ms {row['recovered_after_s']} s after the overload ended")
+    sys.stdout.flush()
+    # The clients' threads end with the server; do not wait for each of them to notice.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
