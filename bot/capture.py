@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from community import config
@@ -213,7 +214,7 @@ def _close(gap: KnowledgeGap, article: Article, staff: User | None) -> None:
     gap.resolved_by_id = staff.id if staff else None
     askers = {v.user_id for v in gap.variants if v.user_id}
     link = kb.article_url(article)
-    notify(askers, "gap.answered", _("Your question now has an answer: %(title)s", title=article.title),
+    notify(askers, "gap.answered", _l("Your question now has an answer: %(title)s", title=article.title),
            link=link, body=gap.title, actor=staff)
     emit_event("gap.closed", {"gap": payloads.gap(gap), "resolution": "answered", "article": payloads.article(article)})
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -232,7 +233,7 @@ def reply(staff: User, conversation: Conversation, text: object) -> ChatMessage:
     message = _staff_message(conversation, staff, "reply", text)
     if conversation.user_id is not None:
         notify([conversation.user_id], STAFF_REPLY_KIND,
-               _("%(name)s from support replied in the chat", name=staff.display_name),
+               _l("%(name)s from support replied in the chat", name=staff.display_name),
                link="/chat/", body=text[:300], actor=staff)
     return message
 

@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -27,7 +28,7 @@ from community.forum import services as forum
 from community.forum.services import can_propose, linked_gaps, promoted_article
 from community.hooks import AskCommunitySource, ThreadPrefill, article_saved, register_ask_community
 from community.kb import services as kb
-from community.markup import plain_text
+from community.markup import plain_text, shorten
 from community.mentions import MENTION_RE
 from community.models import (
     Article,
@@ -71,9 +72,7 @@ def own_bot_message(user: User | None, key: str | None, message_id: object) -> C
 
 def _title(question: str) -> str:
     question = " ".join(question.split())
-    if len(question) <= MAX_PREFILL_TITLE:
-        return question
-    return question[: MAX_PREFILL_TITLE - 1].rsplit(" ", 1)[0] + "…"
+    return shorten(question, MAX_PREFILL_TITLE)
 
 
 def _link_text(text: str) -> str:
@@ -230,7 +229,7 @@ def propose_article(actor: User, thread: Thread) -> Article:
         return existing
     staff = db.session.scalars(select(User.id).where(User.role.in_((Role.staff, Role.admin)), User.active.is_(True)))
     notify(list(staff), "article.proposed",
-           _("A community answer was proposed for the help center: %(title)s", title=article.title),
+           _l("A community answer was proposed for the help center: %(title)s", title=article.title),
            link=f"/help/manage/{article.id}/edit", actor=actor)
     return article
 
@@ -264,10 +263,10 @@ def after_article_saved(article: Article, *, staff: User | None, first_publish: 
         link = kb.article_url(article)
         if article.credited_user_id:
             notify([article.credited_user_id], "article.credited",
-                   _("Your answer is now a help article: %(title)s", title=article.title), link=link, actor=staff)
+                   _l("Your answer is now a help article: %(title)s", title=article.title), link=link, actor=staff)
         if thread.author_id and thread.author_id != article.credited_user_id:
             notify([thread.author_id], "article.promoted",
-                   _("The answer to your question is now a help article: %(title)s", title=article.title),
+                   _l("The answer to your question is now a help article: %(title)s", title=article.title),
                    link=link, actor=staff)
     return closed
 

@@ -25,6 +25,9 @@ def _select_locale() -> str | None:
         return asked
     if current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
+    chosen = request.cookies.get("coknow_lang")  # the page shell's switcher (community.main.views)
+    if chosen in supported:
+        return chosen
     return request.accept_languages.best_match(supported)
 
 

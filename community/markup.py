@@ -55,6 +55,21 @@ def plain_text(text: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(stripped)).strip()
 
 
+def shorten(text: str, limit: int, end: str = "…") -> str:
+    """text cut to at most limit characters (end included), at a space when one is near the cut.
+
+    Chinese and Japanese have no spaces between words: cutting back to the last space there could drop
+    nearly everything, so the cut only moves back to a space within the last fifth of the text kept.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - len(end), 0)]
+    space = cut.rfind(" ")
+    if space >= len(cut) * 4 // 5:
+        cut = cut[:space]
+    return cut.rstrip() + end
+
+
 _WORD = re.compile(r"\w{2,}", re.UNICODE)
 
 

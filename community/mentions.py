@@ -1,4 +1,8 @@
-"""@mentions: a handle is a display name without spaces (`@RosaDíaz`), matched case-insensitively."""
+"""@mentions: a handle is a display name without spaces (`@RosaDíaz`), matched case-insensitively.
+
+Chinese and Japanese put no space after a name (`@王小明你好`): there the longest display name that
+starts the mention is the one meant.
+"""
 from __future__ import annotations
 
 import re
@@ -10,6 +14,29 @@ from community.models import Role, User
 
 MAX_NOTIFIED_MENTIONS = 10
 MENTION_RE = re.compile(r"(?<![\w@/])@(\w[\w.\-]{0,79})", re.UNICODE)
+_NO_SPACES = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+MAX_NAME = 80
+
+
+def candidates(handle: str) -> list[str]:
+    """The names a mention may mean, longest first: itself, or in CJK script each prefix of it."""
+    if not _NO_SPACES.search(handle):
+        return [handle]
+    return [handle[:n] for n in range(min(len(handle), MAX_NAME), 0, -1)]
+
+
+def _resolve(handles: list[str], known: set[str]) -> dict[str, str]:
+    """Each mentioned handle's longest known candidate name."""
+    out = {}
+    for handle in handles:
+        name = next((c for c in candidates(handle) if c in known), None)
+        if name is not None:
+            out[handle] = name
+    return out
+
+
+def _all_candidates(handles: list[str]) -> list[str]:
+    return sorted({c for handle in handles for c in candidates(handle)})
 
 
 def handle_of(display_name: str) -> str:
@@ -33,11 +60,12 @@ def mentioned_users(body: str) -> list[User]:
     handles = mention_handles(body)[: MAX_NOTIFIED_MENTIONS * 2]
     if not handles:
         return []
-    users = db.session.scalars(
-        select(User).where(User.active.is_(True), func.lower(func.replace(User.display_name, " ", "")).in_(handles))
-        .order_by(User.id)
-    )
-    return list(users)[:MAX_NOTIFIED_MENTIONS]
+    name = func.lower(func.replace(User.display_name, " ", ""))
+    rows = db.session.execute(
+        select(User, name).where(User.active.is_(True), name.in_(_all_candidates(handles))).order_by(User.id)
+    ).all()
+    meant = set(_resolve(handles, {str(row[1]) for row in rows}).values())
+    return [row[0] for row in rows if row[1] in meant][:MAX_NOTIFIED_MENTIONS]
 
 
 _CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
@@ -55,18 +83,20 @@ def link_mentions(body: str) -> str:
     rows = db.session.execute(
         select(func.lower(func.replace(User.display_name, " ", "")), User.id).where(
             User.active.is_(True), User.role == Role.customer, User.deleted_at.is_(None),
-            func.lower(func.replace(User.display_name, " ", "")).in_(handles[: MAX_NOTIFIED_MENTIONS * 2]))
+            func.lower(func.replace(User.display_name, " ", "")).in_(
+                _all_candidates(handles[: MAX_NOTIFIED_MENTIONS * 2])))
     ).all()
     ids: dict[str, int] = {str(row[0]): int(row[1]) for row in rows}
     if not ids:
         return body
+    meant = _resolve(handles, set(ids))
 
     def link(match: re.Match[str]) -> str:
         handle = match.group(1).rstrip(".-")
-        user_id = ids.get(handle.lower())
-        if user_id is None:
+        name = meant.get(handle.lower())
+        if name is None:
             return match.group(0)
-        return f"[@{handle}](/people/{user_id})" + match.group(1)[len(handle):]
+        return f"[@{match.group(1)[:len(name)]}](/people/{ids[name]})" + match.group(1)[len(name):]
 
     parts = _CODE.split(body)
     return "".join(part if n % 2 else MENTION_RE.sub(link, part) for n, part in enumerate(parts))

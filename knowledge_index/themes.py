@@ -262,6 +262,10 @@ _LABEL_STOP = frozenset(
         "not", "now", "off", "only", "other", "please", "really", "same", "see", "she", "should", "since",
         "some", "still", "such", "than", "thank", "thanks", "there's", "thing", "things", "think", "those",
         "through", "too", "under", "up", "us", "use", "used", "using", "very", "want", "way", "what", "when",
-        "where", "which", "while", "who", "why", "would", "yes", "yet", "you're"
+        "where", "which", "while", "who", "why", "would", "yes", "yet", "you're",
+        # The same in Chinese (jieba tokens): question words, pronouns, auxiliaries, fillers.
+        "怎么", "怎么办", "怎样", "如何", "什么", "为什么", "为啥", "可以", "可不可以", "能否", "能不能", "是否",
+        "请问", "谢谢", "一下", "一个", "这个", "那个", "这样", "我们", "你们", "他们", "大家", "自己", "已经",
+        "现在", "时候", "还是", "但是", "因为", "所以", "如果", "就是", "还有", "需要", "希望", "有没有", "问题",
     ]
 )

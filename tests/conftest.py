@@ -24,6 +24,9 @@ from sqlalchemy.engine import make_url
 
 from community import create_app
 from community.extensions import db, socketio
+from community.i18n import ensure_compiled
+
+ensure_compiled()  # a checkout that skipped `make install` still has its .mo catalogues
 
 # Help-center fixtures (help_center, force_clarify) used by the bot, capture and browser tests.
 pytest_plugins = ["tests.bot.chat_fixtures"]
@@ -186,6 +189,7 @@ def forget_user() -> None:
     Flask-WTF (CSRF token) cache per-session values on g: drop them so each client is itself."""
     g.pop("_login_user", None)
     g.pop("csrf_token", None)
+    g.pop("_flask_babel", None)  # the locale Flask-Babel chose for the previous request
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import Schema, fields
 
@@ -46,7 +47,7 @@ class Me(MethodView):
         from flask import abort
 
         if not current_user.is_authenticated:
-            abort(401, description="Sign in to see your account.")
+            abort(401, description=_("Sign in to see your account."))
         return current_user
 
 
@@ -73,8 +74,8 @@ class JobStatus(MethodView):
         from community.jobs import get_run
 
         if not current_user.is_authenticated:
-            abort(401, description="Sign in to see this job.")
+            abort(401, description=_("Sign in to see this job."))
         run = get_run(job_id)
         if run is None or not (current_user.is_staff or run.created_by_id == current_user.id):
-            abort(404, description="No such job.")
+            abort(404, description=_("No such job."))
         return run.to_dict()

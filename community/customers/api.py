@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from community.api.tokens import register_area
@@ -24,7 +25,7 @@ SEGMENTS = [s.value for s in segments.SEGMENT_ORDER]
 def _staff_or_error():
     user = signed_in_or_401()
     if not user.is_staff:
-        abort(403, description="Only staff can see customers.")
+        abort(403, description=_("Only staff can see customers."))
     return user
 
 

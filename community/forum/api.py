@@ -62,7 +62,7 @@ class ForumReplySchema(Schema):
 
     def _load_body(self, value):
         if not isinstance(value, str):
-            raise validate.ValidationError("Not a valid string.")
+            raise validate.ValidationError(_("Not a valid string."))
         return value
 
 
@@ -99,7 +99,7 @@ class ForumThreadSchema(Schema):
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise validate.ValidationError("A list of strings.")
+            raise validate.ValidationError(_("A list of strings."))
         return value
 
 

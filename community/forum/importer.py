@@ -187,7 +187,8 @@ class _Accounts:
         if EMAIL_RE.match(author):
             email, name = author.lower(), author.split("@", 1)[0].replace(".", " ").title()
         else:
-            slug = services.slugify(author, 40) if services.SLUG_RE.sub("", author.lower()) else "member"
+            # An e-mail local part: ASCII only ("王小明" becomes "member", kept apart by the digest).
+            slug = services.SLUG_RE.sub("-", author.lower()).strip("-")[:40].strip("-") or "member"
             # Different names can share a slug ("José", "Jose"): the digest keeps them apart.
             digest = hashlib.sha1(author.encode("utf-8"), usedforsecurity=False).hexdigest()[:6]
             email, name = f"{slug}-{digest}@{IMPORTED_DOMAIN}", author[:80]

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from community.api.tokens import register_area
@@ -22,7 +23,7 @@ blp = Blueprint("api_insights", __name__, url_prefix="/insights",
 def _staff():
     user = signed_in_or_401()
     if not user.is_staff:
-        abort(403, description="Insights are for staff.")
+        abort(403, description=_("Insights are for staff."))
     return user
 
 
@@ -114,7 +115,7 @@ class RunResource(MethodView):
         _staff()
         run = db.session.get(ThemeRun, run_id)
         if run is None:
-            abort(404, description="No such run.")
+            abort(404, description=_("No such run."))
         return run
 
 
@@ -161,7 +162,7 @@ class IdeaEvidence(MethodView):
 def _idea(idea_id: int) -> Idea:
     idea = db.session.get(Idea, idea_id)
     if idea is None:
-        abort(404, description="This idea does not exist.")
+        abort(404, description=_("This idea does not exist."))
     return idea
 
 # API tokens reach these routes with insights:read / insights:write (staff only, like the pages).

@@ -15,7 +15,7 @@ from scipy import sparse
 from sqlalchemy import select
 
 from community.extensions import db
-from community.markup import plain_text
+from community.markup import plain_text, shorten
 from community.models import ChatMessage, GapVariant, Idea, KnowledgeGap, Reply, Thread, index_entries
 from community.models.base import as_utc
 
@@ -87,7 +87,7 @@ def describe(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ItemInfo]
 
 def _excerpt(text: str, limit: int = 240) -> str:
     text = " ".join(plain_text(text or "").split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return shorten(text, limit)
 
 
 def _int_ids(ids: Sequence[str]) -> list[int]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from community.extensions import db
@@ -130,7 +131,7 @@ def send_digest(now: datetime | None = None) -> int:
     if run is None or not users:
         return 0
     body = digest_text(weekly_trends(run))
-    emails = queue_emails(users, "insights.digest", _("Themes this week"), "/insights/trends", body)
+    emails = queue_emails(users, "insights.digest", _l("Themes this week"), "/insights/trends", body)
     moment = now or utcnow()
     for sub in subs:
         sub.last_sent_at = moment

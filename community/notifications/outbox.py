@@ -14,7 +14,7 @@ from functools import cache
 from typing import Iterable, Sequence
 
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import force_locale
+from flask_babel import LazyString, force_locale
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -63,7 +63,8 @@ def _warn_no_base_url() -> None:
 # ---------------------------------------------------------------- queue
 
 
-def queue_emails(users: Iterable[User], kind: str, title: str, link: str = "", body: str = "") -> list[OutgoingEmail]:
+def queue_emails(users: Iterable[User], kind: str, title: str | LazyString, link: str = "",
+                 body: str | LazyString = "") -> list[OutgoingEmail]:
     """Store one e-mail per active user for a notification; delivered after the caller commits."""
     config = current_app.config
     site = config["COKNOW_SITE_NAME"]
@@ -73,22 +74,25 @@ def queue_emails(users: Iterable[User], kind: str, title: str, link: str = "", b
         if not user.active or not user.email:
             continue
         unsubscribe_url = site_url(site_path("notifications.unsubscribe", token=unsubscribe_token(user.id, kind)))
+        locale = user.locale or config["BABEL_DEFAULT_LOCALE"]
+        with force_locale(locale):  # a lazy title and body are written in the recipient's language
+            subject_title, body_text = str(title), str(body)
         context = {
             "site_name": site,
-            "title": title,
-            "body": body,
+            "title": subject_title,
+            "body": body_text,
             "link_url": site_url(link or site_path("notifications.index")),
             "settings_url": site_url(site_path("notifications.settings")),
             "unsubscribe_url": unsubscribe_url,
             "user": user,
         }
         # Templates render straight from the environment: request-bound context processors do not apply.
-        with force_locale(user.locale or config["BABEL_DEFAULT_LOCALE"]):
+        with force_locale(locale):
             context["group_label"] = str(group.label)
             text = current_app.jinja_env.get_template("notifications/email.txt").render(context)
             html = current_app.jinja_env.get_template("notifications/email.html").render(context)
         email = OutgoingEmail(
-            user_id=user.id, to_address=user.email, subject=f"[{site}] {title}"[:300], body_text=text,
+            user_id=user.id, to_address=user.email, subject=f"[{site}] {subject_title}"[:300], body_text=text,
             body_html=html, kind=kind, unsubscribe_url=unsubscribe_url, status=EmailStatus.queued, attempts=0,
         )
         db.session.add(email)

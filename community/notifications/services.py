@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from flask import current_app
+from flask_babel import LazyString, force_locale
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -24,13 +26,14 @@ def user_room(user_id: int) -> str:
 def notify(
     users: Iterable[User | int],
     kind: str,
-    title: str,
+    title: str | LazyString,
     link: str = "",
-    body: str = "",
+    body: str | LazyString = "",
     actor: User | None = None,
 ) -> list[Notification]:
     """Tell each distinct user (never the actor) in-app and/or by e-mail, as their preferences say.
 
+    A title or body given lazily (`lazy_gettext`) is written in each recipient's own language.
     In-app notifications are pushed live and e-mails delivered only after the caller commits.
     Returns the in-app notifications created.
     """
@@ -44,9 +47,12 @@ def notify(
             recipients.append(user_id)
     channels = channels_for(recipients, kind)
     created: list[Notification] = []
-    for user_id in recipients:
-        if channels[user_id].in_app:
-            note = Notification(user_id=user_id, kind=kind, title=title[:300], body=body, link=link, actor_id=actor_id)
+    in_app = [user_id for user_id in recipients if channels[user_id].in_app]
+    locales = recipient_locales(in_app)
+    for user_id in in_app:
+        with force_locale(locales[user_id]):
+            note = Notification(user_id=user_id, kind=kind, title=str(title)[:300], body=str(body), link=link,
+                                actor_id=actor_id)
             db.session.add(note)
             created.append(note)
     db.session.flush()
@@ -58,6 +64,16 @@ def notify(
         users_by_email = list(db.session.scalars(select(User).where(User.id.in_(by_email)).order_by(User.id)))
         queue_emails(users_by_email, kind, title, link, body)
     return created
+
+
+def recipient_locales(user_ids: list[int]) -> dict[int, str]:
+    """Each user's interface language: their account setting, else the site's default."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not user_ids:
+        return {}
+    rows = db.session.execute(select(User.id, User.locale).where(User.id.in_(user_ids)))
+    chosen: dict[int, str | None] = dict(rows.tuples().all())
+    return {user_id: chosen.get(user_id) or default for user_id in user_ids}
 
 
 def _push(user_ids: list[int]) -> None:

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from community.extensions import db
@@ -146,7 +147,7 @@ def disable_endpoint(endpoint: WebhookEndpoint, reason: str) -> None:
     endpoint.disabled_reason = reason[:300]
     staff = db.session.scalars(select(User.id).where(User.role.in_([Role.staff, Role.admin]),
                                                      User.active.is_(True)))
-    notify(list(staff), "webhook.disabled", _("A webhook endpoint was disabled: %(url)s", url=endpoint.url),
+    notify(list(staff), "webhook.disabled", _l("A webhook endpoint was disabled: %(url)s", url=endpoint.url),
            link=endpoint_link(endpoint), body=reason)
     db.session.flush()
 

@@ -65,3 +65,11 @@ def test_previous_themes_stay_apart_on_a_rerun_even_when_close():
     # The untouched blob stays whole and alone; both halves of the split one live on.
     assert len(set(again.labels[40:])) == 1 and again.labels[40] not in set(again.labels[:40])
     assert len(set(again.labels[:40])) == 2
+
+
+def test_chinese_theme_keywords_are_jieba_words_not_question_words():
+    texts = ["如何把笔记导出为 Markdown？", "怎么导出笔记到 PDF", "导出笔记的时候图片丢了怎么办",
+             "为什么手机同步很慢", "电脑和手机同步失败怎么办", "同步一直转圈是什么问题"]
+    words = themes.keywords(texts, [0, 0, 0, 1, 1, 1], k=2, top=2)
+    assert set(words[0]) == {"导出", "笔记"} and "同步" in words[1]
+    assert not {"怎么", "如何", "为什么", "怎么办", "什么"} & set(words[0] + words[1])

@@ -60,7 +60,7 @@ ROUTES: dict[str, dict[str, str]] = {
         "GET /login": "P", "POST /login": "P", "GET /register": "P", "POST /register": "P", "POST /logout": "-",
         "GET /profile": "S", "POST /profile": "S", "GET /password": "S", "POST /password": "S",
     },
-    "main": {"GET /": "P"},
+    "main": {"GET /": "P", "GET /language/<code>": "P0"},  # only en and zh exist: /language/1 is 404
     "static": {"GET /static/<path:filename>": "P"},
     "beta": {"GET /beta/": "P"},
     "chat": {

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from community import search
@@ -108,7 +109,7 @@ def publish(staff: User, report: BetaReport, *, title: object, body: object, wor
         supporters = list(db.session.scalars(select(ReportSupporter.user_id).where(
             ReportSupporter.report_id == report.id)))
         notify(([report.reporter_id] if report.reporter_id else []) + supporters, "beta.known_issue",
-               _("Your report is now a known issue: “%(title)s”", title=issue.title),
+               _l("Your report is now a known issue: “%(title)s”", title=issue.title),
                link=known_issue_url(issue), actor=staff)
     return issue
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
@@ -41,12 +43,13 @@ from community.models import (
 )
 from community.notifications.services import notify
 
-_SLUG = re.compile(r"[^a-z0-9]+")
+_SLUG = re.compile(r"[^\w]+|_")
 
 
 def slugify(name: str) -> str:
-    """A URL-safe slug from a program name."""
-    return _SLUG.sub("-", name.lower()).strip("-")[:MAX_SHORT] or "program"
+    """A URL slug from a program name, keeping any script's letters ("安卓小组件" stays itself)."""
+    norm = unicodedata.normalize("NFKC", name).casefold()
+    return _SLUG.sub("-", norm).strip("-")[:MAX_SHORT].strip("-") or "program"
 
 
 def _dates(starts_on: date | None, ends_on: date | None) -> None:
@@ -154,7 +157,7 @@ def apply(user: User, program: BetaProgram, *, motivation: object = "", accepted
     row.terms_accepted_at = utcnow() if program.terms else None
     row.decided_at = row.decided_by_id = None
     db.session.flush()
-    notify(_staff_of_program(), "beta.application", _("%(name)s applied to %(program)s",
+    notify(_staff_of_program(), "beta.application", _l("%(name)s applied to %(program)s",
                                                        name=user.display_name, program=program.name),
            link=program_url(program) + "testers", actor=user)
     return row
@@ -181,12 +184,12 @@ def decide(staff: User, row: BetaMembership, accept: bool) -> BetaMembership:
     row.decided_at, row.decided_by_id = utcnow(), staff.id
     db.session.flush()
     if accept:
-        notify([row.user_id], "beta.membership", _("You're in: welcome to %(program)s", program=program.name),
+        notify([row.user_id], "beta.membership", _l("You're in: welcome to %(program)s", program=program.name),
                link=program_url(program),
-               body=_("Your application was accepted. Download the latest build and tell us what you find."),
+               body=_l("Your application was accepted. Download the latest build and tell us what you find."),
                actor=staff)
     else:
-        notify([row.user_id], "beta.membership", _("Your application to %(program)s was declined", program=program.name),
+        notify([row.user_id], "beta.membership", _l("Your application to %(program)s was declined", program=program.name),
                link=program_url(program), actor=staff)
     return row
 
@@ -207,8 +210,8 @@ def invite(staff: User, program: BetaProgram, email: object) -> BetaMembership:
         db.session.add(row)
     row.status, row.decided_by_id, row.decided_at = MembershipStatus.invited, staff.id, utcnow()
     db.session.flush()
-    notify([user.id], "beta.invitation", _("You're invited to test %(program)s", program=program.name),
-           link=program_url(program), body=_("Open the program page to accept the invitation."), actor=staff)
+    notify([user.id], "beta.invitation", _l("You're invited to test %(program)s", program=program.name),
+           link=program_url(program), body=_l("Open the program page to accept the invitation."), actor=staff)
     return row
 
 
@@ -292,6 +295,6 @@ def release_build(staff: User, program: BetaProgram, *, version: object, notes: 
     db.session.flush()
     if notify_testers:
         notify(tester_ids(program.id), "beta.build",
-               _("New build %(version)s of %(program)s", version=build.version, program=program.name),
-               link=build_url(build), body=_("Install it and tell us what you find."), actor=staff)
+               _l("New build %(version)s of %(program)s", version=build.version, program=program.name),
+               link=build_url(build), body=_l("Install it and tell us what you find."), actor=staff)
     return build

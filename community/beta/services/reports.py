@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from community import search
@@ -182,7 +183,7 @@ def add_comment(user: User, report: BetaReport, body: object) -> ReportComment:
     db.session.add(comment)
     db.session.flush()
     notify(reporters(report) + ([] if user.is_staff else _assignees(report)), "beta.comment",
-           _("New comment on “%(title)s”", title=report.title), link=report_url(report) + f"#comment-{comment.id}",
+           _l("New comment on “%(title)s”", title=report.title), link=report_url(report) + f"#comment-{comment.id}",
            actor=user)
     return comment
 
@@ -279,8 +280,8 @@ def merge(staff: User, duplicate: BetaReport, target: BetaReport) -> BetaReport:
     _recount(target)
     search.remove_document(SOURCE_TYPE, duplicate.id)
     notify(reporters(duplicate), "beta.report",
-           _("Your report “%(title)s” was merged into “%(target)s”", title=duplicate.title, target=target.title),
-           link=report_url(target), body=_("You'll hear about every change to it."), actor=staff)
+           _l("Your report “%(title)s” was merged into “%(target)s”", title=duplicate.title, target=target.title),
+           link=report_url(target), body=_l("You'll hear about every change to it."), actor=staff)
     return target
 
 
@@ -391,7 +392,7 @@ def promote_to_idea(staff: User, report: BetaReport) -> Idea:
     idea = ideas.submit_idea(author, report.title[: ideas.MAX_TITLE], body[: ideas.MAX_BODY])
     report.idea_id = idea.id
     db.session.flush()
-    notify(reporters(report), "beta.report", _("Your report “%(title)s” is now an idea", title=report.title),
+    notify(reporters(report), "beta.report", _l("Your report “%(title)s” is now an idea", title=report.title),
            link=ideas.idea_url(idea), actor=staff)
     return idea
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
@@ -55,8 +56,9 @@ def limit(name: str) -> int:
 
 
 def slugify(text: str, max_len: int = 80) -> str:
-    """ASCII slug for URLs; falls back to 'category' when nothing is left."""
-    return SLUG_RE.sub("-", text.lower()).strip("-")[:max_len].strip("-") or "category"
+    """A URL slug that keeps any script's letters ("使用技巧" stays itself); 'category' when nothing is left."""
+    norm = unicodedata.normalize("NFKC", text).casefold()
+    return re.sub(r"[^\w]+|_", "-", norm).strip("-")[:max_len].strip("-") or "category"
 
 
 def is_staff(user: Any) -> bool:
@@ -67,10 +69,21 @@ def user_id_of(user: Any) -> int | None:
     return user.id if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+_WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
+
+
+def display_width(text: str) -> int:
+    """Length with each wide (Chinese, Japanese, Korean) character counted twice, as it reads.
+
+    "同步很慢怎么办" is a whole question in 7 characters; the minimum title length is meant for words.
+    """
+    return len(text) + len(_WIDE.findall(text))
+
+
 def check_title(title: str) -> str:
     """Trimmed title or ValidationFailed."""
     title = " ".join((title or "").split())
-    if len(title) < MIN_TITLE:
+    if display_width(title) < MIN_TITLE:
         raise ValidationFailed(_("Write a title of at least %(n)d characters.", n=MIN_TITLE),
                                {"title": [_("Too short.")]})
     if len(title) > MAX_TITLE:

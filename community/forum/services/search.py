@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from community.extensions import db
-from community.markup import plain_text
+from community.markup import plain_text, shorten
 from community.models import (
     Article,
     ArticleStatus,
@@ -39,7 +39,7 @@ def index_documents(thread: Thread) -> list[tuple[str, str, str, dict[str, Any]]
     if answer is not None and not answer.is_deleted and not answer.hidden and not is_promoted(thread):
         # The question's opening is enough context for the answer; the full question is its own document.
         question = plain_text(thread.body)
-        question = question if len(question) <= 400 else question[:400].rsplit(" ", 1)[0] + "…"
+        question = shorten(question, 401)
         body = f"{question}\n\n## Accepted answer\n\n{answer.body}"
         docs.append(("answer", thread.title, body, {**meta, "reply_id": answer.id}))
     return docs

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -106,7 +107,7 @@ def post_reply(author: User, thread: Thread, body: str) -> Reply:
         from community.notifications.services import notify
 
         notify([thread.author_id], "forum.reply",
-               _("%(name)s replied to “%(title)s”", name=author.display_name, title=thread.title),
+               _l("%(name)s replied to “%(title)s”", name=author.display_name, title=thread.title),
                link=reply_link(reply), body=plain_text(body)[:280], actor=author)
     announce_reply(reply)
     return reply
@@ -123,7 +124,7 @@ def _notify_mentions(author: User, thread: Thread, reply: Reply | None, body: st
         return set()
     link = reply_link(reply) if reply is not None else thread_link(thread)
     notify(users, "forum.mention",
-           _("%(name)s mentioned you in “%(title)s”", name=author.display_name, title=thread.title),
+           _l("%(name)s mentioned you in “%(title)s”", name=author.display_name, title=thread.title),
            link=link, body=plain_text(body)[:280], actor=author)
     return {u.id for u in users}
 
@@ -239,7 +240,7 @@ def accept_answer(actor: User, thread: Thread, reply: Reply) -> None:
         from community.notifications.services import notify
 
         notify([reply.author_id], "forum.accepted",
-               _("Your reply to “%(title)s” was accepted as the answer", title=thread.title),
+               _l("Your reply to “%(title)s” was accepted as the answer", title=thread.title),
                link=reply_link(reply), actor=actor)
 
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from community.errors import Forbidden, NotFound
 from community.extensions import db
@@ -41,11 +42,11 @@ def add_comment(idea: Idea, author: User, body: str | None, *, notify_users: boo
     if notify_users:
         mentioned = [u for u in find_mentions(text) if u.id != author.id]
         link = idea_url(idea) + f"#comment-{comment.id}"
-        notify(mentioned, "idea.mention", _("%(name)s mentioned you on “%(title)s”", name=author.display_name,
+        notify(mentioned, "idea.mention", _l("%(name)s mentioned you on “%(title)s”", name=author.display_name,
                                             title=idea.title), link, plain_text(text)[:300], actor=author)
         already = {u.id for u in mentioned}
         notify(sorted(audience_followers(idea.id) - already), "idea.comment",
-               _("%(name)s commented on “%(title)s”", name=author.display_name, title=idea.title),
+               _l("%(name)s commented on “%(title)s”", name=author.display_name, title=idea.title),
                link, plain_text(text)[:300], actor=author)
     return comment
 
@@ -77,7 +78,7 @@ def edit_comment(comment: IdeaComment, editor: User, body: str | None) -> IdeaCo
     new = [u for u in find_mentions(text) if u.id not in before and u.id != editor.id]
     if new:
         idea = comment.idea
-        notify(new, "idea.mention", _("%(name)s mentioned you on “%(title)s”", name=editor.display_name,
+        notify(new, "idea.mention", _l("%(name)s mentioned you on “%(title)s”", name=editor.display_name,
                                       title=idea.title), idea_url(idea) + f"#comment-{comment.id}",
                plain_text(text)[:300], actor=editor)
     return comment

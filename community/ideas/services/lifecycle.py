@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 
 from community import search
@@ -59,7 +60,7 @@ def submit_idea(author: User, title: str | None, body: str | None, category: str
 
 
 def _notify_mentions(idea: Idea, actor: User, users: list[User]) -> None:
-    notify(users, "idea.mention", _("%(name)s mentioned you on “%(title)s”", name=actor.display_name,
+    notify(users, "idea.mention", _l("%(name)s mentioned you on “%(title)s”", name=actor.display_name,
                                     title=idea.title), idea_url(idea), plain_text(idea.body)[:300], actor=actor)
 
 
@@ -221,8 +222,8 @@ def merge_ideas(source: Idea, target: Idea, by: User) -> Idea:
     search.remove_document("idea", source.id)
     emit_event("idea.merged", {"source_id": source.id, "target": payloads.idea(target), "merged_by_id": by.id})
     notify(sorted(notified), "idea.merged",
-           _("“%(source)s” was merged into “%(target)s”", source=source.title, target=target.title),
-           idea_url(target), _("Your vote and follow moved with it."), actor=by)
+           _l("“%(source)s” was merged into “%(target)s”", source=source.title, target=target.title),
+           idea_url(target), _l("Your vote and follow moved with it."), actor=by)
     return target
 
 
@@ -256,7 +257,7 @@ def publish_changelog(author: User, title: str | None, body: str | None, idea_id
             change_status(idea, IdeaStatus.shipped, author, changelog=entry)
         else:
             notify(sorted(audience(idea.id) | requesters(idea.id)), "idea.changelog",
-                   _("“%(title)s” is in the changelog", title=idea.title),
+                   _l("“%(title)s” is in the changelog", title=idea.title),
                    f"/ideas/changelog#entry-{entry.id}", entry.title, actor=author)
     return entry
 
