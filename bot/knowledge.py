@@ -10,7 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from bot.scoring import ArticleModel, BotSettings
+from bot.scoring import KIND_CODES, ArticleModel, BotSettings
 from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
@@ -36,8 +36,8 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def passage_kind(chunk_key: str, kind: str | None = None) -> str:
-    """title / question / body for a stored passage."""
-    if kind in ("title", "question", "body"):
+    """title / question / body / sentence / heading for a stored passage."""
+    if kind in ("title", "question", "body", "sentence", "heading"):
         return kind
     if chunk_key == "title":
         return "title"
@@ -89,6 +89,8 @@ class BotKnowledge:
                 continue
             meta.setdefault(key, dict(r.meta or {}))
             titles.setdefault(key, r.title)
+            if r.kind == "heading":
+                continue  # picks the section to quote (engine._best_passage); too generic to rank by
             passages.append((key, passage_kind(r.chunk_key, r.kind), np.frombuffer(r.vector, dtype="<f4")))
         self.meta, self.titles = meta, titles
         self.idea_keys = np.asarray(idea_keys, dtype=object)
@@ -137,8 +139,14 @@ class BotKnowledge:
         i = model.index.get(key) if model is not None else None
         if model is None or i is None:
             return None
-        best, _kind = model.max_sims(query_vector, np.array([i]), 0.0)
-        return float(best[i])
+        # Titles, questions and body passages only: a single body sentence matches any message that
+        # names its topic ("dark mode follows your system setting" vs "can you add dark mode"), which
+        # is not the article answering it.
+        own = slice(int(model.starts[i]), int(model.ends[i]))
+        whole = model.passage_kind[own] != KIND_CODES["sentence"]
+        if not whole.any():
+            return None
+        return float((model.passage_vectors[own][whole] @ query_vector).max())
 
     def wait_until_fitted(self, timeout: float | None = None) -> None:
         """Block until a background fit has finished (benchmarks, evaluation)."""
