@@ -10,10 +10,12 @@ import numpy as np
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from bot.calibration import off_topic_vectors
 from bot.scoring import KIND_CODES, ArticleModel, BotSettings
 from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
+from knowledge_index.embedder import get_embedder
 
 log = logging.getLogger(__name__)
 
@@ -99,22 +101,25 @@ class BotKnowledge:
         if not passages:
             self.model = None
             return
+        # The shipped off-topic pool, embedded once per process: part of what calibrates this help
+        # center's own confidence curve (bot.calibration).
+        off_topic = off_topic_vectors(get_embedder().encode)
         if self.model is None or not settings.w_classifier:
-            self.model = ArticleModel.fit(passages, settings)
+            self.model = ArticleModel.fit(passages, settings, off_topic)
             return
         # The classifier takes seconds to train; passages and centroids take milliseconds. Serve
         # the new passages at once without a classifier, and swap in a full fit when done. (Carrying
         # the old classifier over would rank a just-published article below the ones it knew:
         # exactly the article customers ask about right after the capture loop publishes it.)
-        self.model = ArticleModel.fit(passages, dataclasses.replace(settings, w_classifier=0.0))
-        thread = threading.Thread(target=self._fit_fully, args=(passages, settings, watermark), daemon=True,
+        self.model = ArticleModel.fit(passages, dataclasses.replace(settings, w_classifier=0.0), off_topic)
+        thread = threading.Thread(target=self._fit_fully, args=(passages, settings, watermark, off_topic), daemon=True,
                                   name="coknow-bot-fit")
         self.fitting = thread
         thread.start()
 
-    def _fit_fully(self, passages: list, settings: BotSettings, watermark: int) -> None:
+    def _fit_fully(self, passages: list, settings: BotSettings, watermark: int, off_topic: np.ndarray) -> None:
         try:
-            model = ArticleModel.fit(passages, settings)
+            model = ArticleModel.fit(passages, settings, off_topic)
         except Exception:  # the quick model keeps serving; the next index change retries
             log.exception("bot model fit failed")
             return

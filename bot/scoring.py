@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bot.calibration import Calibration, fit_for_kb, shipped
 from community.config import BOT_PREFIX, ConfigError
 
 PassageKind = Literal["title", "question", "body", "sentence"]
@@ -76,6 +77,11 @@ class BotSettings:
     calib_pick_bias: float = -1.59
     calib_sim_slope: float = 8.89
     calib_sim_bias: float = -3.48
+    # Knowledge bases of this many articles get their own curve, fitted at index time on their own
+    # held-out questions (bot.calibration); outside the range (and without enough alternative
+    # questions) the shipped constants above serve. See bench/RESULTS.md ("Session 4: small help centers").
+    kb_calibration_min_articles: int = 3
+    kb_calibration_max_articles: int = 60
     # Clarify when the runner-up is this close (fused units) and also above threshold.
     # Small on purpose: clarify counts as "not answered" (about 1% of queries).
     clarify_margin: float = 0.02
@@ -108,7 +114,8 @@ class BotSettings:
             if key in names and value is not None:
                 kwargs[key] = int(value) if key in ("max_choices", "classifier_iters", "classifier_max_articles",
                                                      "extra_candidates", "candidate_passages",
-                                                     "exact_max_passages") else float(value)
+                                                     "exact_max_passages", "kb_calibration_min_articles",
+                                                     "kb_calibration_max_articles") else float(value)
         return cls(**kwargs)
 
 
@@ -246,6 +253,8 @@ class ArticleModel:
         self.centroids = np.asarray(centroids, np.float32)
         self.weights = weights
         self.bias = bias
+        # This knowledge base's own confidence curve (bot.calibration), None: the shipped one.
+        self.calibration: Calibration | None = None
         # Share of body-chunk passages per article: the centroid of a body-heavy article
         # is diluted the same way its passages are, so it gets the same offset, pro rata.
         counts = np.bincount(self.passage_article, minlength=len(self.article_ids)).astype(np.float32)
@@ -258,8 +267,13 @@ class ArticleModel:
         cls,
         passages: Iterable[tuple[str, str, np.ndarray]],
         settings: BotSettings | None = None,
+        off_topic: np.ndarray | None = None,
+        calibrate: bool = True,
     ) -> ArticleModel:
-        """Build from (article_id, kind, normalised vector) triples: title, questions, body chunks."""
+        """Build from (article_id, kind, normalised vector) triples: title, questions, body chunks.
+
+        With ``calibrate``, a knowledge base that can be calibrated on its own held-out questions gets
+        its own confidence curve (bot.calibration; ``off_topic``: the shipped off-topic pool, embedded)."""
         settings = settings or BotSettings()
         ids: list[str] = []
         index: dict[str, int] = {}
@@ -283,7 +297,10 @@ class ArticleModel:
         w = b = None
         if 2 <= len(ids) <= settings.classifier_max_articles and settings.w_classifier:
             w, b = train_softmax_classifier(x, y, len(ids), settings.classifier_l2, settings.classifier_iters)
-        return cls(ids, x, y, np.asarray(kinds, np.int8), cent, w, b)
+        model = cls(ids, x, y, np.asarray(kinds, np.int8), cent, w, b)
+        if calibrate:
+            model.calibration = fit_for_kb(model, settings, off_topic)
+        return model
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Arrays for np.savez, so a fitted model can be cached next to the index."""
@@ -296,13 +313,15 @@ class ArticleModel:
         }
         if self.weights is not None and self.bias is not None:
             out["weights"], out["bias"] = self.weights, self.bias
+        if self.calibration is not None:
+            out["calibration"] = self.calibration.to_array()
         return out
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> ArticleModel:
         """Inverse of to_arrays (accepts an np.load result)."""
         has_w = "weights" in arrays
-        return cls(
+        model = cls(
             [str(a) for a in arrays["article_ids"]],
             arrays["passage_vectors"],
             arrays["passage_article"],
@@ -311,6 +330,9 @@ class ArticleModel:
             np.asarray(arrays["weights"]) if has_w else None,
             np.asarray(arrays["bias"]) if has_w else None,
         )
+        if "calibration" in arrays:
+            model.calibration = Calibration.from_array(arrays["calibration"])
+        return model
 
     def classifier_probs(self, query_vec: np.ndarray) -> np.ndarray:
         """Softmax probability of every article (zeros without a classifier)."""
@@ -379,7 +401,7 @@ def rank_articles(
     for j in order:
         i = int(cand[j])
         sim = float((s.w_max * best[i] + s.w_centroid * cen[i]) / wsum)
-        relevance, confidence = calibrated(sim, float(prob[i]), has_classifier, s)
+        relevance, confidence = calibrated(sim, float(prob[i]), has_classifier, s, model.calibration)
         out.append(ScoredArticle(model.article_ids[i], float(fused[j]), float(best[i]), float(cen[i]),
                                  float(prob[i]), _KIND_NAMES.get(int(kind[i]), "body"), sim,
                                  relevance, confidence))
@@ -390,13 +412,18 @@ def _sigmoid(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
-def calibrated(similarity: float, prob: float, has_classifier: bool, s: BotSettings) -> tuple[float, float]:
-    """(relevance, probability of being the right answer) of one article, from its signals."""
+def calibrated(similarity: float, prob: float, has_classifier: bool, s: BotSettings,
+               calibration: Calibration | None = None) -> tuple[float, float]:
+    """(relevance, probability of being the right answer) of one article, from its signals, on the
+    knowledge base's own curve when it has one, else on the shipped one."""
+    c = calibration or shipped(s)
     if not has_classifier:
-        p = _sigmoid(s.calib_sim_slope * similarity + s.calib_sim_bias)
+        p = _sigmoid(c.sim_slope * similarity + c.sim_bias)
         return p, p
-    relevance = _sigmoid(s.calib_rel_slope * similarity + s.calib_rel_bias)
-    return relevance, relevance * _sigmoid(s.calib_pick_slope * prob + s.calib_pick_bias)
+    relevance = _sigmoid(c.rel_slope * similarity + c.rel_bias)
+    if c.joint is not None:
+        return relevance, _sigmoid(c.joint[0] * similarity + c.joint[1] * prob + c.joint[2])
+    return relevance, relevance * _sigmoid(c.pick_slope * prob + c.pick_bias)
 
 
 def decide(ranked: Sequence[ScoredArticle], settings: BotSettings | None = None) -> Decision:
