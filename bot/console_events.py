@@ -20,7 +20,8 @@ from community.auth.sessions import join_session_room
 from community.customers.services.segments import segment_and_weight
 from community.realtime import socket_sid
 from community.viewhelpers import commit_or_rollback
-from community.models import ChatMessage, Conversation
+from community.extensions import db
+from community.models import ChatMessage, Conversation, CustomerProfile
 
 
 def _staff():
@@ -35,13 +36,17 @@ def queue_payload() -> dict[str, Any]:
 
 def conversation_payload(conversation: Conversation) -> dict[str, Any]:
     """One conversation's state and transcript as the console shows them."""
+    messages = handoff.transcript(conversation)
     return {
         "conversation_id": conversation.public_id,
         "status": conversation.status.value,
         "html": render_template("support/_conversation.html", conversation=conversation,
-                                messages=handoff.transcript(conversation),
+                                messages=messages, last_answer=handoff.last_bot_answer(messages),
+                                reasons=chat.reason_labels(),
                                 customer_name=handoff.customer_name(conversation),
-                                segment=segment_and_weight(conversation.user_id)[0]),
+                                segment=segment_and_weight(conversation.user_id)[0],
+                                profile=db.session.get(CustomerProfile, conversation.user_id)
+                                if conversation.user_id else None),
     }
 
 

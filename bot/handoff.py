@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import selectinload
 
 from bot.row_ids import parse_row_id
 from community import config
@@ -162,8 +163,14 @@ def get_conversation(staff: User | None, public_id: object) -> Conversation:
 def transcript(conversation: Conversation) -> list[ChatMessage]:
     """Every message of the conversation, bot replies included, oldest first."""
     return list(db.session.scalars(
-        select(ChatMessage).where(ChatMessage.conversation_id == conversation.id).order_by(ChatMessage.id)
+        select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
+        .options(selectinload(ChatMessage.feedback)).order_by(ChatMessage.id)
     ))
+
+
+def last_bot_answer(messages: list[ChatMessage]) -> ChatMessage | None:
+    """The bot's most recent answer in a transcript: what the customer read before asking for a person."""
+    return next((m for m in reversed(messages) if m.role == "bot" and m.reply_kind == "answer"), None)
 
 
 # Staff actions ----------------------------------------------------------------------------------

@@ -76,7 +76,24 @@ def _pages(app) -> list[tuple[str, str, bool]]:
                   ("top-contributors", "/people/top", False)]
         if customer is not None:
             pages += [("customer", f"/customers/{customer}", True), ("profile", f"/people/{customer}", False)]
+            pages.append(("support-console", f"/support/console?c={_handed_off_chat(customer)}", True))
         return pages
+
+
+def _handed_off_chat(user_id: int) -> str:
+    """A customer's chat the bot answered, rated down and handed to a person: the console's usual case."""
+    from bot import chat
+    from community.extensions import db
+    from community.models import User
+
+    user = db.session.get(User, user_id)
+    reply = chat.send_message(user, None, "how do I get a refund for my last charge?").reply
+    if reply.reply_kind == "answer":
+        chat.record_feedback(user, None, reply.id, False, "incomplete", "It does not say how long it takes.")
+    chat.request_handoff(user, None)
+    conversation = reply.conversation
+    db.session.commit()
+    return conversation.public_id
 
 
 def main() -> int:

@@ -306,7 +306,7 @@ def new_changelog():
             if done.value is not None:
                 flash(_("Published; the voters of the delivered ideas are notified."), "success")
                 return redirect(url_for("ideas.changelog") + f"#entry-{done.value.id}")
-        else:
+        elif request.form.get("confirm") != "0":  # "0" is "Back to editing": the form again, as written
             preview = staff_tools.changelog_preview(form.title.data, form.body.data, form.ideas.data or [])
             return render_template("ideas/changelog_new.html", form=form, preview=preview)
     return render_template("ideas/changelog_new.html", form=form, preview=None), form_status()

@@ -17,6 +17,7 @@ from community.models import (
     ChatMessage,
     Conversation,
     ConversationStatus,
+    CustomerProfile,
     Notification,
     StaffPresence,
     utcnow,
@@ -207,3 +208,26 @@ def test_a_staff_reply_saved_as_an_article_draft(app, handed_off, staff, create_
     with pytest.raises(Forbidden):
         handoff.save_reply_as_draft(create_user(), answer.id)
     assert count(Article) == 6  # the five of the help center and the draft
+
+
+def test_the_console_shows_the_bots_last_answer_and_the_thumbs_down_reason(app, help_center, staff, create_user,
+                                                                         client, auth):
+    ana = create_user(email="ana@example.com", display_name="Ana Lima")
+    db.session.add(CustomerProfile(user_id=ana.id, company="Acme Notes", plan="Team"))
+    answered = chat.send_message(ana, None, "can I get my money back?").reply
+    assert answered.reply_kind == "answer"
+    chat.record_feedback(ana, None, answered.id, False, "outdated", "The refund window changed last month")
+    chat.request_handoff(ana, None)
+    db.session.commit()
+    conversation = db.session.scalar(select(Conversation))
+
+    auth.login("sam@example.com")
+    page = client.get(f"/support/console?c={conversation.public_id}").get_data(as_text=True)
+    context = page.split('class="console-context"', 1)[1].split("</section>", 1)[0]
+    assert "Refunds" in context and "Confidence" in context
+    assert "Outdated" in context and "The refund window changed last month" in context
+    head = page.split("console-thread-head", 1)[1].split("</header>", 1)[0]
+    assert "Plan: Team" in head and "Acme Notes" in head
+    # The thumbs-down also sits on the answer it rated in the transcript.
+    transcript = page.split('class="console-transcript"', 1)[1]
+    assert transcript.count("console-verdict-down") == 1

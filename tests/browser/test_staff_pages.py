@@ -1,13 +1,14 @@
-"""Staff pages in a real browser: a one-line header, a merge that previews and asks, questions kept out of staff-only."""
+"""Staff pages in a real browser: a one-line header, a merge and a changelog entry that preview and ask, questions
+kept out of staff-only categories."""
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from community.extensions import db
-from community.ideas.services import cast_vote, submit_idea
-from community.models import Idea
+from community.ideas.services import cast_vote, change_status, submit_idea
+from community.models import ChangelogEntry, Idea, IdeaStatus
 from tests.browser.helpers import fresh, login
 
 pytestmark = pytest.mark.browser
@@ -67,3 +68,31 @@ def test_ask_the_community_never_lands_in_a_staff_only_category(live_server, pag
     assert chosen != "Staff lounge"
     # The staff-only category is there to choose on purpose, just never the default.
     assert "Staff lounge" in page.get_by_label("Category").inner_text()
+
+
+def test_a_changelog_entry_previews_who_is_told_and_publishes_only_when_confirmed(live_server, page, create_user):
+    staff = create_user(email="sam@example.com", role="staff")
+    idea = submit_idea(create_user(), "Export notebooks to EPUB", "For my e-reader.")
+    for _ in range(3):
+        cast_vote(create_user(), idea)
+    change_status(idea, "planned", staff)
+    db.session.commit()
+    idea_id = idea.id
+    login(page, live_server, "sam@example.com")
+    page.goto(f"{live_server}/ideas/changelog/new")
+    page.get_by_label("Title").fill("EPUB export is here")
+    page.get_by_label("What changed").fill("Export any notebook as **EPUB**.")
+    page.get_by_label(f"#{idea_id} Export notebooks to EPUB", exact=False).check()
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator(".changelog-preview")
+    expect(preview).to_contain_text("1 idea becomes shipped")
+    expect(preview).to_contain_text("people will be notified")
+    page.get_by_role("button", name="Back to editing").click()
+    expect(page.get_by_role("button", name="Preview")).to_be_visible()
+    assert fresh(select(func.count()).select_from(ChangelogEntry)) == 0  # previews and going back publish nothing
+    assert fresh(select(Idea.status).where(Idea.id == idea_id)) is IdeaStatus.planned
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Publish and notify").click()
+    expect(page.locator(".flash-success")).to_contain_text("Published")
+    assert fresh(select(func.count()).select_from(ChangelogEntry)) == 1
+    assert fresh(select(Idea.status).where(Idea.id == idea_id)) is IdeaStatus.shipped

@@ -14,7 +14,14 @@ import pytest
 from community.extensions import db
 from community.forum import services as forum
 from community.ideas import services as ideas
-from community.models import ChatMessage, Conversation, utcnow
+from community.models import (
+    AnswerFeedback,
+    ChatMessage,
+    Conversation,
+    ConversationStatus,
+    CustomerProfile,
+    utcnow,
+)
 from tests.browser.helpers import login
 from tests.forum.conftest import category  # noqa: F401,F811  (the corpus posts threads in a category)
 
@@ -77,11 +84,19 @@ def test_no_payload_runs_on_any_surface(app, live_server, page, create_user, cat
         forum.post_reply(names[1], thread, batch)
     for payload in CORPUS[::40]:
         forum.create_thread(author, category, ("Thread " + payload)[: forum.MAX_TITLE], payload, [])
-    # Chat: the customer's own history and the staff console's transcript show stored message text.
-    conversation = Conversation(user_id=author.id, public_id="xss-corpus")
+    # Chat: the customer's own history and the staff console's transcript show stored message text, and the
+    # console shows the customer's company and plan, the question the bot answered and thumbs-down comments.
+    db.session.add(CustomerProfile(user_id=author.id, company=CORPUS[5][:200], plan=CORPUS[7][:80]))
+    conversation = Conversation(user_id=author.id, public_id="xss-corpus", status=ConversationStatus.waiting_staff)
     db.session.add(conversation)
     db.session.flush()
     db.session.add_all(ChatMessage(conversation_id=conversation.id, role="customer", text=p) for p in CORPUS[::6])
+    for p in CORPUS[1::25]:
+        answer = ChatMessage(conversation_id=conversation.id, role="bot", reply_kind="answer", text=p, question=p,
+                             confidence=0.9)
+        db.session.add(answer)
+        db.session.flush()
+        db.session.add(AnswerFeedback(message_id=answer.id, helpful=False, reason="incorrect", comment=p, question=p))
     db.session.commit()
 
     dialogs: list[str] = []
@@ -98,10 +113,12 @@ def test_no_payload_runs_on_any_surface(app, live_server, page, create_user, cat
             found[path] = bad[:5]
     page.context.clear_cookies()
     login(page, live_server, staff.email)
-    for path in ["/customers/", f"/ideas/{idea_ids[0]}", "/support/console"]:
+    for path in ["/customers/", f"/ideas/{idea_ids[0]}", "/support/console", "/support/console?c=xss-corpus"]:
         page.goto(live_server + path)
         page.wait_for_load_state("networkidle")
         bad = page.evaluate(FIND_DANGER)
         if bad:
             found[path] = bad[:5]
+    # The last page is the handed-off conversation: its payload-carrying context and verdicts were rendered.
+    assert page.locator(".console-context").count() == 1 and page.locator(".console-verdict-down").count() >= 2
     assert dialogs == [] and found == {}
