@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bot_scoring_eval import Encoder, passages_for  # noqa: E402
-from bot.calibration import OFF_TOPIC  # noqa: E402
+from bot.calibration import OFF_TOPIC, fit_calibrated  # noqa: E402
 from bot.scoring import ArticleModel, BotSettings, decide, rank_articles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def main() -> None:
                 rows = inside + oos
                 expected = [queries[i]["expected"] if i in set(inside) else None for i in rows]
                 passages = [(p[0], p[1], v) for p, v in zip(ps, pv, strict=True) if p[0] in chosen]
-                model = ArticleModel.fit(passages, s, off_topic)
+                model = fit_calibrated(passages, s, off_topic)
                 per_kb = score(model, qv_all[rows], expected, s)
                 cal, model.calibration = model.calibration, None
                 totals["shipped"].append(score(model, qv_all[rows], expected, s))

@@ -28,15 +28,15 @@ in-domain and off-topic half each. Pure numpy, like bot.scoring; no Flask, no da
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from bot.scoring import ArticleModel, BotSettings
+from bot.scoring import KIND_CODES, ArticleModel, BotSettings, Calibration, shipped
 
 OFF_TOPIC = Path(__file__).resolve().parent / "data" / "off_topic.jsonl"
 # An off-topic message this close to a passage is something the knowledge base covers after all.
@@ -44,39 +44,6 @@ COVERED_COSINE = 0.8
 FOLDS = 5
 # Fold rounds until about this many articles have been left out once each (3 rounds for 5 articles).
 ROUND_ARTICLES = 15
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The six constants of the confidence curve, and how many held-out cases they were fitted on."""
-
-    rel_slope: float
-    rel_bias: float
-    pick_slope: float
-    pick_bias: float
-    sim_slope: float
-    sim_bias: float
-    cases: int = 0  # 0: the shipped constants
-    # Per knowledge base, with a classifier: P(right) = sigmoid(u*similarity + v*prob + w), one
-    # logistic regression on both signals (None: the product of the two curves above).
-    joint: tuple[float, float, float] | None = None
-
-    def to_array(self) -> np.ndarray:
-        joint = self.joint or (np.nan, np.nan, np.nan)
-        return np.array([self.rel_slope, self.rel_bias, self.pick_slope, self.pick_bias, self.sim_slope,
-                         self.sim_bias, self.cases, *joint], np.float64)
-
-    @classmethod
-    def from_array(cls, a: np.ndarray) -> Calibration:
-        v = [float(x) for x in np.asarray(a).reshape(-1)]
-        joint = (v[7], v[8], v[9]) if len(v) >= 10 and not np.isnan(v[7]) else None
-        return cls(v[0], v[1], v[2], v[3], v[4], v[5], cases=int(v[6]), joint=joint)
-
-
-def shipped(s: BotSettings) -> Calibration:
-    """The curve fitted on the development sets (bench/trust_eval.py), carried by BotSettings."""
-    return Calibration(s.calib_rel_slope, s.calib_rel_bias, s.calib_pick_slope, s.calib_pick_bias,
-                       s.calib_sim_slope, s.calib_sim_bias)
 
 
 def _sig(z: np.ndarray) -> np.ndarray:
@@ -137,8 +104,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, wt: np.ndarray, l2: float = 1e-3)
 def top_signals(model: ArticleModel, queries: np.ndarray, s: BotSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For a batch of normalised query vectors: (top article index, its similarity, its classifier
     probability), ranked exactly as bot.scoring.rank_articles ranks them over all articles."""
-    from bot.scoring import KIND_CODES
-
     q = np.asarray(queries, np.float32)
     sims = q @ model.passage_vectors.T + s.body_sim_offset * (model.passage_kind == KIND_CODES["body"])
     best = np.maximum.reduceat(sims, model.starts, axis=1)
@@ -170,8 +135,6 @@ def off_topic_vectors(encode: Callable[[tuple[str, ...]], np.ndarray]) -> np.nda
 def fit_for_kb(model: ArticleModel, s: BotSettings, off_topic: np.ndarray | None) -> Calibration | None:
     """This knowledge base's own curve, or None where it cannot be fitted (too few or too many articles,
     too few alternative questions): the caller keeps the shipped constants."""
-    from bot.scoring import KIND_CODES, ArticleModel
-
     n = len(model.article_ids)
     q_idx = np.flatnonzero(model.passage_kind == KIND_CODES["question"])
     if not (s.kb_calibration_min_articles <= n <= s.kb_calibration_max_articles) or len(q_idx) < 2 * n:
@@ -201,7 +164,7 @@ def fit_for_kb(model: ArticleModel, s: BotSettings, off_topic: np.ndarray | None
         kept = np.flatnonzero(keep)
         sub = ArticleModel.fit(((model.article_ids[model.passage_article[i]], names[int(model.passage_kind[i])],
                                  model.passage_vectors[i]) for i in kept), fit_settings,
-                               calibrate=False)
+)
         sub_index = np.array([sub.index.get(a, -1) for a in model.article_ids])
         uncovered = q_idx[left_out[q_art]]
         for rows, label in ((held, 0), (uncovered, 1)):
@@ -246,6 +209,12 @@ def fit_for_kb(model: ArticleModel, s: BotSettings, off_topic: np.ndarray | None
 
 
 def _without_classifier(s: BotSettings) -> BotSettings:
-    from dataclasses import replace
-
     return replace(s, w_classifier=0.0)
+
+
+def fit_calibrated(passages: Iterable[tuple[str, str, np.ndarray]], settings: BotSettings,
+                   off_topic: np.ndarray | None) -> ArticleModel:
+    """ArticleModel.fit, plus this knowledge base's own confidence curve where it can be fitted."""
+    model = ArticleModel.fit(passages, settings)
+    model.calibration = fit_for_kb(model, settings, off_topic)
+    return model

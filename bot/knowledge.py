@@ -10,7 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from bot.calibration import off_topic_vectors
+from bot.calibration import fit_calibrated, off_topic_vectors
 from bot.scoring import KIND_CODES, ArticleModel, BotSettings
 from community.extensions import db
 from community.models import index_entries
@@ -105,13 +105,13 @@ class BotKnowledge:
         # center's own confidence curve (bot.calibration).
         off_topic = off_topic_vectors(get_embedder().encode)
         if self.model is None or not settings.w_classifier:
-            self.model = ArticleModel.fit(passages, settings, off_topic)
+            self.model = fit_calibrated(passages, settings, off_topic)
             return
         # The classifier takes seconds to train; passages and centroids take milliseconds. Serve
         # the new passages at once without a classifier, and swap in a full fit when done. (Carrying
         # the old classifier over would rank a just-published article below the ones it knew:
         # exactly the article customers ask about right after the capture loop publishes it.)
-        self.model = ArticleModel.fit(passages, dataclasses.replace(settings, w_classifier=0.0), off_topic)
+        self.model = fit_calibrated(passages, dataclasses.replace(settings, w_classifier=0.0), off_topic)
         thread = threading.Thread(target=self._fit_fully, args=(passages, settings, watermark, off_topic), daemon=True,
                                   name="coknow-bot-fit")
         self.fitting = thread
@@ -119,7 +119,7 @@ class BotKnowledge:
 
     def _fit_fully(self, passages: list, settings: BotSettings, watermark: int, off_topic: np.ndarray) -> None:
         try:
-            model = ArticleModel.fit(passages, settings, off_topic)
+            model = fit_calibrated(passages, settings, off_topic)
         except Exception:  # the quick model keeps serving; the next index change retries
             log.exception("bot model fit failed")
             return

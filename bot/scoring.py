@@ -39,13 +39,45 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bot.calibration import Calibration, fit_for_kb, shipped
 from community.config import BOT_PREFIX, ConfigError
 
 PassageKind = Literal["title", "question", "body", "sentence"]
 DecisionKind = Literal["answer", "clarify", "abstain"]
 # A sentence of a body passage is short, like a question: it gets no body_sim_offset.
 KIND_CODES: dict[str, int] = {"title": 0, "question": 1, "body": 2, "sentence": 3}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The six constants of the confidence curve, and how many held-out cases they were fitted on."""
+
+    rel_slope: float
+    rel_bias: float
+    pick_slope: float
+    pick_bias: float
+    sim_slope: float
+    sim_bias: float
+    cases: int = 0  # 0: the shipped constants
+    # Per knowledge base, with a classifier: P(right) = sigmoid(u*similarity + v*prob + w), one
+    # logistic regression on both signals (None: the product of the two curves above).
+    joint: tuple[float, float, float] | None = None
+
+    def to_array(self) -> np.ndarray:
+        joint = self.joint or (np.nan, np.nan, np.nan)
+        return np.array([self.rel_slope, self.rel_bias, self.pick_slope, self.pick_bias, self.sim_slope,
+                         self.sim_bias, self.cases, *joint], np.float64)
+
+    @classmethod
+    def from_array(cls, a: np.ndarray) -> Calibration:
+        v = [float(x) for x in np.asarray(a).reshape(-1)]
+        joint = (v[7], v[8], v[9]) if len(v) >= 10 and not np.isnan(v[7]) else None
+        return cls(v[0], v[1], v[2], v[3], v[4], v[5], cases=int(v[6]), joint=joint)
+
+
+def shipped(s: BotSettings) -> Calibration:
+    """The curve fitted on the development sets (bench/trust_eval.py), carried by BotSettings."""
+    return Calibration(s.calib_rel_slope, s.calib_rel_bias, s.calib_pick_slope, s.calib_pick_bias,
+                       s.calib_sim_slope, s.calib_sim_bias)
 
 
 @dataclass
@@ -267,13 +299,9 @@ class ArticleModel:
         cls,
         passages: Iterable[tuple[str, str, np.ndarray]],
         settings: BotSettings | None = None,
-        off_topic: np.ndarray | None = None,
-        calibrate: bool = True,
     ) -> ArticleModel:
         """Build from (article_id, kind, normalised vector) triples: title, questions, body chunks.
-
-        With ``calibrate``, a knowledge base that can be calibrated on its own held-out questions gets
-        its own confidence curve (bot.calibration; ``off_topic``: the shipped off-topic pool, embedded)."""
+        (bot.calibration.fit_calibrated also fits the knowledge base's own confidence curve.)"""
         settings = settings or BotSettings()
         ids: list[str] = []
         index: dict[str, int] = {}
@@ -297,10 +325,7 @@ class ArticleModel:
         w = b = None
         if 2 <= len(ids) <= settings.classifier_max_articles and settings.w_classifier:
             w, b = train_softmax_classifier(x, y, len(ids), settings.classifier_l2, settings.classifier_iters)
-        model = cls(ids, x, y, np.asarray(kinds, np.int8), cent, w, b)
-        if calibrate:
-            model.calibration = fit_for_kb(model, settings, off_topic)
-        return model
+        return cls(ids, x, y, np.asarray(kinds, np.int8), cent, w, b)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Arrays for np.savez, so a fitted model can be cached next to the index."""
