@@ -6,7 +6,9 @@ Prints acc@1/acc@3/MRR and the decision metrics (answered_accuracy, oos_recall,
 false_answer_rate, clarify rate) for each scoring method, on each set in three forms:
   full  -- title + ~10 alternative questions per article (as shipped);
   tb    -- title + body, NO questions: body = the questions written as one paragraph,
-           embedded as "title\\nchunk" in <=200-word chunks like knowledge_index does;
+           embedded as "title\\nchunk" in <=200-word chunks like knowledge_index does, and each
+           sentence of a chunk as a passage of its own (knowledge_index.chunking.sentence_passages,
+           as help articles are indexed since session 3);
   tb40  -- same with 40-word chunks (several short body passages per article).
 Embeddings come from the bundled all-MiniLM-L6-v2 and are cached in bench/out/.
 """
@@ -29,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.scoring import ArticleModel, BotSettings, PassageHit, decide, rank_articles  # noqa: E402
+from knowledge_index.chunking import Passage, sentence_passages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / "out" / "bot_scoring_emb"
@@ -90,8 +93,9 @@ def passages_for(kb: list[dict], form: str) -> list[tuple[str, str, str]]:
             out += [(a["id"], "question", q) for q in a["questions"]]
             continue
         body = " ".join(q.strip()[:1].upper() + q.strip()[1:].rstrip("?.!") + "." for q in a["questions"])
-        for c in chunk_words(body, 200 if form == "tb" else 40):
-            out.append((a["id"], "body", f"{a['title']}\n{c}"))
+        chunks = [Passage(f"#{i}", c) for i, c in enumerate(chunk_words(body, 200 if form == "tb" else 40))]
+        out += [(a["id"], "body", f"{a['title']}\n{c.text}") for c in chunks]
+        out += [(a["id"], "sentence", p.text) for p in sentence_passages(chunks)]
     return out
 
 

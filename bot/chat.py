@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import beta as beta_issues
-from bot import bugs, capture, idea_requests, kinds
+from bot import bugs, capture, idea_requests, kinds, learning
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from bot.row_ids import parse_row_id
 from community import limits, search
@@ -377,6 +377,11 @@ def record_feedback(user: User | None, key: str | None, message_id: object, help
     feedback.user_id = user.id if user else None
     feedback.created_at = utcnow()
     db.session.flush()
+    if helpful and message.article_id is not None and message.question:
+        # A confirmed answer teaches the article this wording (staff can remove it in the editor).
+        article = db.session.get(Article, message.article_id)
+        if article is not None:
+            learning.learn_question(article, message.question)
     if not helpful:
         capture.record_thumbs_down(message.question or "", user=user, conversation_id=message.conversation_id,
                                    message_id=message.id)

@@ -87,13 +87,28 @@ def bot_settings() -> BotSettings:
     return settings_from_config(current_app.config)
 
 
+def is_follow_up_cue(question: str) -> bool:
+    """A short message that opens like a continuation ("and on Android?")."""
+    return len(question.split()) <= FOLLOW_UP_MAX_WORDS and bool(FOLLOW_UP_CUES.match(question.strip()))
+
+
 def expand_follow_up(question: str, context: ConversationContext | None) -> str:
-    """Read a follow-up that opens with a continuation cue ("and on Android?") with the previous question."""
+    """The follow-up glued to the previous question: the reading `answer` tries for a continuation."""
     if context is None or not context.previous_question:
         return question
-    if len(question.split()) <= FOLLOW_UP_MAX_WORDS and FOLLOW_UP_CUES.match(question.strip()):
-        return f"{context.previous_question} {question}"
-    return question
+    return f"{context.previous_question} {question}"
+
+
+def _continues(previous: str, combined: Sequence[ScoredArticle], settings: BotSettings) -> bool:
+    """Whether the message moves the previous question toward the article the glued reading found.
+
+    An unrelated message ("what's the weather in Paris" after a password question) only dilutes the
+    previous question: glued, it still finds the previous question's article, less similar than the
+    previous question alone. A real continuation ("on Android?") makes that article more similar.
+    """
+    target = combined[0]
+    before = next((r for r in _rank(previous, settings)[0] if r.article_id == target.article_id), None)
+    return before is None or target.similarity > before.similarity
 
 
 def _source_ref(key: str, meta: dict[str, Any], title: str, heading_path: list[str] | None = None) -> SourceRef:
@@ -103,7 +118,8 @@ def _source_ref(key: str, meta: dict[str, Any], title: str, heading_path: list[s
 
 
 def _best_passage(key: str, qvec: np.ndarray, query: str) -> tuple[str, list[str], list[tuple[int, int]]]:
-    """The document's body passage closest to the question, with the sentence that matches marked."""
+    """The part of the document that answers (a section's steps rather than the introduction), with its
+    best-matching sentence marked."""
     source_type, source_id = split_key(key)
     t = index_entries.c
     rows = db.session.execute(
@@ -111,13 +127,36 @@ def _best_passage(key: str, qvec: np.ndarray, query: str) -> tuple[str, list[str
             t.source_type == source_type, t.source_id == source_id, t.deleted.is_(False)
         )
     ).all()
-    body = [r for r in rows if passage_kind(r.chunk_key, r.kind) == "body" and r.vector is not None]
+    rows = [r for r in rows if r.vector is not None]
+    body = [r for r in rows if passage_kind(r.chunk_key, r.kind) == "body"]
     if not body:
         return "", [], []  # an article with a title and questions only: the title is the answer
-    sims = np.stack([np.frombuffer(r.vector, dtype="<f4") for r in body]) @ qvec
-    chosen = body[int(np.argmax(sims))]
+    # An introduction restates the question (so it matches best) while the answer is in the sections
+    # after it: quote one of those when the article has any. Passages embed with their heading path,
+    # so the section is chosen on passages, not on sentences out of context.
+    quotable = [r for r in body if r.heading_path] or body
+    scores = _vectors(quotable) @ qvec
+    # A section's heading says what it is about; its text repeats the article's words in every section.
+    headings = {r.chunk_key[:-2]: r for r in rows if passage_kind(r.chunk_key, r.kind) == "heading"}
+    with_heading = [headings.get(r.chunk_key.rpartition("#")[0]) for r in quotable]
+    if all(h is not None for h in with_heading):
+        scores = (scores + _vectors(with_heading) @ qvec) / 2
+    chosen = quotable[int(np.argmax(scores))]
+    # Sentences know their passage by key ("<passage key>.s<n>").
+    inside = [r for r in rows if passage_kind(r.chunk_key, r.kind) == "sentence"
+              and r.chunk_key.rpartition(".s")[0] == chosen.chunk_key and r.text in chosen.text]
+    if inside:
+        sentence = inside[int(np.argmax(_vectors(inside) @ qvec))].text
+        at = chosen.text.find(sentence)
+        highlight = (at, at + len(sentence))
+    else:
+        highlight = best_span(query, chosen.text)
     path = chosen.heading_path.split(HEADING_SEP) if chosen.heading_path else []
-    return chosen.text, path, [best_span(query, chosen.text)]
+    return chosen.text, path, [highlight]
+
+
+def _vectors(rows: Sequence[Any]) -> np.ndarray:
+    return np.stack([np.frombuffer(r.vector, dtype="<f4") for r in rows])
 
 
 def _rank(question: str, settings: BotSettings) -> tuple[list[ScoredArticle], np.ndarray]:
@@ -160,16 +199,20 @@ def answer(question: str, conversation: ConversationContext | None = None,
     """Answer a customer's question from the indexed knowledge, or say plainly that we can't."""
     started = time.perf_counter()
     settings = settings or bot_settings()
-    resolved = expand_follow_up(question.strip(), conversation)
+    resolved = question.strip()
     ranked, qvec = _rank(resolved, settings)
     decision = decide(ranked, settings)
-    if (decision.kind == "abstain" and resolved == question.strip() and conversation is not None
-            and conversation.previous_question and len(resolved.split()) <= FOLLOW_UP_MAX_WORDS):
-        # A fragment with no cue ("on Android?") that means nothing alone: try it as a follow-up.
-        combined = f"{conversation.previous_question} {resolved}"
+    previous = conversation.previous_question if conversation is not None else None
+    if previous and len(resolved.split()) <= FOLLOW_UP_MAX_WORDS and (
+            decision.kind == "abstain" or is_follow_up_cue(resolved)):
+        # A short message may continue the previous question ("and on Android?", or a bare "on
+        # Android?" that means nothing alone). Read it that way only when the glued reading is
+        # answerable and the message itself moves it toward that answer; anything else gets the
+        # reply it would get as the first message of a conversation.
+        combined = expand_follow_up(resolved, conversation)
         ranked_c, qvec_c = _rank(combined, settings)
         decision_c = decide(ranked_c, settings)
-        if decision_c.kind != "abstain":
+        if decision_c.kind != "abstain" and _continues(previous, ranked_c, settings):
             resolved, ranked, qvec, decision = combined, ranked_c, qvec_c, decision_c
     kn = knowledge()
     if decision.kind == "answer":
@@ -206,7 +249,7 @@ def answer_choice(choice_key: str, conversation: ConversationContext,
     question = conversation.pending_question
     ranked, qvec = _rank(question, settings)
     scored = next((r for r in ranked if r.article_id == choice_key), None)
-    confidence = scored.similarity if scored is not None else 0.0
+    confidence = scored.confidence if scored is not None else 0.0
     reply = _answer_reply(choice_key, question, confidence, ranked, qvec, settings)
     reply.query_vector = qvec
     reply.latency_ms = (time.perf_counter() - started) * 1000

@@ -1,15 +1,22 @@
 """Evaluate the bot on a knowledge base and labelled queries (the contract other tools rely on).
 
-    python -m bot.evaluate --kb KB.jsonl --queries QUERIES.jsonl [--json]
+    python -m bot.evaluate --kb KB.jsonl --queries QUERIES.jsonl [--json] [--learn-split F]
 
 A throw-away database and index are built with the same import code as `flask coknow kb import`,
-and every query goes through the same `answer` the chat uses.
+and every query goes through the same `answer` the chat uses. A query line may carry "previous":
+the question asked just before in the same conversation (only the second turn is scored).
+With --learn-split F the first fraction F of the queries (in a fixed shuffled order, seed 0: a
+labelled file is often sorted by article) is answered first with feedback taken
+from the labels (a right answer is confirmed by a thumbs up; a wrong one or an abstain becomes a
+gap that staff link to the expected article), the bot learns from it as it does in the chat, and
+the metrics are those of the remaining queries.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
 from pathlib import Path
@@ -37,14 +44,28 @@ def load_queries(path: Path) -> list[dict[str, Any]]:
             raise SystemExit(f"{path}:{n}: bad JSON ({exc.msg})") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("query"), str):
             raise SystemExit(f"{path}:{n}: expected {{\"query\": str, \"expected\": id or null}}")
+        previous = obj.get("previous")
+        if previous is not None and not isinstance(previous, str):
+            raise SystemExit(f"{path}:{n}: \"previous\" must be a string (the question asked just before)")
         expected = obj.get("expected")
-        out.append({"query": obj["query"], "expected": None if expected is None else str(expected)})
+        out.append({"query": obj["query"], "expected": None if expected is None else str(expected),
+                    "previous": previous or None})
     return out
 
 
-def evaluate(kb: Path, queries_path: Path, limit: int | None = None, settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Build a temporary site from kb, answer every query, and return the metrics."""
+def evaluate(kb: Path, queries_path: Path, limit: int | None = None, settings: dict[str, Any] | None = None,
+             learn_split: float = 0.0, learn: bool = True) -> dict[str, Any]:
+    """Build a temporary site from kb, answer every query, and return the metrics (learn=False: the same
+    split scored without learning, the baseline for --learn-split)."""
     queries = load_queries(queries_path)[: limit or None]
+    learn_queries: list[dict[str, Any]] = []
+    if learn_split:
+        # Questions arrive in no particular order; a labelled file is often sorted by article (the
+        # development sets are), and its first half would then share no article with the second.
+        # So the split is taken over a fixed shuffle: the same figures on every run.
+        random.Random(0).shuffle(queries)  # noqa: S311 -- a fixed replay order, not a secret
+        learn_n = int(round(len(queries) * learn_split))
+        learn_queries, queries = queries[:learn_n], queries[learn_n:]
     with tempfile.TemporaryDirectory(prefix="coknow-eval-") as tmp:
         from flask_migrate import upgrade
 
@@ -69,11 +90,46 @@ def evaluate(kb: Path, queries_path: Path, limit: int | None = None, settings: d
                 print(f"warning: {len(report.rejected)} knowledge-base records rejected", file=sys.stderr)
             key_to_ext = {f"article:{a.id}": a.external_id for a in db.session.scalars(db.select(Article))}
             answer("warm up")
+            learned = _learn(learn_queries, answer, key_to_ext) if learn_queries and learn else None
             metrics = _score(queries, answer, key_to_ext)
+            if learned is not None:
+                metrics["learned_questions"] = learned
             db.session.remove()
             db.engine.dispose()
     metrics["n"] = len(queries)
     return metrics
+
+
+def _context(q: dict[str, Any]):
+    from bot.engine import ConversationContext
+
+    return ConversationContext(previous_question=q["previous"]) if q.get("previous") else None
+
+
+def _learn(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) -> int:
+    """Replay the first queries with feedback from their labels; the bot learns as in the chat. Returns
+    how many questions were learned."""
+    from bot.engine import bot_settings
+    from bot.knowledge import knowledge
+    from bot.learning import learn_confirmed_answers
+    from community.extensions import db
+    from community.search import get_cache
+
+    ext_to_id = {ext: int(key.partition(":")[2]) for key, ext in key_to_ext.items()}
+    confirmed: list[tuple[int, str]] = []
+    for q in queries:
+        if q["expected"] is None:
+            continue  # a wrong answer to an out-of-scope question is thumbed down: a gap staff dismiss
+        reply = answer(q["query"], _context(q))
+        # Thumbs up on a right answer, or a gap that staff link to the expected article: either way
+        # the article learns the question as the bot understood it.
+        confirmed.append((ext_to_id[q["expected"]], reply.question))
+    learned = learn_confirmed_answers(confirmed)
+    db.session.commit()
+    get_cache()  # catches up with the commit
+    knowledge().current(bot_settings())
+    knowledge().wait_until_fitted()
+    return learned
 
 
 def _score(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) -> dict[str, Any]:
@@ -81,15 +137,19 @@ def _score(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) ->
     top1 = top3 = answered_right = oos_abstain = answers = wrong_answers = 0
     rr = 0.0
     latencies: list[float] = []
+    confidences: list[float] = []
+    correct: list[float] = []
     kinds: dict[str, int] = {"answer": 0, "clarify": 0, "abstain": 0}
     for q in queries:
-        reply = answer(q["query"])
+        reply = answer(q["query"], _context(q))
         latencies.append(reply.latency_ms)
         kinds[reply.kind] += 1
         ranked = [key_to_ext.get(k) for k in reply.ranked]
         chosen = key_to_ext.get(reply.source.key) if reply.source else None
         if reply.kind == "answer":
             answers += 1
+            confidences.append(reply.confidence)
+            correct.append(float(chosen == q["expected"]))
             if chosen != q["expected"]:
                 wrong_answers += 1
         if q["expected"] is None:
@@ -110,10 +170,23 @@ def _score(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) ->
         "answered_accuracy": round(answered_right / n_in, 4) if n_in else None,
         "oos_recall": round(oos_abstain / n_oos, 4) if n_oos else None,
         "false_answer_rate": round(wrong_answers / answers, 4) if answers else 0.0,
+        "ece": round(expected_calibration_error(confidences, correct), 4),
+        "mean_confidence": round(sum(confidences) / len(confidences), 4) if confidences else None,
         "p50_ms": round(_percentile(latencies, 0.5), 2),
         "p95_ms": round(_percentile(latencies, 0.95), 2),
         "replies": kinds,
     }
+
+
+def expected_calibration_error(confidences: list[float], correct: list[float], bins: int = 10) -> float:
+    """10 equal-width confidence bins over answers: |mean confidence - accuracy| weighted by bin size."""
+    if not confidences:
+        return 0.0
+    groups: dict[int, list[tuple[float, float]]] = {}
+    for c, ok in zip(confidences, correct, strict=True):
+        groups.setdefault(min(int(c * bins), bins - 1), []).append((c, ok))
+    return sum(abs(sum(c for c, _ in g) / len(g) - sum(o for _, o in g) / len(g)) * len(g)
+               for g in groups.values()) / len(confidences)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,13 +195,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", required=True, type=Path, help="queries JSONL")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
+    parser.add_argument("--learn-split", type=float, default=0.0, metavar="F",
+                        help="learn from the first fraction F (0..1) of the queries, then score the rest")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.learn_split < 1.0:
+        parser.error("--learn-split must be at least 0 and below 1")
     for path in (args.kb, args.queries):
         if not path.is_file():
             parser.error(f"no such file: {path}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    metrics = evaluate(args.kb, args.queries, args.limit)
+    metrics = evaluate(args.kb, args.queries, args.limit, learn_split=args.learn_split)
     if args.json:
         print(json.dumps(metrics))
     else:

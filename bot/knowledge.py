@@ -10,10 +10,12 @@ import numpy as np
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from bot.scoring import ArticleModel, BotSettings
+from bot.calibration import fit_calibrated, off_topic_vectors
+from bot.scoring import KIND_CODES, ArticleModel, BotSettings
 from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
+from knowledge_index.embedder import get_embedder
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,8 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def passage_kind(chunk_key: str, kind: str | None = None) -> str:
-    """title / question / body for a stored passage."""
-    if kind in ("title", "question", "body"):
+    """title / question / body / sentence / heading for a stored passage."""
+    if kind in ("title", "question", "body", "sentence", "heading"):
         return kind
     if chunk_key == "title":
         return "title"
@@ -89,6 +91,8 @@ class BotKnowledge:
                 continue
             meta.setdefault(key, dict(r.meta or {}))
             titles.setdefault(key, r.title)
+            if r.kind == "heading":
+                continue  # picks the section to quote (engine._best_passage); too generic to rank by
             passages.append((key, passage_kind(r.chunk_key, r.kind), np.frombuffer(r.vector, dtype="<f4")))
         self.meta, self.titles = meta, titles
         self.idea_keys = np.asarray(idea_keys, dtype=object)
@@ -97,22 +101,25 @@ class BotKnowledge:
         if not passages:
             self.model = None
             return
+        # The shipped off-topic pool, embedded once per process: part of what calibrates this help
+        # center's own confidence curve (bot.calibration).
+        off_topic = off_topic_vectors(get_embedder().encode)
         if self.model is None or not settings.w_classifier:
-            self.model = ArticleModel.fit(passages, settings)
+            self.model = fit_calibrated(passages, settings, off_topic)
             return
         # The classifier takes seconds to train; passages and centroids take milliseconds. Serve
         # the new passages at once without a classifier, and swap in a full fit when done. (Carrying
         # the old classifier over would rank a just-published article below the ones it knew:
         # exactly the article customers ask about right after the capture loop publishes it.)
-        self.model = ArticleModel.fit(passages, dataclasses.replace(settings, w_classifier=0.0))
-        thread = threading.Thread(target=self._fit_fully, args=(passages, settings, watermark), daemon=True,
+        self.model = fit_calibrated(passages, dataclasses.replace(settings, w_classifier=0.0), off_topic)
+        thread = threading.Thread(target=self._fit_fully, args=(passages, settings, watermark, off_topic), daemon=True,
                                   name="coknow-bot-fit")
         self.fitting = thread
         thread.start()
 
-    def _fit_fully(self, passages: list, settings: BotSettings, watermark: int) -> None:
+    def _fit_fully(self, passages: list, settings: BotSettings, watermark: int, off_topic: np.ndarray) -> None:
         try:
-            model = ArticleModel.fit(passages, settings)
+            model = fit_calibrated(passages, settings, off_topic)
         except Exception:  # the quick model keeps serving; the next index change retries
             log.exception("bot model fit failed")
             return
@@ -137,8 +144,14 @@ class BotKnowledge:
         i = model.index.get(key) if model is not None else None
         if model is None or i is None:
             return None
-        best, _kind = model.max_sims(query_vector, np.array([i]), 0.0)
-        return float(best[i])
+        # Titles, questions and body passages only: a single body sentence matches any message that
+        # names its topic ("dark mode follows your system setting" vs "can you add dark mode"), which
+        # is not the article answering it.
+        own = slice(int(model.starts[i]), int(model.ends[i]))
+        whole = model.passage_kind[own] != KIND_CODES["sentence"]
+        if not whole.any():
+            return None
+        return float((model.passage_vectors[own][whole] @ query_vector).max())
 
     def wait_until_fitted(self, timeout: float | None = None) -> None:
         """Block until a background fit has finished (benchmarks, evaluation)."""

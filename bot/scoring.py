@@ -16,12 +16,19 @@ scores by three signals fused on one scale:
                    trained at index time on the passages themselves (learns
                    which directions separate *neighbouring* articles).
 
-``score = w_max*max_sim + w_centroid*centroid + w_classifier*prob`` ranks. The bot
-answers when the top article's ``similarity`` (the cosine part only, normalised by
-w_max + w_centroid) clears ``answer_threshold`` -- the softmax probability is relative
-to the KB size, so it ranks but never vouches for relevance; when the runner-up's fused
-score is within ``clarify_margin`` it offers choices instead. See bench/RESULTS.md
-("Bot scoring") for how these defaults were chosen on HWU64 and CLINC150.
+``score = w_max*max_sim + w_centroid*centroid + w_classifier*prob`` ranks. The confidence
+is the probability that the article is the right answer, calibrated on held-out questions
+of the development sets (a product of two Platt curves, see ``calibrated``):
+
+    P(right) = sigmoid(a*similarity + b) * sigmoid(c*prob + d)
+
+The first factor says whether the question is about this article at all and reads only the
+cosine-scale ``similarity`` (the softmax probability is relative to the KB size: a 5-article KB
+gives an off-topic query prob 0.5+, so it must not vouch for relevance); the second says
+whether the classifier picked the right one among the related ones. The bot answers when
+P(right) >= ``answer_probability`` (0.5: more likely right than wrong, a rule not fitted to
+any file); when the runner-up's fused score is within ``clarify_margin`` it offers choices
+instead. See bench/RESULTS.md ("Bot scoring", "Session 3: trust") for how these were chosen.
 """
 
 from __future__ import annotations
@@ -34,9 +41,43 @@ import numpy as np
 
 from community.config import BOT_PREFIX, ConfigError
 
-PassageKind = Literal["title", "question", "body"]
+PassageKind = Literal["title", "question", "body", "sentence"]
 DecisionKind = Literal["answer", "clarify", "abstain"]
-KIND_CODES: dict[str, int] = {"title": 0, "question": 1, "body": 2}
+# A sentence of a body passage is short, like a question: it gets no body_sim_offset.
+KIND_CODES: dict[str, int] = {"title": 0, "question": 1, "body": 2, "sentence": 3}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The six constants of the confidence curve, and how many held-out cases they were fitted on."""
+
+    rel_slope: float
+    rel_bias: float
+    pick_slope: float
+    pick_bias: float
+    sim_slope: float
+    sim_bias: float
+    cases: int = 0  # 0: the shipped constants
+    # Per knowledge base, with a classifier: P(right) = sigmoid(u*similarity + v*prob + w), one
+    # logistic regression on both signals (None: the product of the two curves above).
+    joint: tuple[float, float, float] | None = None
+
+    def to_array(self) -> np.ndarray:
+        joint = self.joint or (np.nan, np.nan, np.nan)
+        return np.array([self.rel_slope, self.rel_bias, self.pick_slope, self.pick_bias, self.sim_slope,
+                         self.sim_bias, self.cases, *joint], np.float64)
+
+    @classmethod
+    def from_array(cls, a: np.ndarray) -> Calibration:
+        v = [float(x) for x in np.asarray(a).reshape(-1)]
+        joint = (v[7], v[8], v[9]) if len(v) >= 10 and not np.isnan(v[7]) else None
+        return cls(v[0], v[1], v[2], v[3], v[4], v[5], cases=int(v[6]), joint=joint)
+
+
+def shipped(s: BotSettings) -> Calibration:
+    """The curve fitted on the development sets (bench/trust_eval.py), carried by BotSettings."""
+    return Calibration(s.calib_rel_slope, s.calib_rel_bias, s.calib_pick_slope, s.calib_pick_bias,
+                       s.calib_sim_slope, s.calib_sim_bias)
 
 
 @dataclass
@@ -52,9 +93,27 @@ class BotSettings:
     # lowers their cosine for relevant and irrelevant queries alike. 0.10 keeps title+body
     # KBs at out-of-scope recall >= 0.90 with the same answer_threshold (0.15 drops to 0.86).
     body_sim_offset: float = 0.10
-    # Answer only if the top article's cosine-scale `similarity` reaches this. 0.44 gives
-    # out-of-scope recall 0.88 on CLINC150 val with questions, 0.89-0.94 in title+body form.
+    # Related articles (shown beside an answer or an abstain) need a cosine-scale similarity of
+    # this minus engine.RELATED_MARGIN. It no longer decides answering: answer_probability does.
     answer_threshold: float = 0.44
+    # Answer when the calibrated probability of being right is at least this: 0.5 means "more
+    # likely right than wrong", a decision rule rather than a constant fitted to one file.
+    answer_probability: float = 0.5
+    # Calibration, fitted by bench/trust_eval.py on HWU64 and CLINC150 val in both forms, checked on
+    # held-out folds and across sets (RESULTS.md, "Session 3: trust"): relevance = P(in scope) =
+    # sigmoid(a*similarity + b); pick = P(right | in scope) = sigmoid(c*prob + d); without a
+    # classifier (large KB, or the seconds after an index change) sigmoid(e*similarity + f) alone.
+    calib_rel_slope: float = 11.32
+    calib_rel_bias: float = -3.0
+    calib_pick_slope: float = 7.39
+    calib_pick_bias: float = -1.59
+    calib_sim_slope: float = 8.89
+    calib_sim_bias: float = -3.48
+    # Knowledge bases of this many articles get their own curve, fitted at index time on their own
+    # held-out questions (bot.calibration); outside the range (and without enough alternative
+    # questions) the shipped constants above serve. See bench/RESULTS.md ("Session 4: small help centers").
+    kb_calibration_min_articles: int = 3
+    kb_calibration_max_articles: int = 60
     # Clarify when the runner-up is this close (fused units) and also above threshold.
     # Small on purpose: clarify counts as "not answered" (about 1% of queries).
     clarify_margin: float = 0.02
@@ -87,7 +146,8 @@ class BotSettings:
             if key in names and value is not None:
                 kwargs[key] = int(value) if key in ("max_choices", "classifier_iters", "classifier_max_articles",
                                                      "extra_candidates", "candidate_passages",
-                                                     "exact_max_passages") else float(value)
+                                                     "exact_max_passages", "kb_calibration_min_articles",
+                                                     "kb_calibration_max_articles") else float(value)
         return cls(**kwargs)
 
 
@@ -130,8 +190,11 @@ class ScoredArticle:
     classifier_prob: float
     best_kind: str
     # Cosine-scale evidence (w_max*max_sim + w_centroid*centroid) / (w_max + w_centroid):
-    # what the abstain threshold is applied to, because it does not depend on KB size.
+    # what relevance is read from, because it does not depend on KB size.
     similarity: float = 0.0
+    # Calibrated: P(the question is about this article at all), and P(this is the right answer).
+    relevance: float = 0.0
+    confidence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +285,8 @@ class ArticleModel:
         self.centroids = np.asarray(centroids, np.float32)
         self.weights = weights
         self.bias = bias
+        # This knowledge base's own confidence curve (bot.calibration), None: the shipped one.
+        self.calibration: Calibration | None = None
         # Share of body-chunk passages per article: the centroid of a body-heavy article
         # is diluted the same way its passages are, so it gets the same offset, pro rata.
         counts = np.bincount(self.passage_article, minlength=len(self.article_ids)).astype(np.float32)
@@ -235,7 +300,8 @@ class ArticleModel:
         passages: Iterable[tuple[str, str, np.ndarray]],
         settings: BotSettings | None = None,
     ) -> ArticleModel:
-        """Build from (article_id, kind, normalised vector) triples: title, questions, body chunks."""
+        """Build from (article_id, kind, normalised vector) triples: title, questions, body chunks.
+        (bot.calibration.fit_calibrated also fits the knowledge base's own confidence curve.)"""
         settings = settings or BotSettings()
         ids: list[str] = []
         index: dict[str, int] = {}
@@ -272,13 +338,15 @@ class ArticleModel:
         }
         if self.weights is not None and self.bias is not None:
             out["weights"], out["bias"] = self.weights, self.bias
+        if self.calibration is not None:
+            out["calibration"] = self.calibration.to_array()
         return out
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> ArticleModel:
         """Inverse of to_arrays (accepts an np.load result)."""
         has_w = "weights" in arrays
-        return cls(
+        model = cls(
             [str(a) for a in arrays["article_ids"]],
             arrays["passage_vectors"],
             arrays["passage_article"],
@@ -287,6 +355,9 @@ class ArticleModel:
             np.asarray(arrays["weights"]) if has_w else None,
             np.asarray(arrays["bias"]) if has_w else None,
         )
+        if "calibration" in arrays:
+            model.calibration = Calibration.from_array(arrays["calibration"])
+        return model
 
     def classifier_probs(self, query_vec: np.ndarray) -> np.ndarray:
         """Softmax probability of every article (zeros without a classifier)."""
@@ -350,37 +421,50 @@ def rank_articles(
     fused = s.w_max * best[cand] + prior[cand]
     wsum = max(s.w_max + s.w_centroid, 1e-9)
     order = np.argsort(-fused, kind="stable")[:top_k]
+    has_classifier = model.weights is not None and bool(s.w_classifier)
     out = []
     for j in order:
         i = int(cand[j])
-        sim = (s.w_max * best[i] + s.w_centroid * cen[i]) / wsum
+        sim = float((s.w_max * best[i] + s.w_centroid * cen[i]) / wsum)
+        relevance, confidence = calibrated(sim, float(prob[i]), has_classifier, s, model.calibration)
         out.append(ScoredArticle(model.article_ids[i], float(fused[j]), float(best[i]), float(cen[i]),
-                                 float(prob[i]), _KIND_NAMES.get(int(kind[i]), "body"), float(sim)))
+                                 float(prob[i]), _KIND_NAMES.get(int(kind[i]), "body"), sim,
+                                 relevance, confidence))
     return out
+
+
+def _sigmoid(z: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def calibrated(similarity: float, prob: float, has_classifier: bool, s: BotSettings,
+               calibration: Calibration | None = None) -> tuple[float, float]:
+    """(relevance, probability of being the right answer) of one article, from its signals, on the
+    knowledge base's own curve when it has one, else on the shipped one."""
+    c = calibration or shipped(s)
+    if not has_classifier:
+        p = _sigmoid(c.sim_slope * similarity + c.sim_bias)
+        return p, p
+    relevance = _sigmoid(c.rel_slope * similarity + c.rel_bias)
+    if c.joint is not None:
+        return relevance, _sigmoid(c.joint[0] * similarity + c.joint[1] * prob + c.joint[2])
+    return relevance, relevance * _sigmoid(c.pick_slope * prob + c.pick_bias)
 
 
 def decide(ranked: Sequence[ScoredArticle], settings: BotSettings | None = None) -> Decision:
     """Answer, clarify between close candidates, or abstain, from rank_articles output."""
     s = settings or BotSettings()
     ranked = tuple(ranked)
-    # Abstain on the cosine-scale similarity, not the fused score: the classifier's softmax
-    # is relative (a 5-article KB gives an off-topic query prob 0.5+), so it ranks but must
-    # not vouch for relevance.
-    if not ranked or ranked[0].similarity < s.answer_threshold:
-        conf = ranked[0].similarity if ranked else 0.0
-        return Decision("abstain", (), _confidence(conf, s), ranked)
+    if not ranked or ranked[0].confidence < s.answer_probability:
+        return Decision("abstain", (), ranked[0].confidence if ranked else 0.0, ranked)
     top = ranked[0]
-    ok = [r for r in ranked[1:] if r.similarity >= s.answer_threshold]
+    # A runner-up is a real alternative when the question is about it too (relevance), even if
+    # the classifier prefers the top one.
+    ok = [r for r in ranked[1:] if r.relevance >= s.answer_probability]
     close = [r for r in ok if top.score - r.score < s.clarify_margin]
     if close and s.max_choices >= 2:
-        # Offer everything within twice the margin (still above threshold), 2..max_choices items.
+        # Offer everything within twice the margin (still relevant), 2..max_choices items.
         pool = [r for r in ok if top.score - r.score < 2 * s.clarify_margin]
         choices = (top, *pool[: s.max_choices - 1])
-        return Decision("clarify", tuple(r.article_id for r in choices), _confidence(top.similarity, s), ranked)
-    return Decision("answer", (top.article_id,), _confidence(top.similarity, s), ranked)
-
-
-def _confidence(score: float, s: BotSettings) -> float:
-    # Map the similarity to 0..1 with 0.5 at the answer threshold: a readable figure for
-    # the UI/logs, monotone in the score (not a calibrated probability).
-    return float(1.0 / (1.0 + np.exp(-(score - s.answer_threshold) / 0.05)))
+        return Decision("clarify", tuple(r.article_id for r in choices), top.confidence, ranked)
+    return Decision("answer", (top.article_id,), top.confidence, ranked)

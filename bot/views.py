@@ -1,50 +1,47 @@
 """The chat page, its no-script forms, and the one renderer of chat messages (HTML for every client)."""
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from bot import bp, chat
 from bot import idea_requests
 from bot.admission import admitted
 from community.viewhelpers import run_service
 from community.extensions import db
+from community.markup import render_markdown, sanitize_html
 from community.models import ChatMessage, User
 
-# Markdown markers shown as-is would clutter a quoted passage; links keep their text.
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_MD_MARKERS = re.compile(r"\*\*|__|`|^#{1,6}\s+", re.M)
-
-
-def _plain(segment: str) -> Markup:
-    return escape(_MD_MARKERS.sub("", _MD_LINK.sub(r"\1", segment)))
+# Private-use characters that stand for <mark> and </mark> while the passage goes through Markdown.
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 
 
 @bp.app_template_filter("chat_passage")
 def render_passage(passage: str, highlights: Any) -> Markup:
-    """The passage with the answering sentence(s) in <mark>; every character of it escaped."""
-    passage = passage or ""
+    """The passage's Markdown (lists, tables, code) rendered by the one sanitiser, the answering
+    sentence(s) in <mark>."""
+    passage = (passage or "").replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
     spans: list[tuple[int, int]] = []
     for item in highlights or []:
         if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(n, int) for n in item):
             start, end = max(0, item[0]), min(len(passage), item[1])
             if start < end:
                 spans.append((start, end))
-    parts: list[Markup] = []
+    parts: list[str] = []
     pos = 0
     for start, end in sorted(spans):
         start = max(start, pos)
         if start >= end:
             continue  # overlaps a span already marked
-        parts.append(_plain(passage[pos:start]))
-        parts.append(Markup("<mark>") + _plain(passage[start:end]) + Markup("</mark>"))
+        parts += [passage[pos:start], _MARK_OPEN, passage[start:end], _MARK_CLOSE]
         pos = end
-    parts.append(_plain(passage[pos:]))
-    return Markup("").join(parts)
+    parts.append(passage[pos:])
+    html = str(render_markdown("".join(parts))).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
+    # Sanitised again: a mark that spans two list items must not leave the markup unbalanced.
+    return sanitize_html(html)
 
 
 @bp.app_template_filter("chat_url")

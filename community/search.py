@@ -18,7 +18,7 @@ import numpy as np
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input
+from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input, is_part_passage
 from knowledge_index.embedder import Embedder, get_embedder
 from knowledge_index.table import remove_source, upsert_source
 
@@ -226,14 +226,16 @@ def index_document(
     questions: Sequence[str] = (),
     meta: dict[str, Any] | None = None,
     lead_paragraph: bool = False,
+    with_sentences: bool = False,
 ) -> None:
     """Write a document's passages to the index table in the caller's transaction (no commit).
 
     lead_paragraph: the body opens with the question it answers, which then starts every passage.
+    with_sentences: each body sentence is a passage too (help articles: the bot matches questions to them).
     """
     embedder = _embedder()
     passages = article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens,
-                                lead_paragraph=lead_paragraph)
+                                lead_paragraph=lead_paragraph, with_sentences=with_sentences)
     upsert_source(
         db.session.connection(), index_entries, source_type, str(source_id), passages,
         {k: v for k, v in (meta or {}).items() if v is not None}, embedder, title=title,
@@ -263,10 +265,12 @@ def _to_hit(hit: Hit) -> SearchHit:
 def search(
     query: str, k: int = 10, *, source_types: Iterable[str] | None = None, filters: dict[str, Any] | None = None
 ) -> list[SearchHit]:
-    """Hybrid (dense + BM25) search over passages; best first."""
+    """Hybrid (dense + BM25) search over passages; best first. A help article's sentence and heading
+    passages are the bot's (to match and to quote); readers get whole passages."""
     if not query.strip():
         return []
-    return [_to_hit(h) for h in get_cache().search(query, k, _filters(source_types, filters))]
+    hits = get_cache().search(query, 3 * k, _filters(source_types, filters))
+    return [_to_hit(h) for h in hits if not is_part_passage(h.chunk_key)][:k]
 
 
 def search_documents(

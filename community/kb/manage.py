@@ -102,4 +102,5 @@ def edit_article(article_id: int):
         if saved is not None:
             flash(_("Article saved."), "success")
             return redirect(url_for("kb.article", slug=saved.slug))
-    return render_template("kb/edit.html", form=form, article=article), form_status()
+    return render_template("kb/edit.html", form=form, article=article,
+                           learned=queries.learned_questions(article)), form_status()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import load_only, selectinload
 
 from community.extensions import db
 from community.pagination import Page
-from community.models import Article, ArticleSource, ArticleStatus, KbCategory
+from community.models import AnswerFeedback, Article, ArticleSource, ArticleStatus, GapVariant, KbCategory, KnowledgeGap
 
 
 _LIST_COLUMNS = load_only(Article.id, Article.slug, Article.title, Article.category_id, Article.status)
@@ -146,3 +146,14 @@ def manage_articles(filters: ArticleFilters, page: int = 1, per_page: int = 50) 
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
     return Page(list(rows), total, page, per_page)
+
+
+def learned_questions(article: Article) -> list[str]:
+    """The article's alternative questions that customers taught it: wordings confirmed by a thumbs-up on
+    the bot's answer, or asked in a knowledge gap that staff linked to the article (for staff to review)."""
+    confirmed = db.session.scalars(select(AnswerFeedback.question).where(
+        AnswerFeedback.article_id == article.id, AnswerFeedback.helpful.is_(True))).all()
+    from_gaps = db.session.scalars(select(GapVariant.question).join(KnowledgeGap).where(
+        KnowledgeGap.article_id == article.id)).all()
+    taught = {q.casefold() for q in (*confirmed, *from_gaps)}
+    return [q for q in article.questions or [] if q.casefold() in taught]

@@ -106,6 +106,7 @@ def reindex_article(article: Article) -> None:
             },
             # A promoted community answer opens with its question: no passage may lose it.
             lead_paragraph=article.origin_thread_id is not None,
+            with_sentences=True,
         )
     else:
         search.remove_document("article", article.id)

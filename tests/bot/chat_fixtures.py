@@ -42,8 +42,8 @@ def help_center(app) -> Iterator[dict[str, Article]]:
 @pytest.fixture
 def force_clarify(app):
     """Settings under which any two plausible articles are 'too close to call'."""
-    app.config["COKNOW_BOT_ANSWER_THRESHOLD"] = 0.2
+    app.config["COKNOW_BOT_ANSWER_PROBABILITY"] = 0.05
     app.config["COKNOW_BOT_CLARIFY_MARGIN"] = 2.0
     yield
-    app.config.pop("COKNOW_BOT_ANSWER_THRESHOLD")
+    app.config.pop("COKNOW_BOT_ANSWER_PROBABILITY")
     app.config.pop("COKNOW_BOT_CLARIFY_MARGIN")

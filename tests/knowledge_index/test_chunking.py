@@ -141,3 +141,18 @@ def test_a_long_lead_is_shortened_to_leave_room_for_the_answer(embedder: Embedde
     lead = passages[0].text.split("\n\n")[0]
     assert embedder.count_tokens(lead) <= embedder.max_tokens // 3
     assert chunk_document(question, count_tokens=embedder.count_tokens, lead_paragraph=True)[0].text == lead
+
+
+def test_sentence_and_heading_passages_of_an_article():
+    body = ("Intro line that restates it.\n\n## Reset your password\n\n1. Click Forgot password on the sign-in screen.\n"
+            "2. Open the email and follow the link. It works once.\n\n```\ncode stays whole. Really.\n```\n")
+    plain = article_passages("Reset a password", body, questions=["forgot my password"])
+    full = article_passages("Reset a password", body, questions=["forgot my password"], with_sentences=True)
+    assert [p for p in full if p.kind not in ("sentence", "heading")] == plain  # nothing else changes
+    sentences = [p for p in full if p.kind == "sentence"]
+    assert "Click Forgot password on the sign-in screen." in [p.text for p in sentences]
+    assert all(p.chunk_key.rpartition(".s")[0] in {b.chunk_key for b in plain} for p in sentences)
+    assert not any("code stays whole" in p.text for p in sentences)  # code is never split
+    headings = [p for p in full if p.kind == "heading"]
+    assert [(h.text, h.chunk_key.endswith(".h")) for h in headings] == [("Reset your password", True)]
+    assert embed_input("Reset a password", sentences[0]) == sentences[0].text
