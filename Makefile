@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # One test file per worker at a time: a file's fixtures (its browser, its servers) stay in one process.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=40
 
 .PHONY: install run serve test lint browser-deps db seed bench clean screenshots catalogues
 

@@ -20,7 +20,7 @@ from bot import idea_requests
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
 from community.limits import client_address
-from community.realtime import socket_sid
+from community.realtime import join_room_while_connected, socket_sid
 from community.extensions import db, socketio
 from community.models import ConversationStatus
 from community.realtime import after_commit
@@ -107,7 +107,7 @@ class ChatNamespace(Namespace):
     def on_handoff(self, data=None):
         message = chat.request_handoff(_user(), _key())
         db.session.flush()
-        join_room(conversation_room(message.conversation_id))
+        join_room_while_connected(conversation_room(message.conversation_id))
         return {"reply": message_payload(message)}
 
     @acknowledged
@@ -142,7 +142,7 @@ class ChatNamespace(Namespace):
             if typing:
                 emit("typing", {"typing": False}, to=room)
         room = conversation_room(exchange.customer.conversation_id)
-        join_room(room)
+        join_room_while_connected(room)
         payload = exchange_payload(exchange)
         if not exchange.duplicate:
             announce(room, payload, skip_sid=socket_sid())

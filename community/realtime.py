@@ -68,3 +68,18 @@ def socket_sid() -> str:
     """The Socket.IO session id that Flask-SocketIO sets on the request inside an event handler."""
     sid: str = request.sid  # type: ignore[attr-defined]
     return sid
+
+
+def join_room_while_connected(room: str) -> bool:
+    """Join room from an event handler; False when the client disconnected while its event waited.
+
+    Events run in their own threads: a page that navigates away right after emitting leaves a handler
+    whose sid the server has already forgotten, and python-socketio then raises KeyError.
+    """
+    from flask_socketio import join_room
+
+    try:
+        join_room(room)
+    except KeyError:
+        return False
+    return True

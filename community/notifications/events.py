@@ -6,6 +6,7 @@ from flask_socketio import Namespace, join_room, leave_room
 
 from community.auth.sessions import join_session_room
 from community.notifications.services import LIVE_NAMESPACE, unread_count, user_room
+from community.realtime import join_room_while_connected
 
 
 class LiveNamespace(Namespace):
@@ -29,8 +30,7 @@ class LiveNamespace(Namespace):
         thread_id = (data or {}).get("thread_id") if isinstance(data, dict) else None
         if thread_id is None or not watch_thread(current_user, thread_id):
             return {"ok": False}
-        join_room(thread_room(int(thread_id)))
-        return {"ok": True}
+        return {"ok": join_room_while_connected(thread_room(int(thread_id)))}
 
     def on_unwatch_thread(self, data=None):
         from community.forum.events import thread_room
