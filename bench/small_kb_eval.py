@@ -27,20 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bot_scoring_eval import Encoder, passages_for  # noqa: E402
+from bench.trust_eval import ece  # noqa: E402
 from bot.calibration import OFF_TOPIC, fit_calibrated  # noqa: E402
 from bot.scoring import ArticleModel, BotSettings, decide, rank_articles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def ece(conf: list[float], ok: list[float], bins: int = 10) -> float:
-    """Expected calibration error: 10 equal-width bins, |mean confidence - accuracy| weighted by size."""
-    if not conf:
-        return 0.0
-    c, o = np.asarray(conf), np.asarray(ok)
-    idx = np.minimum((c * bins).astype(int), bins - 1)
-    return float(sum(abs(c[idx == b].mean() - o[idx == b].mean()) * (idx == b).sum()
-                     for b in range(bins) if (idx == b).any()) / len(c))
 
 
 def score(model: ArticleModel, qv: np.ndarray, expected: list[str | None], s: BotSettings) -> dict[str, float]:

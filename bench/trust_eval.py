@@ -38,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bot_scoring_eval import Encoder, passages_for  # noqa: E402
+from bot.calibration import fit_product, fit_sim_only  # noqa: E402  (the fits the product runs per knowledge base)
 from bot.scoring import ArticleModel, BotSettings, calibrated, decide, rank_articles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,43 +57,6 @@ class Case:
     expected: str | None
     has_classifier: bool
     weight: float = 1.0
-
-
-def _sig(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def fit_product(sim: np.ndarray, prob: np.ndarray, y: np.ndarray, in_scope: np.ndarray,
-                wt: np.ndarray | None = None, iters: int = 4000) -> tuple[float, ...]:
-    """(a, b, c, d) of sigmoid(a*sim+b)*sigmoid(c*prob+d) in two identifiable steps: (a, b) is Platt
-    scaling of the similarity on "the question is in scope at all" (relevance, free of KB size), then
-    (c, d) maximises the likelihood of "the top article is right" with (a, b) held (wt: case weights)."""
-    wt = np.ones_like(y) if wt is None else wt / wt.mean()
-    a, b = fit_sim_only(sim, in_scope, wt)
-    u = _sig(a * sim + b)
-    th = np.array([4.0, -1.0])
-    m = np.zeros(2)
-    v = np.zeros(2)
-    for t in range(1, iters + 1):
-        w = _sig(th[0] * prob + th[1])
-        p = np.clip(u * w, 1e-9, 1 - 1e-9)
-        gw = wt * (p - y) / (p * (1 - p)) * u * w * (1 - w)  # d NLL / d (c*prob + d)
-        g = np.array([(gw * prob).mean(), gw.mean()])
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g * g
-        th -= 0.05 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
-    return a, b, float(th[0]), float(th[1])
-
-
-def fit_sim_only(sim: np.ndarray, y: np.ndarray, wt: np.ndarray | None = None,
-                 iters: int = 4000) -> tuple[float, float]:
-    """Platt scaling on the similarity alone (used when the KB has no classifier)."""
-    wt = np.ones_like(y) if wt is None else wt / wt.mean()
-    th = np.array([8.0, -3.0])
-    for _ in range(iters):
-        p = _sig(th[0] * sim + th[1])
-        th -= 2.0 * np.array([(wt * (p - y) * sim).mean(), (wt * (p - y)).mean()])
-    return float(th[0]), float(th[1])
 
 
 def settings_from(prod: tuple[float, ...], simonly: tuple[float, float]) -> BotSettings:
