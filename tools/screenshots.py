@@ -73,6 +73,7 @@ def _pages(app) -> list[tuple[str, str, bool]]:
                                                                               CustomerProfile.user_id))
         pages += [("customers", "/customers/", True), ("customer-segments", "/customers/segments", True),
                   ("customer-import", "/customers/import", True), ("priorities", "/ideas/priorities", True),
+                  ("changelog-new", "/ideas/changelog/new", True),
                   ("top-contributors", "/people/top", False)]
         if customer is not None:
             pages += [("customer", f"/customers/{customer}", True), ("profile", f"/people/{customer}", False)]
