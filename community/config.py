@@ -218,6 +218,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_SITE_NAME", "CoKnow", text, "the site's name in pages and e-mail"),
     Setting("COKNOW_SECURE_COOKIES", False, flag, "`1` behind HTTPS", key="SESSION_COOKIE_SECURE"),
     Setting("COKNOW_REMEMBER_DAYS", 30, whole(1, 365), "days a \"remember me\" sign-in lasts"),
+    Setting("COKNOW_PASSWORD_COST", 15, whole(10, 20),
+            "scrypt work factor of new password hashes, as log2 N (15 is Werkzeug's default, ~70 ms; each step doubles it)"),
     # The pool follows it: every request and socket event holds at most one connection.
     Setting("COKNOW_CONCURRENCY", 32, whole(1, 10_000),
             "requests and socket events one process serves at once (sizes the database pool; gunicorn threads = this + COKNOW_SOCKETS)"),

@@ -87,19 +87,39 @@ def database(request, tmp_path_factory) -> Iterator[str]:
         admin.dispose()
 
 
+_EMPTYING: dict[str, str] = {}
+
+
+def _emptying_script(engine) -> str:
+    """The statements that empty every table of the migrated schema, children first (made once per database)."""
+    url = engine.url.render_as_string(hide_password=False)
+    if url not in _EMPTYING:
+        names = set(inspect(engine).get_table_names())
+        tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name in names]
+        script = "".join(f'DELETE FROM "{name}";' for name in tables)  # noqa: S608 -- our own table names
+        if engine.dialect.name == "postgresql":
+            # Ids start from 1 again, as in a new database (tests may rely on the first row's id).
+            script += ("SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
+                       "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace;")
+        _EMPTYING[url] = script
+    return _EMPTYING[url]
+
+
 def _empty_all_tables() -> None:
-    """Remove every row so the next test starts from a migrated, empty database."""
-    tables = list(db.metadata.sorted_tables)
-    names = set(inspect(db.engine).get_table_names())
-    tables = [t for t in tables if t.name in names]
+    """Remove every row so the next test starts from a migrated, empty database.
+
+    DELETE, not TRUNCATE: the tables hold a few rows, and TRUNCATE of ~80 tables on PostgreSQL makes new
+    files for each table and index (0.8 s per test, a quarter of the suite's time); DELETE of a few rows
+    takes milliseconds. SQLite reuses ids from 1 once a table is empty (no AUTOINCREMENT tables).
+    """
+    script = _emptying_script(db.engine)
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
-            joined = ", ".join(f'"{t.name}"' for t in tables)
-            if joined:
-                conn.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql(script)  # one round trip: psycopg runs a parameterless script as it is
         else:
-            for table in reversed(tables):
-                conn.execute(table.delete())
+            for statement in script.split(";"):
+                if statement:
+                    conn.exec_driver_sql(statement)
 
 
 @pytest.fixture
@@ -115,6 +135,8 @@ def app(database, tmp_path, request):
             "SQLALCHEMY_DATABASE_URI": database,
             "COKNOW_INSTANCE_DIR": str(tmp_path),
             "COKNOW_INDEX_DIR": str(tmp_path / "index"),
+            # Cheap password hashes (Django's advice for test suites): 2 ms instead of 70 per hash or sign-in.
+            "COKNOW_PASSWORD_COST": 10,
             **(marker.kwargs if marker else {}),
         }
     )

@@ -8,10 +8,11 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from community import limits
 from community.database import MAX_ROW_ID
+from community.tags import MAX_TAG, MAX_TAGS
 from community.extensions import csrf
 from community.viewhelpers import RowIdConverter
 
@@ -26,6 +27,25 @@ NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 def at_least(n: int) -> str:
     """A pattern for text that keeps at least n characters once its ends are stripped (n >= 2)."""
     return f"{NOT_BLANK}.{{{n - 2},}}{NOT_BLANK}"
+
+
+class Contains(validate.Regexp):
+    """A pattern the text must contain somewhere, as JSON Schema's "pattern" means it.
+
+    marshmallow's Regexp anchors at the start (re.match), so a title with a leading control character
+    that the document allows would be refused; the API and its document must agree.
+    """
+
+    def __call__(self, value):
+        if self.regex.search(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def tag_list(**kwargs) -> fields.List:
+    """A list of tag names, limited as community.tags limits them, so the document says what is accepted."""
+    return fields.List(fields.String(validate=validate.Length(max=MAX_TAG)), validate=validate.Length(max=MAX_TAGS),
+                       **kwargs)
 
 
 class ErrorDetailSchema(Schema):

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from community.api import NOT_BLANK
+from community.api import Contains, NOT_BLANK
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
 from community.auth import services
 from community.errors import Forbidden
@@ -57,7 +57,7 @@ class UserQuerySchema(CursorQuerySchema):
 
 
 class ProfileChangeSchema(Schema):
-    display_name = fields.String(required=True, validate=validate.Regexp(NOT_BLANK))
+    display_name = fields.String(required=True, validate=Contains(NOT_BLANK))
     locale = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["en", "zh"]))
 
 

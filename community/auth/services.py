@@ -1,10 +1,12 @@
 """Account rules: registration, authentication, password and profile changes."""
 from __future__ import annotations
 
+import functools
 import secrets
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +17,7 @@ from community.auth.sessions import end_other_sessions
 from community.errors import Conflict, RateLimited, ValidationFailed
 from community.extensions import db
 from community.models import Role, User, find_user_by_email
+from community.models.user import scrypt_method
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -76,7 +79,7 @@ def register_user(email: str, display_name: str, password: str, role: Role = Rol
     if find_user_by_email(email) is not None:
         raise EmailTaken(_("An account with this e-mail already exists."), {"email": [_("Already registered.")]})
     user = User(email=email, display_name=display_name, role=role)
-    user.set_password(password)
+    user.set_password(password, current_app.config["COKNOW_PASSWORD_COST"])
     try:
         # A savepoint so a concurrent registration of the same address fails cleanly.
         with db.session.begin_nested():
@@ -87,9 +90,11 @@ def register_user(email: str, display_name: str, password: str, role: Role = Rol
     return user
 
 
-# A real scrypt hash of a random password: unknown accounts are checked against it so that a wrong
-# e-mail address costs the same time as a wrong password (no account-existence oracle).
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(16), method="scrypt")
+@functools.cache
+def _dummy_hash(cost: int) -> str:
+    """A real hash of a random password at the site's cost: unknown accounts are checked against it, so
+    a wrong e-mail address takes as long as a wrong password (no account-existence oracle)."""
+    return generate_password_hash(secrets.token_hex(16), method=scrypt_method(cost))
 LOGIN_FAILURES = "5 per 15 minutes"  # the 6th failure within 15 minutes is refused
 
 
@@ -110,7 +115,7 @@ def authenticate(email: str, password: str, address: str = "unknown") -> User | 
                           {"email": [_("Too many attempts.")]}, retry_after=max(waits))
     user = find_user_by_email(email)
     if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["COKNOW_PASSWORD_COST"]), password)
         ok = False
     else:
         ok = user.check_password(password) and user.active
@@ -126,7 +131,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if not user.check_password(current):
         raise ValidationFailed(_("The current password is not correct."), {"current_password": [_("Incorrect.")]})
     check_password_rules(new, "new_password")
-    user.set_password(new)
+    user.set_password(new, current_app.config["COKNOW_PASSWORD_COST"])
     db.session.flush()
     end_other_sessions(user)
 

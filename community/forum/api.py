@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from community import tags as tags_rules
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
-from community.api import NOT_BLANK, Blueprint, at_least
+from community.api import NOT_BLANK, Blueprint, Contains, at_least, tag_list
 from community.database import MAX_ROW_ID
 from community.errors import _fields_from, error_body
 from community.forum import services
@@ -71,9 +71,9 @@ class ForumThreadSchema(Schema):
     category = fields.String(required=True, load_only=True, metadata={"description": "category slug"})
     category_slug = fields.Function(lambda t: t.category.slug, dump_only=True)
     # The patterns say what the services accept: a title of MIN_TITLE characters once trimmed, a body not blank.
-    title = fields.String(required=True, validate=[validate.Regexp(TITLE_PATTERN), validate.Length(max=services.MAX_TITLE)],
+    title = fields.String(required=True, validate=[Contains(TITLE_PATTERN), validate.Length(max=services.MAX_TITLE)],
                           metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
-    body = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=services.MAX_BODY)],
+    body = fields.String(required=True, validate=[Contains(NOT_BLANK), validate.Length(max=services.MAX_BODY)],
                          metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
     html = fields.Function(lambda t: str(render_markdown(t.body)), dump_only=True)
     tags = fields.Method("_tags", deserialize="_load_tags", load_default=list, allow_none=True,
@@ -120,13 +120,13 @@ class ForumThreadQuerySchema(Schema):
 
 
 class ForumThreadEditSchema(Schema):
-    title = fields.String(required=True, validate=[validate.Regexp(TITLE_PATTERN), validate.Length(max=services.MAX_TITLE)])
-    body = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=services.MAX_BODY)])
-    tags = fields.List(fields.String(), load_default=None, allow_none=True)
+    title = fields.String(required=True, validate=[Contains(TITLE_PATTERN), validate.Length(max=services.MAX_TITLE)])
+    body = fields.String(required=True, validate=[Contains(NOT_BLANK), validate.Length(max=services.MAX_BODY)])
+    tags = tag_list(load_default=None, allow_none=True)
 
 
 class ForumReplyEditSchema(Schema):
-    body = fields.String(required=True)
+    body = fields.String(required=True, validate=[Contains(NOT_BLANK), validate.Length(max=services.MAX_BODY)])
 
 
 class LikeStateSchema(Schema):

@@ -7,9 +7,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from community import tags as tags_rules
 from community.api.cursor import CursorQuerySchema, keyset_page, page_schema
-from community.api import NOT_BLANK, Blueprint, at_least
+from community.api import NOT_BLANK, Blueprint, Contains, at_least, tag_list
 from community.ideas import services
 from community.models import Idea, IdeaStatus
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
@@ -26,14 +25,13 @@ class AuthorSchema(Schema):
 
 class IdeaSchema(Schema):
     id = fields.Integer(dump_only=True)
-    title = fields.String(required=True, validate=[validate.Regexp(at_least(services.MIN_TITLE)),
+    title = fields.String(required=True, validate=[Contains(at_least(services.MIN_TITLE)),
                                                    validate.Length(max=services.MAX_TITLE)],
                           metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
     body = fields.String(load_default="", validate=validate.Length(max=services.MAX_BODY),
                          metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=services.MAX_CATEGORY))
-    tags = fields.List(fields.String(validate=validate.Length(max=tags_rules.MAX_TAG)), load_default=list,
-                       validate=validate.Length(max=tags_rules.MAX_TAGS))
+    tags = tag_list(load_default=list)
     status = fields.Function(lambda i: i.status.value, dump_only=True, metadata={"enum": STATUSES})
     status_reason = fields.String(dump_only=True, allow_none=True)
     vote_count = fields.Integer(dump_only=True)
@@ -79,7 +77,7 @@ class VoteStateSchema(Schema):
 
 class CommentSchema(Schema):
     id = fields.Integer(dump_only=True)
-    body = fields.String(required=True, validate=[validate.Regexp(NOT_BLANK), validate.Length(max=services.MAX_COMMENT)],
+    body = fields.String(required=True, validate=[Contains(NOT_BLANK), validate.Length(max=services.MAX_COMMENT)],
                          metadata={"description": f"Markdown, at most {services.MAX_COMMENT} characters"})
     official = fields.Boolean(dump_only=True)
     author = fields.Nested(AuthorSchema, dump_only=True, allow_none=True)
@@ -88,11 +86,11 @@ class CommentSchema(Schema):
 
 
 class IdeaEditSchema(Schema):
-    title = fields.String(required=True, validate=[validate.Regexp(at_least(services.MIN_TITLE)),
+    title = fields.String(required=True, validate=[Contains(at_least(services.MIN_TITLE)),
                                                    validate.Length(max=services.MAX_TITLE)])
     body = fields.String(load_default="", validate=validate.Length(max=services.MAX_BODY))
-    category = fields.String(load_default=None, allow_none=True)
-    tags = fields.List(fields.String(), load_default=list)
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=services.MAX_CATEGORY))
+    tags = tag_list(load_default=list)
 
 
 class MergeSchema(Schema):
@@ -102,8 +100,6 @@ class MergeSchema(Schema):
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     reason = fields.String(load_default=None, allow_none=True, metadata={"description": "required for declined"})
-
-
 
 
 

@@ -13,6 +13,11 @@ from community.extensions import Model, db
 from community.models.base import Timestamped, UTCDateTime
 
 
+def scrypt_method(cost: int) -> str:
+    """Werkzeug's method string for scrypt with N = 2**cost, r = 8, p = 1 (its defaults but N)."""
+    return f"scrypt:{2 ** cost}:8:1"
+
+
 class Role(str, enum.Enum):
     customer = "customer"
     staff = "staff"
@@ -44,9 +49,10 @@ class User(UserMixin, Timestamped, Model):
             raise RuntimeError("start a login session (community.auth.sessions.start_session) before login_user")
         return f"{self.id}:{self.login_token}"
 
-    def set_password(self, password: str) -> None:
-        # scrypt is Werkzeug's default; the parameters travel inside the hash.
-        self.password_hash = generate_password_hash(password, method="scrypt")
+    def set_password(self, password: str, cost: int) -> None:
+        """Store a scrypt hash of password with N = 2**cost; the parameters travel inside the hash, so
+        a changed cost applies to new passwords and old hashes keep checking."""
+        self.password_hash = generate_password_hash(password, method=scrypt_method(cost))
 
     def check_password(self, password: str) -> bool:
         return self.password_hash is not None and check_password_hash(self.password_hash, password)

@@ -149,12 +149,20 @@
     this.scroll();
   };
 
-  ChatBox.prototype.reload = function () {
+  // On (re)connect, catch up with the history: new messages are added, messages already shown stay as they
+  // are (the visitor may be choosing a thumbs-down reason in one). refresh = true re-renders them all.
+  ChatBox.prototype.reload = function (refresh) {
     var self = this;
     call("history", {}).then(function (ack) {
       if (!ack.ok) { return; }
-      self.log.querySelectorAll("[data-id]").forEach(function (li) { li.remove(); });
-      ack.messages.forEach(function (m) { self.add(m); });
+      var ids = {};
+      ack.messages.forEach(function (m) { ids[String(m.id)] = true; });
+      self.log.querySelectorAll("[data-id]").forEach(function (li) {
+        if (refresh || !ids[li.dataset.id]) { li.remove(); }
+      });
+      ack.messages.forEach(function (m) {
+        if (refresh || !self.log.querySelector('[data-id="' + m.id + '"]')) { self.add(m); }
+      });
     });
   };
 
@@ -233,7 +241,7 @@
         button.disabled = false;
         if (!ack.ok) { self.showError(ack.error); return; }
         self.showError(null);
-        self.reload();  // the server re-renders the idea's votes and this viewer's vote / follow
+        self.reload(true);  // the server re-renders the idea's votes and this viewer's vote / follow
       });
     } else if (button.classList.contains("chat-thumb")) {
       event.preventDefault();

@@ -80,7 +80,8 @@ def test_an_unanswered_question_becomes_a_community_answer_then_an_article_the_b
     assert "EPUB" in draft.body and "commute" in draft.body  # question and answer, one unit
     sam.get_by_label("Status").select_option("published")
     sam.get_by_role("button", name="Save").click()
-    expect(sam.locator(".flash-success")).to_be_visible()
+    # The edit page already shows "The draft article is ready" from the proposal: wait for the save's own message.
+    expect(sam.locator(".flash-success")).to_contain_text("Article saved")
     article = fresh(select(Article).where(Article.origin_thread_id == thread_id))
     assert article.status is ArticleStatus.published
     assert article.credited_user_id is not None

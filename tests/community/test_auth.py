@@ -1,5 +1,7 @@
+import pytest
 from sqlalchemy import func, select
 
+from community.auth import services
 from community.extensions import db
 from community.models import Role, User
 from tests.conftest import csrf_token
@@ -27,6 +29,17 @@ def test_register_logs_in_and_shows_profile(client):
     assert user.role is Role.customer
     assert user.password_hash.startswith("scrypt:")
     assert "correct horse" not in user.password_hash
+
+
+@pytest.mark.app_config(COKNOW_PASSWORD_COST=12)
+def test_the_password_cost_applies_to_new_hashes_and_old_ones_keep_working(app, client, create_user, auth):
+    user = create_user(email="ana@example.com")
+    assert user.password_hash.startswith(f"scrypt:{2 ** 12}:8:1$")
+    app.config["COKNOW_PASSWORD_COST"] = 11  # an operator lowers it: existing accounts still sign in
+    assert auth.login("ana@example.com").status_code == 302
+    services.change_password(user, "correct horse battery", "a new long passphrase")
+    db.session.commit()
+    assert user.password_hash.startswith(f"scrypt:{2 ** 11}:8:1$")
 
 
 def test_register_with_taken_email_creates_nothing(client, create_user):
