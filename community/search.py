@@ -196,13 +196,17 @@ class _MemoEmbedder:
         return _memo.encode(self._inner, texts, **kwargs)
 
 
-def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]]) -> None:
+def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]], *, lead_paragraph: bool = False,
+                    with_sentences: bool = False) -> None:
     """Embed the passages of many (title, body, format, questions) documents in one model call,
-    so the index_document calls that follow find them ready (bulk imports)."""
+    so the index_document calls that follow find them ready (bulk imports). The flags must be the ones
+    those calls pass: they decide the passages, and a passage made differently is encoded again, one
+    document at a time."""
     embedder = get_embedder()
     inputs: list[str] = []
     for title, body, fmt, questions in documents:
-        for passage in article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens):
+        for passage in article_passages(title, body, fmt, questions, count_tokens=embedder.count_tokens,
+                                        lead_paragraph=lead_paragraph, with_sentences=with_sentences):
             inputs.append(embed_input(title, passage))
     _memo.encode(embedder, inputs)
 

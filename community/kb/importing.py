@@ -67,7 +67,8 @@ def import_records(
         # Encode the new and changed documents' passages in one call: the model is far
         # faster on one large batch than on many small ones.
         search.batch_embedding([(d.title, d.body, d.format, d.questions) for d in batch
-                                if existing.get(_external_id(prefix, d)) != _digest(d)])
+                                if existing.get(_external_id(prefix, d)) != _digest(d)],
+                               with_sentences=True)  # as reindex_article indexes a published article
         for doc in batch:
             try:
                 with db.session.begin_nested():
