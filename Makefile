@@ -34,7 +34,7 @@ $(ONNX_BUILT): $(STAMP)
 # The message-kind classifier (question / feature request / bug report / other) is trained on the data
 # that ships in bot/data/, once per environment and again whenever that data changes.
 KINDS_BUILT := $(VENV)/share/coknow/message-kinds/.built
-$(KINDS_BUILT): $(ONNX_BUILT) bot/data/message_kinds.jsonl
+$(KINDS_BUILT): $(ONNX_BUILT) bot/data/message_kinds.jsonl bot/kinds.py
 	$(BIN)/python -W ignore -m bot.kinds build
 	touch $@
 
