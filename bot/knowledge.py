@@ -57,7 +57,8 @@ class BotKnowledge:
     nothing) and in COKNOW_INDEX_DIR (the next start loads it in milliseconds instead of fitting for
     seconds). A process with no model for the current passages serves at once from a quick model (no
     classifier, this knowledge base's own similarity-only curve: cheap, and still calibrated) and fits
-    the full one in the background; `background_fit=False` (tests, `jobs` inline) fits it synchronously.
+    the full one in the background; with `background_fit=False` (tests, jobs inline) a process's first
+    fit is synchronous, and index changes after it are handled as above.
     """
 
     def __init__(self, index_dir: str | Path | None = None, background_fit: bool = True) -> None:
@@ -124,7 +125,7 @@ class BotKnowledge:
             self.model = fitted
             return
         off_topic = off_topic_vectors()
-        if not settings.w_classifier or not self.background_fit:
+        if not settings.w_classifier or (self.model is None and not self.background_fit):
             self._keep(digest, fit_calibrated(passages, settings, off_topic))
             return
         # The classifier and its per-knowledge-base curve take seconds to fit (15 classifier fits for a

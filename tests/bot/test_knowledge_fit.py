@@ -105,6 +105,7 @@ def test_a_data_set_indexed_again_reads_its_saved_embeddings(app, tmp_path):
     from community.models import ArticleStatus
 
     path = tmp_path / "vectors.npz"
+    search._memo._vectors.clear()  # as in a new process (another test may have embedded these texts)
     with search.embedding_file(path):
         create_article("Print a notebook", "Open the notebook, choose File, then Print.", status=ArticleStatus.published)
     saved = search._load_embeddings(path)
