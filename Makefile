@@ -34,8 +34,14 @@ $(ONNX_BUILT): $(STAMP)
 # The message-kind classifier (question / feature request / bug report / other) is trained on the data
 # that ships in bot/data/, once per environment and again whenever that data changes.
 KINDS_BUILT := $(VENV)/share/coknow/message-kinds/.built
-$(KINDS_BUILT): $(ONNX_BUILT) bot/data/message_kinds.jsonl
+$(KINDS_BUILT): $(ONNX_BUILT) bot/data/message_kinds.jsonl bot/kinds.py
 	$(BIN)/python -W ignore -m bot.kinds build
+	touch $@
+
+# The shipped off-topic pool's vectors (part of each small help center's own confidence curve, bot/calibration.py).
+OFF_TOPIC_BUILT := $(VENV)/share/coknow/off-topic/.built
+$(OFF_TOPIC_BUILT): $(ONNX_BUILT) bot/data/off_topic.jsonl
+	$(BIN)/python -W ignore -m bot.calibration build
 	touch $@
 
 # The interface catalogues: .po files are checked in, the .mo files Flask-Babel reads are built here.
@@ -43,7 +49,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard community/translations/*/LC_MESSAGES
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile -i $< -o $@
 
-install: $(STAMP) $(ONNX_BUILT) $(KINDS_BUILT) $(MO_FILES)
+install: $(STAMP) $(ONNX_BUILT) $(KINDS_BUILT) $(OFF_TOPIC_BUILT) $(MO_FILES)
 
 # After marking new strings: extract them and merge them into every catalogue, then translate what
 # `pytest tests/community/test_i18n.py` names (it fails while the Chinese catalogue lacks a message).

@@ -42,7 +42,7 @@ def main() -> None:
             for article in seed:
                 for q in article["questions"]:
                     reply = answer(q)
-                    kind = kinds.classify(reply.query_vector)
+                    kind = kinds.classify(q, reply.query_vector)
                     recognised[kind] += 1
                     routed = bugs.acknowledge(meet_ideas(reply, kind), kind, None, q)
                     if reply.kind == "answer" and reply.source and reply.source.url.endswith(article["id"]):

@@ -23,20 +23,27 @@ base itself:
 
 The two kinds of uncovered question together weigh as much as the answerable ones (customers ask
 about as much that a help center does not cover as what it does; a prior, not a fitted constant),
-in-domain and off-topic half each. Pure numpy, like bot.scoring; no Flask, no database.
+in-domain and off-topic half each. The fit is pure numpy, like bot.scoring; no Flask, no database. The pool's
+vectors are built at install time (`python -m bot.calibration build`, in `make install`), so no request embeds it.
 """
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
+import logging
+import os
+import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from bot.scoring import KIND_CODES, ArticleModel, BotSettings, Calibration, shipped
+
+log = logging.getLogger(__name__)
 
 OFF_TOPIC = Path(__file__).resolve().parent / "data" / "off_topic.jsonl"
 # An off-topic message this close to a passage is something the knowledge base covers after all.
@@ -121,15 +128,71 @@ def top_signals(model: ArticleModel, queries: np.ndarray, s: BotSettings) -> tup
     return top, sim, prob[rows, top]
 
 
-@lru_cache(maxsize=4)
-def _off_topic_vectors(encode: Callable[[tuple[str, ...]], np.ndarray]) -> np.ndarray:
-    texts = tuple(json.loads(line)["text"] for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line)
-    return np.asarray(encode(texts), np.float32)
+def off_topic_digest(data: Path = OFF_TOPIC) -> str:
+    """Names the pool's text and the embedding model: a change to either embeds it again."""
+    from knowledge_index.embedder import MODEL_NAME
+
+    h = hashlib.sha256(data.read_bytes())
+    h.update(f"|{MODEL_NAME}".encode())
+    return h.hexdigest()[:16]
 
 
-def off_topic_vectors(encode: Callable[[tuple[str, ...]], np.ndarray]) -> np.ndarray:
-    """The shipped off-topic pool, embedded with this encoder (once per process and encoder)."""
-    return _off_topic_vectors(encode)
+def off_topic_path(data: Path = OFF_TOPIC, directory: Path | None = None) -> Path:
+    """Where the pool's vectors are built: COKNOW_OFF_TOPIC_DIR, else inside the Python environment
+    (like the ONNX export and the message-kind classifier)."""
+    env = os.environ.get("COKNOW_OFF_TOPIC_DIR")
+    base = directory or (Path(env) if env else Path(sys.prefix) / "share" / "coknow" / "off-topic")
+    return base / f"off-topic-{off_topic_digest(data)}.npy"
+
+
+def _texts(data: Path) -> list[str]:
+    return [json.loads(line)["text"] for line in data.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def build_off_topic(data: Path = OFF_TOPIC, directory: Path | None = None, force: bool = False) -> Path:
+    """Embed the shipped pool and write it where off_topic_vectors() looks; a no-op when it is built."""
+    from knowledge_index.embedder import get_embedder
+
+    path = off_topic_path(data, directory)
+    if path.exists() and not force:
+        return path
+    vectors = np.asarray(get_embedder().encode(_texts(data)), np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, path)  # a concurrent reader sees the whole file or none
+    return path
+
+
+_pool: np.ndarray | None = None
+_pool_lock = threading.Lock()
+
+
+def off_topic_vectors() -> np.ndarray:
+    """The shipped off-topic pool's vectors: built at install (`python -m bot.calibration build`), else
+    embedded now (a few seconds) and kept for the next process; once per process either way."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                path = off_topic_path()
+                vectors = None
+                if path.exists():
+                    try:
+                        vectors = np.load(path, allow_pickle=False)
+                    except (OSError, ValueError):
+                        log.warning("off-topic vectors %s unreadable; embedding the pool again", path)
+                if vectors is None or vectors.shape[0] != len(_texts(OFF_TOPIC)):
+                    try:
+                        path = build_off_topic(force=True)
+                        vectors = np.load(path, allow_pickle=False)
+                    except OSError as exc:  # a read-only environment still calibrates; it embeds again next time
+                        log.warning("could not keep the off-topic vectors at %s: %s", path, exc)
+                        from knowledge_index.embedder import get_embedder
+
+                        vectors = np.asarray(get_embedder().encode(_texts(OFF_TOPIC)), np.float32)
+                _pool = np.asarray(vectors, np.float32)
+    return _pool
 
 
 def fit_for_kb(model: ArticleModel, s: BotSettings, off_topic: np.ndarray | None) -> Calibration | None:
@@ -218,3 +281,21 @@ def fit_calibrated(passages: Iterable[tuple[str, str, np.ndarray]], settings: Bo
     model = ArticleModel.fit(passages, settings)
     model.calibration = fit_for_kb(model, settings, off_topic)
     return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.calibration build [--force]` embeds the shipped off-topic pool (run by make install)."""
+    parser = argparse.ArgumentParser(prog="python -m bot.calibration", description=main.__doc__)
+    parser.add_argument("command", choices=("build", "check"))
+    parser.add_argument("--force", action="store_true", help="embed again even if built")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        path = off_topic_path()
+        print(f"{'built' if path.exists() else 'not built'}: {path}")
+        return 0 if path.exists() else 1
+    print(f"off-topic pool vectors: {build_off_topic(force=args.force)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -301,7 +301,7 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
         return _store(conversation, text, client_id, None, kinds.classify_text(text))
     reply = answer(text, conversation_context(conversation))
     # From the vector the engine already computed: recognising the kind costs no second encode.
-    kind = kinds.classify(reply.query_vector)
+    kind = kinds.classify(reply.question or text, reply.query_vector)
     # A tester's own build first: a known issue of their program answers before the help center.
     known = beta_issues.known_issue_reply(user, text)
     if known is not None:

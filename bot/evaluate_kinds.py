@@ -5,7 +5,7 @@
 
 Lines are {"text", "kind"} with kind question / feature_request / bug_report / other. Without --cv the
 shipped classifier (trained only on bot/data/message_kinds.jsonl) labels every line: how well it
-generalises to messages it never saw. With --cv K the method (the same head on the same sentence vectors)
+generalises to messages it never saw. With --cv K the method (the same head on the same features)
 is trained and tested by stratified K-fold cross-validation on FILE itself; --group-duplicates keeps
 near-duplicate lines (cosine >= 0.85, e.g. augmented copies of one review) in one fold, so a test line's
 twin is never in training.
@@ -53,8 +53,8 @@ def duplicate_groups(vectors: np.ndarray, threshold: float = DUPLICATE_COSINE) -
     return connected_components(csr_matrix(sims >= threshold), directed=False)[1]
 
 
-def cross_validate(vectors: np.ndarray, kinds: Sequence[str], folds: int, group_duplicates: bool,
-                   seed: int = 0) -> list[str]:
+def cross_validate(texts: Sequence[str], vectors: np.ndarray, kinds: Sequence[str], folds: int,
+                   group_duplicates: bool, seed: int = 0) -> list[str]:
     """Each line's kind as predicted by the method trained on the other folds."""
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
@@ -64,9 +64,10 @@ def cross_validate(vectors: np.ndarray, kinds: Sequence[str], folds: int, group_
             vectors, y, duplicate_groups(vectors))
     else:
         splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(vectors, y)
+    t = np.asarray(texts, dtype=object)
     predicted = np.empty(len(y), dtype=object)
     for train, test in splits:
-        predicted[test] = fit_head(vectors[train], y[train]).predict(vectors[test])
+        predicted[test] = fit_head(list(t[train]), vectors[train], y[train]).predict(list(t[test]), vectors[test])
     return [str(k) for k in predicted]
 
 
@@ -77,10 +78,10 @@ def evaluate(path: Path, folds: int = 0, group_duplicates: bool = False) -> dict
     texts, kinds = load_messages(path)
     vectors = get_embedder().encode(texts)
     if folds:
-        predicted = cross_validate(vectors, kinds, folds, group_duplicates)
+        predicted = cross_validate(texts, vectors, kinds, folds, group_duplicates)
         mode = f"cv{folds}" + ("-grouped" if group_duplicates else "")
     else:
-        predicted = classifier().classify_vectors(vectors)
+        predicted = classifier().classify_many(texts, vectors)
         mode = "shipped"
     return {"mode": mode, **metrics(kinds, predicted)}
 

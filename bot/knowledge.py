@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import os
 import threading
-from typing import Any
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from bot.calibration import fit_calibrated, off_topic_vectors
-from bot.scoring import KIND_CODES, ArticleModel, BotSettings
+from bot.calibration import fit_calibrated, off_topic_digest, off_topic_vectors
+from bot.scoring import KIND_CODES, ArticleModel, BotSettings, settings_from_config
 from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
-from knowledge_index.embedder import get_embedder
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +50,25 @@ def passage_kind(chunk_key: str, kind: str | None = None) -> str:
 
 
 class BotKnowledge:
-    """One app's fitted ArticleModel plus the index watermark it was fitted at."""
+    """One app's fitted ArticleModel plus the index watermark it was fitted at.
 
-    def __init__(self) -> None:
+    The model depends only on the answerable passages and the settings, so it is kept by a digest of
+    those: in this process (an index change that touches no answerable passage, a forum post say, refits
+    nothing) and in COKNOW_INDEX_DIR (the next start loads it in milliseconds instead of fitting for
+    seconds). A process with no model for the current passages serves at once from a quick model (no
+    classifier, this knowledge base's own similarity-only curve: cheap, and still calibrated) and fits
+    the full one in the background; with `background_fit=False` (tests, jobs inline) a process's first
+    fit is synchronous, and index changes after it are handled as above.
+    """
+
+    def __init__(self, index_dir: str | Path | None = None, background_fit: bool = True) -> None:
         self.lock = threading.Lock()
         self.model: ArticleModel | None = None
         self.watermark = -1
+        self.digest = ""
         self.fitting: threading.Thread | None = None
+        self.index_dir = Path(index_dir) if index_dir else None
+        self.background_fit = background_fit
         self.meta: dict[str, dict[str, Any]] = {}
         self.titles: dict[str, str] = {}
         # Public ideas' passages (one row per passage) for exact matching against chat requests.
@@ -99,33 +114,83 @@ class BotKnowledge:
         self.idea_vectors = np.stack(idea_vectors) if idea_vectors else np.zeros((0, 0), np.float32)
         self.watermark = watermark
         if not passages:
-            self.model = None
+            self.model, self.digest = None, ""
             return
-        # The shipped off-topic pool, embedded once per process: part of what calibrates this help
-        # center's own confidence curve (bot.calibration).
-        off_topic = off_topic_vectors(get_embedder().encode)
-        if self.model is None or not settings.w_classifier:
-            self.model = fit_calibrated(passages, settings, off_topic)
+        digest = model_digest(passages, settings)
+        if digest == self.digest and self.model is not None:
+            return  # what changed is not something the bot cites (a forum post, an idea)
+        self.digest = digest
+        fitted = self._known(digest)
+        if fitted is not None:
+            self.model = fitted
             return
-        # The classifier takes seconds to train; passages and centroids take milliseconds. Serve
-        # the new passages at once without a classifier, and swap in a full fit when done. (Carrying
-        # the old classifier over would rank a just-published article below the ones it knew:
-        # exactly the article customers ask about right after the capture loop publishes it.)
+        off_topic = off_topic_vectors()
+        if not settings.w_classifier or (self.model is None and not self.background_fit):
+            self._keep(digest, fit_calibrated(passages, settings, off_topic))
+            return
+        # The classifier and its per-knowledge-base curve take seconds to fit (15 classifier fits for a
+        # small help center); passages, centroids and a similarity-only curve take milliseconds. Serve the
+        # quick model at once (on the first question after start-up as after an index change) and swap in
+        # the full fit when done. (Carrying an old classifier over would rank a just-published article
+        # below the ones it knew: exactly the article customers ask about right after the capture loop
+        # publishes it.) The quick model's curve is this knowledge base's own where it can be fitted, so
+        # an uncovered question on a small help center is not shown the shipped curve's 0.9.
         self.model = fit_calibrated(passages, dataclasses.replace(settings, w_classifier=0.0), off_topic)
-        thread = threading.Thread(target=self._fit_fully, args=(passages, settings, watermark, off_topic), daemon=True,
+        thread = threading.Thread(target=self._fit_fully, args=(passages, settings, digest, off_topic), daemon=True,
                                   name="coknow-bot-fit")
         self.fitting = thread
         thread.start()
 
-    def _fit_fully(self, passages: list, settings: BotSettings, watermark: int, off_topic: np.ndarray) -> None:
+    def _fit_fully(self, passages: list, settings: BotSettings, digest: str, off_topic: np.ndarray) -> None:
         try:
             model = fit_calibrated(passages, settings, off_topic)
         except Exception:  # the quick model keeps serving; the next index change retries
             log.exception("bot model fit failed")
             return
         with self.lock:
-            if self.watermark == watermark:
-                self.model = model
+            if self.digest == digest:
+                self._keep(digest, model)
+            else:  # the passages moved on meanwhile; the fit is still right for these, for a later start
+                _remember(digest, model)
+
+    def _known(self, digest: str) -> ArticleModel | None:
+        """A model already fitted for these passages: in this process, else saved in the index directory."""
+        model = _fitted.get(digest)
+        if model is not None:
+            _fitted.move_to_end(digest)
+            return model
+        path = self._path(digest)
+        if path is None or not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                model = ArticleModel.from_arrays(arrays)
+        except Exception:  # only a cache: an unreadable file is fitted again
+            log.warning("saved bot model %s unusable; fitting again", path, exc_info=True)
+            return None
+        _remember(digest, model)
+        return model
+
+    def _keep(self, digest: str, model: ArticleModel) -> None:
+        """Serve model, and keep it for this process and (atomically written) for the next start."""
+        self.model = model
+        _remember(digest, model)
+        path = self._path(digest)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+            np.savez(tmp, allow_pickle=False, **model.to_arrays())
+            os.replace(tmp, path)
+            for old in path.parent.glob(f"{MODEL_FILE_PREFIX}*.npz"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError as exc:  # a read-only index directory still serves; the next start fits again
+            log.warning("could not keep the bot model in %s: %s", path.parent, exc)
+
+    def _path(self, digest: str) -> Path | None:
+        return self.index_dir / f"{MODEL_FILE_PREFIX}{digest}.npz" if self.index_dir else None
 
     def idea_scores(self, query_vector: np.ndarray) -> dict[str, float]:
         """Each public idea's best passage cosine to the query (exact; ideas number in the thousands)."""
@@ -160,10 +225,60 @@ class BotKnowledge:
             thread.join(timeout)
 
 
+# Fitted models by digest of what they were fitted on, shared by the apps of a process (one in
+# production; tests build an app per test over the same few help centers).
+_fitted: OrderedDict[str, ArticleModel] = OrderedDict()
+_FITTED_KEEP = 4
+MODEL_FILE_PREFIX = "bot-model-"
+# Bumped when fitting changes in a way the settings do not show, so a saved model of the old fit is not loaded.
+FIT_VERSION = "1"
+
+
+def _remember(digest: str, model: ArticleModel) -> None:
+    _fitted[digest] = model
+    _fitted.move_to_end(digest)
+    while len(_fitted) > _FITTED_KEEP:
+        _fitted.popitem(last=False)
+
+
+def model_digest(passages: Sequence[tuple[str, str, np.ndarray]], settings: BotSettings) -> str:
+    """What a fitted model depends on: the passages (document, kind, vector, in order), the settings,
+    the off-topic pool and the fit itself."""
+    h = hashlib.sha256(f"{FIT_VERSION}|{settings!r}|{off_topic_digest()}".encode())
+    for key, kind, vector in passages:
+        h.update(f"|{key}|{kind}|".encode())
+        h.update(np.ascontiguousarray(vector, dtype="<f4").tobytes())
+    return h.hexdigest()[:24]
+
+
 def knowledge(app: Flask | None = None) -> BotKnowledge:
-    """This app's BotKnowledge."""
+    """This app's BotKnowledge: models saved in COKNOW_INDEX_DIR; fitted in the background unless the
+    app runs its jobs inline (tests), or COKNOW_BACKGROUND_FITS says otherwise."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's real app
     state = app.extensions.get(_EXT)
     if state is None:
-        state = app.extensions.setdefault(_EXT, BotKnowledge())
+        background = app.config.get("COKNOW_BACKGROUND_FITS")
+        if background is None:
+            background = not app.config.get("TESTING") and app.config.get("COKNOW_JOBS_URL") != "immediate"
+        state = app.extensions.setdefault(_EXT, BotKnowledge(app.config.get("COKNOW_INDEX_DIR"), bool(background)))
     return state
+
+
+def warm_up(app: Flask) -> threading.Thread:
+    """Load the index and the bot's model in a background thread, so the first question after start-up
+    does not wait for them (connected to community.hooks.server_starting)."""
+
+    def run() -> None:
+        from bot.kinds import classifier
+
+        try:
+            with app.app_context():
+                knowledge(app).current(settings_from_config(app.config))
+                classifier()
+                db.session.remove()
+        except Exception:  # the first question loads them instead
+            log.exception("bot warm-up failed")
+
+    thread = threading.Thread(target=run, daemon=True, name="coknow-bot-warm-up")
+    thread.start()
+    return thread

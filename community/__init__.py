@@ -124,8 +124,10 @@ def _wire_bot(app: Flask, api: Any) -> None:
     from bot.console import bp as support_bp
     from bot.console_events import register as register_console
     from bot.events import register as register_chat
+    from bot.knowledge import warm_up
     from bot.scoring import settings_from_config
     from community.api import register_api_blueprint
+    from community.hooks import server_starting
 
     settings_from_config(app.config)  # COKNOW_BOT_* checked at start-up, like every other setting
     for bp in (chat_bp, support_bp, capture_views.bp):
@@ -139,3 +141,4 @@ def _wire_bot(app: Flask, api: Any) -> None:
     promotion.register()  # articles published close gaps; "Ask the community" starts from a bot reply
     capture.register_hooks()  # a "no" under a help article is a knowledge gap
     bugs.register_report_offer(beta.report_offer)  # a tester's bug report in chat: "Report this for build N"
+    server_starting.connect(warm_up)  # a server's first question does not wait for the index and the model

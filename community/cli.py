@@ -76,6 +76,10 @@ def serve(host: str, port: int) -> None:
     if start_rerender_if_stale():
         db.session.commit()
         click.echo("Re-rendering stored posts in the background (pages render them live until then).")
+    from community.hooks import server_starting
+
+    # The bot loads the index and fits its model now, in the background, not on the first question.
+    server_starting.send(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's real app
     click.echo(f"CoKnow on http://{host}:{port}/")
     # Werkzeug prints its own "development server" warning next: it is right for a site on the internet,
     # and harmless for the demo and a small team on one machine.

@@ -28,6 +28,10 @@ article_saved = _signals.signal("article-saved")
 #: arguments: ``question`` (what they were looking for) and ``user_id`` (or None).
 article_not_helpful = _signals.signal("article-not-helpful")
 
+#: A server process is about to serve requests (`flask coknow serve`, a gunicorn worker). Sender: the app.
+#: Receivers start warm-up work in threads of their own (loading the index, fitting models) and return at once.
+server_starting = _signals.signal("server-starting")
+
 
 @dataclass(frozen=True)
 class ThreadPrefill:

@@ -7,12 +7,16 @@ remove_document inside the content's own transaction, so the table never disagre
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 from flask import Flask, current_app
@@ -158,10 +162,15 @@ class _EmbeddingMemo:
         self.limit = limit
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        # Open recordings (embedding_file): the texts asked for, and how many the model had to encode.
+        self._recordings: list[_Recording] = []
 
     def encode(self, embedder: Embedder, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+            for recording in self._recordings:
+                recording.texts.update(texts)
+                recording.encoded += len(missing)
         if missing:
             fresh = embedder.encode(missing, **kwargs)
             with self._lock:
@@ -180,7 +189,58 @@ class _EmbeddingMemo:
         return np.stack(out) if out else np.zeros((0, embedder.dim), np.float32)
 
 
+@dataclass
+class _Recording:
+    texts: set[str] = field(default_factory=set)
+    encoded: int = 0
+
+
 _memo = _EmbeddingMemo()
+
+
+@contextmanager
+def embedding_file(path: Path) -> Iterator[None]:
+    """Index with the embeddings saved in path, and save them there (with the new ones) afterwards if the
+    model had to encode any: for a fixed data set indexed again and again (the demo seed in every test run
+    and fresh install; path names the data). Vectors are looked up by their exact input text, so a stale
+    file is only slower, never wrong."""
+    loaded = _load_embeddings(path)
+    recording = _Recording()
+    with _memo._lock:
+        for text, vector in loaded.items():
+            _memo._vectors[text] = vector
+        _memo._recordings.append(recording)
+    try:
+        yield
+    finally:
+        with _memo._lock:
+            _memo._recordings.remove(recording)
+    if not recording.encoded:
+        return
+    texts = sorted(recording.texts | set(loaded))
+    vectors = _memo.encode(get_embedder(), texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, texts=np.frombuffer(json.dumps(texts).encode("utf-8"), np.uint8), vectors=vectors)
+        os.replace(tmp, path)  # a concurrent reader sees the whole file or the old one
+    except OSError as exc:  # only a cache
+        log.warning("could not keep embeddings at %s: %s", path, exc)
+
+
+def _load_embeddings(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            texts = json.loads(data["texts"].tobytes().decode("utf-8"))
+            vectors = np.asarray(data["vectors"], np.float32)
+        if len(texts) != len(vectors):
+            raise ValueError("texts and vectors differ in number")
+    except (OSError, ValueError, KeyError):
+        log.warning("saved embeddings %s unusable; encoding again", path, exc_info=True)
+        return {}
+    return dict(zip(texts, vectors, strict=True))
 
 
 class _MemoEmbedder:

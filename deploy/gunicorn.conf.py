@@ -28,3 +28,10 @@ loglevel = os.environ.get("COKNOW_LOG_LEVEL", "info")
 # Several processes run side by side: the control socket would be one shared path; it is not used.
 control_socket_disable = True
 proc_name = f"coknow-web-{os.environ.get('PORT', '8000')}"
+
+
+def post_worker_init(worker):
+    """The worker's app starts its warm-up (the bot's index and model) before the first request."""
+    from community.hooks import server_starting
+
+    server_starting.send(worker.wsgi)
