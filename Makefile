@@ -10,8 +10,10 @@ export FLASK_APP := wsgi:app
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-# One test file per worker at a time: a file's fixtures (its browser, its servers) stay in one process.
-PYTEST_ARGS ?= -n 2 --dist loadfile --durations=40
+# Tests go to whichever worker is free (worksteal): with whole files per worker, the file holding the four
+# schemathesis walks alone kept one worker busy for five minutes while the other idled. A module's
+# fixtures (its browser, its live server) may then start once in each worker.
+PYTEST_ARGS ?= -n 2 --dist worksteal --durations=40
 
 .PHONY: install run serve test lint browser-deps db seed bench clean screenshots catalogues
 
