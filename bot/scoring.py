@@ -114,6 +114,11 @@ class BotSettings:
     # questions) the shipped constants above serve. See bench/RESULTS.md ("Session 4: small help centers").
     kb_calibration_min_articles: int = 3
     kb_calibration_max_articles: int = 60
+    # The per-KB joint curve (similarity and classifier probability) is fitted on held-out alternative
+    # questions of articles that keep others to train on; an article with fewer than this many questions
+    # (a new article, a promoted community answer with only the gap's question) gets a low classifier
+    # probability for a question it answers, so its confidence comes from the KB's similarity-only curve.
+    kb_joint_min_questions: int = 2
     # Clarify when the runner-up is this close (fused units) and also above threshold.
     # Small on purpose: clarify counts as "not answered" (about 1% of queries).
     clarify_margin: float = 0.02
@@ -293,6 +298,8 @@ class ArticleModel:
         body = np.bincount(self.passage_article, weights=(self.passage_kind == KIND_CODES["body"]),
                            minlength=len(self.article_ids)).astype(np.float32)
         self.body_fraction = body / np.maximum(counts, 1.0)
+        self.question_count = np.bincount(self.passage_article[self.passage_kind == KIND_CODES["question"]],
+                                          minlength=len(self.article_ids))
 
     @classmethod
     def fit(
@@ -426,7 +433,9 @@ def rank_articles(
     for j in order:
         i = int(cand[j])
         sim = float((s.w_max * best[i] + s.w_centroid * cen[i]) / wsum)
-        relevance, confidence = calibrated(sim, float(prob[i]), has_classifier, s, model.calibration)
+        joint = has_classifier and (model.calibration is None
+                                    or model.question_count[i] >= s.kb_joint_min_questions)
+        relevance, confidence = calibrated(sim, float(prob[i]), joint, s, model.calibration)
         out.append(ScoredArticle(model.article_ids[i], float(fused[j]), float(best[i]), float(cen[i]),
                                  float(prob[i]), _KIND_NAMES.get(int(kind[i]), "body"), sim,
                                  relevance, confidence))

@@ -120,3 +120,31 @@ def test_a_data_set_indexed_again_reads_its_saved_embeddings(app, tmp_path):
     assert len(search._load_embeddings(path)) > len(saved)
     path.write_bytes(b"not an archive")  # only a cache: an unreadable file is encoded again
     assert search._load_embeddings(path) == {}
+
+
+KOBO_ANSWER = ("Yes. Export the notebook as an EPUB file, connect the Kobo with its USB cable and copy the file into "
+               "the Kobo's main folder. After you eject the e-reader the notebook shows up under My Books.")
+
+
+def test_a_new_article_with_one_question_is_answered_once_the_full_model_lands(app, help_center):
+    """A community answer promoted to the help center has its title and the gap's question, not the several
+    alternative questions the curve was fitted on; the full model must still answer it, not only the quick
+    model that serves in the seconds after the change."""
+    from community.kb.services import create_article
+    from community.models import ArticleStatus
+
+    kn = knowledge()
+    kn.current(bot_settings())
+    kobo = create_article(UNCOVERED, f"{UNCOVERED}\n\n{KOBO_ANSWER}", questions=[UNCOVERED],
+                          status=ArticleStatus.published)
+    db.session.commit()
+    answer("warm the new model up")
+    kn.wait_until_fitted()
+    full = kn.model
+    assert full.weights is not None and full.calibration is not None and str(kobo.id) in {
+        a.split(":")[-1] for a in full.article_ids}
+    reply = answer("how do I put my notes on a kobo ereader")
+    assert reply.kind == "answer" and reply.source.source_id == str(kobo.id), (reply.kind, reply.confidence)
+    assert reply.confidence >= 0.6
+    # Still honest about what the help center does not cover.
+    assert answer("what is the weather in Paris tomorrow").kind == "abstain"
