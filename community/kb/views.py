@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from community.kb import bp, feedback, queries
+from community.pagecache import anonymous_page
 from community.rendered import body_html
 from community.viewhelpers import FORM_ERROR_STATUS, run_service
 
@@ -13,6 +14,7 @@ FEEDBACK_REMEMBERED = 50
 
 
 @bp.get("/")
+@anonymous_page
 def index():
     return render_template(
         "kb/index.html",
@@ -29,6 +31,7 @@ def search():
 
 
 @bp.get("/categories/<slug>")
+@anonymous_page
 def category(slug: str):
     cat = queries.get_category_or_404(slug)
     articles = [a for a in cat.articles if a.is_published]
@@ -43,6 +46,7 @@ def _render_article(art, *, feedback_error: str | None = None, comment: str = ""
 
 
 @bp.get("/articles/<slug>")
+@anonymous_page
 def article(slug: str):
     return _render_article(queries.get_article_or_404(slug))
 
