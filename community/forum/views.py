@@ -39,10 +39,16 @@ def _sort_arg() -> str:
     return sort if sort in services.SORTS else "latest"
 
 
+def _cursor_args() -> dict:
+    """The list's cursor (?after= / ?before=); pages that move by cursor count nothing."""
+    return {"after": request.args.get("after") or None, "before": request.args.get("before") or None, "count": False}
+
+
 @bp.get("/")
 @anonymous_page
 def index():
-    page = services.list_threads(current_user, tag=request.args.get("tag") or None, sort=_sort_arg(), page=page_arg())
+    page = services.list_threads(current_user, tag=request.args.get("tag") or None, sort=_sort_arg(), page=page_arg(),
+                                 **_cursor_args())
     return render_template("forum/index.html", categories=services.visible_categories(current_user), listing=page,
                            category=None, tag=request.args.get("tag"))
 
@@ -52,7 +58,7 @@ def index():
 def category(slug: str):
     cat = services.get_category_or_404(slug, current_user)
     page = services.list_threads(current_user, category=cat, tag=request.args.get("tag") or None,
-                                 sort=_sort_arg(), page=page_arg())
+                                 sort=_sort_arg(), page=page_arg(), **_cursor_args())
     return render_template("forum/index.html", categories=services.visible_categories(current_user), listing=page,
                            category=cat, description=render_markdown(cat.description), tag=request.args.get("tag"))
 

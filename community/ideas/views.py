@@ -47,7 +47,8 @@ def index():
     try:
         page = services.list_ideas(sort=sort, status=status, category=request.args.get("category") or None,
                                    tag=request.args.get("tag") or None, q=request.args.get("q") or None,
-                                   page=page_arg())
+                                   page=page_arg(), after=request.args.get("after") or None,
+                                   before=request.args.get("before") or None, count=False)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("ideas.index"))

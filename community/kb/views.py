@@ -6,7 +6,7 @@ from flask_login import current_user
 from community.kb import bp, feedback, queries
 from community.pagecache import anonymous_page
 from community.rendered import body_html
-from community.viewhelpers import FORM_ERROR_STATUS, run_service
+from community.viewhelpers import FORM_ERROR_STATUS, page_arg, run_service
 
 # Articles this browser has already answered "did this answer your question?" for (kept short).
 FEEDBACK_SESSION_KEY = "kb_feedback"
@@ -34,8 +34,9 @@ def search():
 @anonymous_page
 def category(slug: str):
     cat = queries.get_category_or_404(slug)
-    articles = [a for a in cat.articles if a.is_published]
-    return render_template("kb/category.html", category=cat, articles=sorted(articles, key=lambda a: a.title))
+    listing = queries.category_articles(cat, after=request.args.get("after") or None,
+                                        before=request.args.get("before") or None, page=page_arg())
+    return render_template("kb/category.html", category=cat, articles=listing.items, listing=listing)
 
 
 def _render_article(art, *, feedback_error: str | None = None, comment: str = "", status: int = 200):
