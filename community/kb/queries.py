@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, current_app
 from flask_login import current_user
@@ -20,7 +21,7 @@ INDEX_PER_CATEGORY = 6  # titles per category on the help center's front page; i
 CATEGORY_PER_PAGE = 50
 
 
-def categories_with_articles(shown: int = INDEX_PER_CATEGORY) -> list[tuple[KbCategory, list[Article], int]]:
+def categories_with_articles(shown: int = INDEX_PER_CATEGORY) -> list[tuple[KbCategory, list[Any], int]]:
     """Every category in display order, with its first `shown` published articles (by title) and how many it
     has: two statements, however many articles there are (the rest are on the category's own pages)."""
     cats = db.session.scalars(select(KbCategory).order_by(KbCategory.position, KbCategory.name)).all()
@@ -29,16 +30,17 @@ def categories_with_articles(shown: int = INDEX_PER_CATEGORY) -> list[tuple[KbCa
                                                order_by=(Article.title, Article.id)).label("position"),
                         func.count().over(partition_by=Article.category_id).label("in_category"))
                  .where(Article.status == ArticleStatus.published, Article.category_id.is_not(None)).subquery())
-    # The index shows titles and links: the bodies (and their stored HTML) stay in the database.
+    # The index shows titles and links: plain rows of those (no ORM objects with deferred bodies to set up).
     rows = db.session.execute(
-        select(Article, published.c.in_category).options(_LIST_COLUMNS).join(published, published.c.id == Article.id)
+        select(Article.id, Article.slug, Article.title, Article.category_id, published.c.in_category)
+        .join(published, published.c.id == Article.id)
         .where(published.c.position <= shown).order_by(Article.title, Article.id)
     ).all()
-    by_cat: dict[int | None, list[Article]] = {}
+    by_cat: dict[int | None, list[Any]] = {}
     counts: dict[int | None, int] = {}
-    for article, in_category in rows:
-        by_cat.setdefault(article.category_id, []).append(article)
-        counts[article.category_id] = in_category
+    for row in rows:
+        by_cat.setdefault(row.category_id, []).append(row)
+        counts[row.category_id] = row.in_category
     return [(cat, by_cat.get(cat.id, []), counts.get(cat.id, 0)) for cat in cats]
 
 

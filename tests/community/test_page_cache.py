@@ -182,3 +182,22 @@ def test_language_and_query_are_part_of_the_key(app, site):
 def test_the_cache_can_be_switched_off(app, client, site):
     _get(client, "/forum/")
     assert "X-Page-Cache" not in _get(client, "/forum/")[0].headers
+
+
+def test_kept_page_shell_parts_carry_each_signed_in_persons_own_token(app, create_user, site):
+    """The chat launcher's forms are rendered once per process (community.rendered.cached_fragment) with a slot
+    for the token: every signed-in person's page holds only their own."""
+    from tests.conftest import Auth
+
+    tokens = []
+    for n in range(2):
+        person = create_user(email=f"reader{n}@example.com")
+        browser = app.test_client()
+        with app.app_context():
+            Auth(browser).login(person.email)
+        html = _get(browser, "/forum/")[1]
+        meta = TOKEN.search(html).group(1)
+        in_forms = set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+        assert in_forms == {meta} and "\x00" not in html
+        tokens.append(meta)
+    assert tokens[0] != tokens[1]
