@@ -16,11 +16,12 @@ FEEDBACK_REMEMBERED = 50
 @bp.get("/")
 @anonymous_page
 def index():
-    return render_template(
-        "kb/index.html",
-        categories=queries.categories_with_articles(),
-        uncategorised=queries.uncategorised_articles(),
-    )
+    categories, uncategorised = queries.categories_with_articles(), queries.uncategorised_articles()
+    # Everything the listing shows: its fragment cache key (the same listing for every reader).
+    listing_key = ("kb-index", tuple((c.id, c.slug, c.name, c.description, n, tuple((a.slug, a.title) for a in arts))
+                                     for c, arts, n in categories),
+                   tuple((a.slug, a.title) for a in uncategorised))
+    return render_template("kb/index.html", categories=categories, uncategorised=uncategorised, listing_key=listing_key)
 
 
 @bp.get("/search")
