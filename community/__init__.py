@@ -76,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from community import errors, icons, jobs, markup, navigation, rendered
+    from community import errors, icons, jobs, markup, navigation, pagecache, rendered
     from community.api import create_api
     from community.cli import register_cli
 
@@ -86,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     icons.register(app)
     markup.register(app)
     rendered.register(app)
+    pagecache.init_app(app)
     register_cli(app)
     _register_blueprints(app)
     api = create_api(app)

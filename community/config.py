@@ -251,6 +251,8 @@ SETTINGS: tuple[Setting, ...] = (
             "interface language when the browser asks for none we have", key="BABEL_DEFAULT_LOCALE"),
     Setting("COKNOW_INDEX_SYNC_SECONDS", 2, whole(0, 3600),
             "how often a process looks for index changes made by other processes"),
+    Setting("COKNOW_PAGE_CACHE_SECONDS", 5, whole(0, 3600),
+            "how long a page kept for signed-out visitors may show another process's writes (`0`: no page cache)"),
     Setting("COKNOW_JOBS_URL", "", jobs_url,
             "the job queue's storage: a SQLite file (embedded) or `redis://…` (several processes or machines)",
             shown="`sqlite:///instance/jobs.db`"),

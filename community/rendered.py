@@ -14,6 +14,7 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 from flask import Flask, request
+from flask_wtf.csrf import generate_csrf
 from flask_babel import get_locale, get_timezone
 from markupsafe import Markup
 from sqlalchemy import event, func, or_, select, update
@@ -88,25 +89,31 @@ _fragments: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
 _fragments_lock = threading.Lock()
 
 
-def cached_fragment(key: tuple[Any, ...], caller: Callable[[], str]) -> Markup:
+CSRF_SLOT = "\x00csrf-token\x00"  # where a kept fragment takes the viewer's own CSRF token (NUL: never in a page)
+
+
+def cached_fragment(key: tuple[Any, ...], caller: Callable[[], str], csrf: bool = False) -> Markup:
     """`{% call cached_fragment(key) %}…{% endcall %}`: a template fragment rendered once per process and key.
 
     key must hold every value the fragment shows (so it is never stale: a change is a new key); the locale, time
     zone and the site's URL root are added here. Used for list rows, which are the same for every viewer in the
-    same state and were most of a list page's cost.
+    same state and were most of a list page's cost, and for the page shell's parts that are the same for everyone
+    (navigation, footer, the chat launcher: with csrf=True the viewer's own CSRF token is put back in each time).
     """
-    full = (str(get_locale()), str(get_timezone()), request.script_root, *key)
+    full = (str(get_locale()), str(get_timezone()), request.script_root, csrf, *key)
     with _fragments_lock:
         found = _fragments.get(full)
         if found is not None:
             _fragments.move_to_end(full)
-            return found
-    html = Markup(caller())  # noqa: S704 (the template's own output, escaped by Jinja's autoescape)
-    with _fragments_lock:
-        _fragments[full] = html
-        while len(_fragments) > FRAGMENT_CACHE_SIZE:
-            _fragments.popitem(last=False)
-    return html
+    if found is None:
+        html = str(caller())
+        # csrf=True: the fragment's forms carry the viewer's token; it is kept with a slot in its place.
+        found = Markup(html.replace(generate_csrf(), CSRF_SLOT) if csrf else html)  # noqa: S704 (the template's own output, escaped by Jinja's autoescape)
+        with _fragments_lock:
+            _fragments[full] = found
+            while len(_fragments) > FRAGMENT_CACHE_SIZE:
+                _fragments.popitem(last=False)
+    return Markup(str(found).replace(CSRF_SLOT, generate_csrf())) if csrf else found  # noqa: S704 (as above)
 
 
 def count_stale() -> int:

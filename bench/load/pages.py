@@ -5,6 +5,7 @@ Usage (a server must already run on the demo data, e.g. `flask coknow seed && fl
 
     python bench/load/pages.py --base http://127.0.0.1:5000 --clients 20 --seconds 8 --rounds 4
     python bench/load/pages.py --base http://127.0.0.1:5000 --soak 600        # page mix, 10 minutes
+    python bench/load/pages.py --base http://127.0.0.1:5000 --login zhang.wei@example.com:demo-password-1  # signed in
 
 The load generator runs on the same machine as the server: absolute figures depend on what else runs (the
 load average is printed with them); the ratio to the health endpoint, measured in the same run, survives that
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import http.cookies
 import os
 import re
 import sys
@@ -68,19 +70,47 @@ class Client:
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
         self.timeout = timeout
         self.conn: http.client.HTTPConnection | None = None
+        self.keep_cookies = False  # a signed-in client keeps its session cookie; anonymous ones send none
+        self.cookies: dict[str, str] = {}
+
+    def login(self, credentials: str) -> None:
+        """Sign in through the login form (its CSRF token and session cookie), as a browser does."""
+        email, _sep, password = credentials.partition(":")
+        self.keep_cookies = True
+        status, page = self.get("/login")
+        token = re.search(rb'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page) or re.search(
+            rb'<meta name="csrf-token" content="([^"]+)"', page)
+        if status != 200 or token is None:
+            sys.exit(f"no login form at /login (status {status})")
+        form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token.group(1).decode()})
+        status, _body = self.request("POST", "/login", form.encode())
+        if status not in (302, 303):
+            sys.exit(f"signing in as {email} failed (status {status})")
 
     def get(self, path: str) -> tuple[int, bytes]:
+        return self.request("GET", path)
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        headers = {"Accept": "text/html"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         for attempt in (0, 1):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             try:
-                self.conn.request("GET", path, headers={"Accept": "text/html"})
+                self.conn.request(method, path, body=body, headers=headers)
                 response = self.conn.getresponse()
-                body = response.read()
+                body_read = response.read()
+                if self.keep_cookies:
+                    for header in response.headers.get_all("Set-Cookie") or []:
+                        for name, morsel in http.cookies.SimpleCookie(header).items():
+                            self.cookies[name] = morsel.value
                 if response.will_close:
                     self.conn.close()
                     self.conn = None
-                return response.status, body
+                return response.status, body_read
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 # A kept-alive connection the server closed between requests: one retry on a new one.
                 self.conn.close()
@@ -90,13 +120,28 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def run(base: str, paths: list[str], clients: int, seconds: float, timeout: float) -> Result:
-    """clients threads GET paths (in turn) for seconds; every answer's latency and status."""
+def sign_in(base: str, clients: int, timeout: float, login: str) -> list[dict[str, str]]:
+    """One signed-in session (its cookies) per client, made once before any measuring."""
+    sessions = []
+    for _ in range(clients):
+        client = Client(base, timeout)
+        client.login(login)
+        sessions.append(dict(client.cookies))
+    return sessions
+
+
+def run(base: str, paths: list[str], clients: int, seconds: float, timeout: float,
+        sessions: list[dict[str, str]] | None = None) -> Result:
+    """clients threads GET paths (in turn) for seconds; every answer's latency and status (client i in
+    sessions[i] when given: signed in)."""
+    connections = [Client(base, timeout) for _ in range(clients)]
+    for client, cookies in zip(connections, sessions or [], strict=False):
+        client.keep_cookies, client.cookies = True, dict(cookies)
     stop = time.monotonic() + seconds
     results = [Result() for _ in range(clients)]
 
     def worker(i: int) -> None:
-        client, out, n = Client(base, timeout), results[i], i
+        client, out, n = connections[i], results[i], i
         while time.monotonic() < stop:
             path = paths[n % len(paths)]
             n += 1
@@ -158,16 +203,19 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--only", default="", help="comma-separated page names to measure")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of the page mix; counts 5xx and failures")
+    parser.add_argument("--login", default="", help="EMAIL:PASSWORD: every client signed in as this account")
     args = parser.parse_args()
 
     pages = discover(args.base, args.timeout)
-    print(f"server {args.base}, {args.clients} clients, {os.cpu_count()} cores, {load_average()}")
+    print(f"server {args.base}, {args.clients} clients{' signed in as ' + args.login.split(':')[0] if args.login else ''}, "
+          f"{os.cpu_count()} cores, {load_average()}")
     for name, path in pages.items():
         print(f"  {name:12s} {path}")
-    run(args.base, list(pages.values()), args.clients, args.warmup, args.timeout)
+    sessions = sign_in(args.base, args.clients, args.timeout, args.login) if args.login else None
+    run(args.base, list(pages.values()), args.clients, args.warmup, args.timeout, sessions)
 
     if args.soak:
-        result = run(args.base, ["/api/v1/health", *pages.values()], args.clients, args.soak, args.timeout)
+        result = run(args.base, ["/api/v1/health", *pages.values()], args.clients, args.soak, args.timeout, sessions)
         print(f"soak {args.soak:.0f} s: {len(result.latencies)} answers ({result.rate:.0f}/s), "
               f"p50 {result.pct(0.5) * 1000:.0f} ms, p95 {result.pct(0.95) * 1000:.0f} ms, "
               f"max {max(result.latencies, default=0) * 1000:.0f} ms, statuses {dict(sorted(result.statuses.items()))}, "
@@ -184,7 +232,7 @@ def main() -> int:
     totals = {name: Result() for name in names}
     for _ in range(args.rounds):
         for name in names:
-            part = run(args.base, [paths[name]], args.clients, args.seconds / args.rounds, args.timeout)
+            part = run(args.base, [paths[name]], args.clients, args.seconds / args.rounds, args.timeout, sessions)
             totals[name].merge(part)
             totals[name].elapsed += part.elapsed
     base_rate = totals["health"].rate

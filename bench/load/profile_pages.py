@@ -1,7 +1,10 @@
 """In-process cost of one page view (no HTTP server, one thread): the median over N views of each page,
 with the number of SQL statements it ran, and optionally a cProfile of one page.
 
-    python bench/load/profile_pages.py [--views 50] [--profile thread]
+    python bench/load/profile_pages.py [--views 50] [--profile thread] [--login EMAIL:PASSWORD]
+
+Signed out, the test client keeps its session, so repeated views are page-cache hits (community.pagecache);
+COKNOW_PAGE_CACHE_SECONDS=0 measures the rendering itself. --login measures a signed-in reader's views.
 
 Runs against the app configured by the environment (DATABASE_URL etc.), on the demo data (flask coknow seed).
 """
@@ -21,11 +24,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--views", type=int, default=50)
     parser.add_argument("--profile", default="", help="page name to profile with cProfile")
+    parser.add_argument("--login", default="", help="EMAIL:PASSWORD: view the pages signed in as this account")
     args = parser.parse_args()
 
     from wsgi import app
 
     client = app.test_client()
+    if args.login:
+        email, _sep, password = args.login.partition(":")
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True))
+        signed_in = client.post("/login", data={"email": email, "password": password,
+                                                "csrf_token": token.group(1) if token else ""})
+        assert signed_in.status_code == 302, f"signing in as {email} failed ({signed_in.status_code})"
     counter = {"n": 0}
     with app.app_context():
         from community.extensions import db

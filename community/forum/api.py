@@ -14,7 +14,7 @@ from community.api import NOT_BLANK, Blueprint, Contains, at_least, tag_list
 from community.database import MAX_ROW_ID
 from community.errors import _fields_from, error_body
 from community.forum import services
-from community.markup import render_markdown
+from community.rendered import body_html
 from community.viewhelpers import commit_or_rollback, signed_in_or_401
 
 blp = Blueprint("api_forum", __name__, url_prefix="/forum", description="Forum categories, threads, replies and answers")
@@ -58,7 +58,7 @@ class ForumReplySchema(Schema):
         return reply.body if self._shown(reply) else ""
 
     def _html(self, reply) -> str:
-        return str(render_markdown(reply.body)) if self._shown(reply) else ""
+        return str(body_html(reply)) if self._shown(reply) else ""  # stored when written, as the pages show it
 
     def _load_body(self, value):
         if not isinstance(value, str):
@@ -75,7 +75,8 @@ class ForumThreadSchema(Schema):
                           metadata={"description": f"{services.MIN_TITLE}–{services.MAX_TITLE} characters"})
     body = fields.String(required=True, validate=[Contains(NOT_BLANK), validate.Length(max=services.MAX_BODY)],
                          metadata={"description": f"Markdown, at most {services.MAX_BODY} characters"})
-    html = fields.Function(lambda t: str(render_markdown(t.body)), dump_only=True)
+    html = fields.Function(lambda t: str(body_html(t)), dump_only=True,
+                           metadata={"description": "the body rendered and sanitized (stored when written)"})
     tags = fields.Method("_tags", deserialize="_load_tags", load_default=list, allow_none=True,
                          metadata={"type": "array", "maxItems": tags_rules.MAX_TAGS, "nullable": True,
                                    "items": {"type": "string", "maxLength": tags_rules.MAX_TAG},

@@ -10,6 +10,7 @@ from community.forum.forms import CategoryForm, EditThreadForm, FlagForm, ReplyF
 from community.hooks import CHAT_SESSION_KEY, ask_community
 from community.markup import render_markdown
 from community.mentions import handle_of, link_mentions
+from community.pagecache import anonymous_page, quiet_writes
 from community.models import Article, Flag, ForumCategory, PostKind
 from community.viewhelpers import commit_or_rollback, form_status, int_arg, page_arg, run_service
 
@@ -38,18 +39,26 @@ def _sort_arg() -> str:
     return sort if sort in services.SORTS else "latest"
 
 
+def _cursor_args() -> dict:
+    """The list's cursor (?after= / ?before=); pages that move by cursor count nothing."""
+    return {"after": request.args.get("after") or None, "before": request.args.get("before") or None, "count": False}
+
+
 @bp.get("/")
+@anonymous_page
 def index():
-    page = services.list_threads(current_user, tag=request.args.get("tag") or None, sort=_sort_arg(), page=page_arg())
+    page = services.list_threads(current_user, tag=request.args.get("tag") or None, sort=_sort_arg(), page=page_arg(),
+                                 **_cursor_args())
     return render_template("forum/index.html", categories=services.visible_categories(current_user), listing=page,
                            category=None, tag=request.args.get("tag"))
 
 
 @bp.get("/c/<slug>")
+@anonymous_page
 def category(slug: str):
     cat = services.get_category_or_404(slug, current_user)
     page = services.list_threads(current_user, category=cat, tag=request.args.get("tag") or None,
-                                 sort=_sort_arg(), page=page_arg())
+                                 sort=_sort_arg(), page=page_arg(), **_cursor_args())
     return render_template("forum/index.html", categories=services.visible_categories(current_user), listing=page,
                            category=cat, description=render_markdown(cat.description), tag=request.args.get("tag"))
 
@@ -92,6 +101,7 @@ def new_thread():
 
 
 @bp.get("/t/<int:thread_id>")
+@anonymous_page
 def thread(thread_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
     replies = services.visible_replies(current_user, thread)
@@ -119,6 +129,7 @@ def seen(thread_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
 
     def record() -> None:
+        quiet_writes()  # a kept page may show a view count up to COKNOW_PAGE_CACHE_SECONDS old
         services.count_view(thread)
         if current_user.is_authenticated:
             services.mark_read(current_user, thread)

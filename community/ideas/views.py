@@ -12,6 +12,7 @@ from community.ideas import bp, services, staff_tools
 from community.ideas.forms import ChangelogForm, CommentForm, IdeaForm, MergeForm, StatusForm, VoteForForm
 from community.ideas.services import IdeaMerged, get_idea_or_404
 from community.markup import render_markdown
+from community.pagecache import anonymous_page
 from community.mentions import link_mentions
 from community.rendered import body_html
 from community.models import Article, ChangelogEntry, ContentReview, Idea, IdeaComment, IdeaStatus
@@ -39,13 +40,15 @@ def _markdown(text: str):
 
 
 @bp.get("/")
+@anonymous_page
 def index():
     sort = request.args.get("sort", "trending")
     status = request.args.get("status") or None
     try:
         page = services.list_ideas(sort=sort, status=status, category=request.args.get("category") or None,
                                    tag=request.args.get("tag") or None, q=request.args.get("q") or None,
-                                   page=page_arg())
+                                   page=page_arg(), after=request.args.get("after") or None,
+                                   before=request.args.get("before") or None, count=False)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("ideas.index"))
@@ -81,6 +84,7 @@ def similar():
 
 
 @bp.get("/<int:idea_id>")
+@anonymous_page
 def detail(idea_id: int):
     idea = get_idea_or_404(idea_id)
     if idea.merged_into_id is not None:

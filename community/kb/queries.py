@@ -2,31 +2,55 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, current_app
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import load_only, selectinload
 
 from community.extensions import db
-from community.pagination import Page
+from community.pagination import Page, keyset_page
 from community.models import AnswerFeedback, Article, ArticleSource, ArticleStatus, GapVariant, KbCategory, KnowledgeGap
 
 
 _LIST_COLUMNS = load_only(Article.id, Article.slug, Article.title, Article.category_id, Article.status)
 
 
-def categories_with_articles() -> list[tuple[KbCategory, list[Article]]]:
-    """Every category with its published articles, in display order."""
+INDEX_PER_CATEGORY = 6  # titles per category on the help center's front page; its category page has them all
+CATEGORY_PER_PAGE = 50
+
+
+def categories_with_articles(shown: int = INDEX_PER_CATEGORY) -> list[tuple[KbCategory, list[Any], int]]:
+    """Every category in display order, with its first `shown` published articles (by title) and how many it
+    has: two statements, however many articles there are (the rest are on the category's own pages)."""
     cats = db.session.scalars(select(KbCategory).order_by(KbCategory.position, KbCategory.name)).all()
-    # The index shows titles and links: the bodies (and their stored HTML) stay in the database.
-    articles = db.session.scalars(
-        select(Article).options(_LIST_COLUMNS).where(Article.status == ArticleStatus.published).order_by(Article.title)
+    published = (select(Article.id,
+                        func.row_number().over(partition_by=Article.category_id,
+                                               order_by=(Article.title, Article.id)).label("position"),
+                        func.count().over(partition_by=Article.category_id).label("in_category"))
+                 .where(Article.status == ArticleStatus.published, Article.category_id.is_not(None)).subquery())
+    # The index shows titles and links: plain rows of those (no ORM objects with deferred bodies to set up).
+    rows = db.session.execute(
+        select(Article.id, Article.slug, Article.title, Article.category_id, published.c.in_category)
+        .join(published, published.c.id == Article.id)
+        .where(published.c.position <= shown).order_by(Article.title, Article.id)
     ).all()
-    by_cat: dict[int | None, list[Article]] = {}
-    for article in articles:
-        by_cat.setdefault(article.category_id, []).append(article)
-    return [(cat, by_cat.get(cat.id, [])) for cat in cats]
+    by_cat: dict[int | None, list[Any]] = {}
+    counts: dict[int | None, int] = {}
+    for row in rows:
+        by_cat.setdefault(row.category_id, []).append(row)
+        counts[row.category_id] = row.in_category
+    return [(cat, by_cat.get(cat.id, []), counts.get(cat.id, 0)) for cat in cats]
+
+
+def category_articles(category: KbCategory, after: str | None = None, before: str | None = None,
+                      page: int = 1) -> Page[Article]:
+    """One page of a category's published articles by title (cursor pages, see community.pagination)."""
+    stmt = select(Article).options(_LIST_COLUMNS).where(Article.category_id == category.id,
+                                                        Article.status == ArticleStatus.published)
+    return keyset_page(stmt, [(Article.title, False), (Article.id, False)], "title", per_page=CATEGORY_PER_PAGE,
+                       page=page, after=after, before=before)
 
 
 def uncategorised_articles() -> list[Article]:

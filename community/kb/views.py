@@ -4,8 +4,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from community.kb import bp, feedback, queries
+from community.pagecache import anonymous_page
 from community.rendered import body_html
-from community.viewhelpers import FORM_ERROR_STATUS, run_service
+from community.viewhelpers import FORM_ERROR_STATUS, page_arg, run_service
 
 # Articles this browser has already answered "did this answer your question?" for (kept short).
 FEEDBACK_SESSION_KEY = "kb_feedback"
@@ -13,12 +14,14 @@ FEEDBACK_REMEMBERED = 50
 
 
 @bp.get("/")
+@anonymous_page
 def index():
-    return render_template(
-        "kb/index.html",
-        categories=queries.categories_with_articles(),
-        uncategorised=queries.uncategorised_articles(),
-    )
+    categories, uncategorised = queries.categories_with_articles(), queries.uncategorised_articles()
+    # Everything the listing shows: its fragment cache key (the same listing for every reader).
+    listing_key = ("kb-index", tuple((c.id, c.slug, c.name, c.description, n, tuple((a.slug, a.title) for a in arts))
+                                     for c, arts, n in categories),
+                   tuple((a.slug, a.title) for a in uncategorised))
+    return render_template("kb/index.html", categories=categories, uncategorised=uncategorised, listing_key=listing_key)
 
 
 @bp.get("/search")
@@ -29,10 +32,12 @@ def search():
 
 
 @bp.get("/categories/<slug>")
+@anonymous_page
 def category(slug: str):
     cat = queries.get_category_or_404(slug)
-    articles = [a for a in cat.articles if a.is_published]
-    return render_template("kb/category.html", category=cat, articles=sorted(articles, key=lambda a: a.title))
+    listing = queries.category_articles(cat, after=request.args.get("after") or None,
+                                        before=request.args.get("before") or None, page=page_arg())
+    return render_template("kb/category.html", category=cat, articles=listing.items, listing=listing)
 
 
 def _render_article(art, *, feedback_error: str | None = None, comment: str = "", status: int = 200):
@@ -43,6 +48,7 @@ def _render_article(art, *, feedback_error: str | None = None, comment: str = ""
 
 
 @bp.get("/articles/<slug>")
+@anonymous_page
 def article(slug: str):
     return _render_article(queries.get_article_or_404(slug))
 

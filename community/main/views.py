@@ -4,11 +4,13 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, redirect, render_template, request, url_for
 
 from community.main import bp
+from community.pagecache import anonymous_page
 
 LANGUAGE_COOKIE = "coknow_lang"
 
 
 @bp.get("/")
+@anonymous_page
 def home():
     return render_template("main/home.html")
 

@@ -201,3 +201,26 @@ def test_the_rerender_command_stores_stale_bodies_now_or_as_a_job(app, runner, c
     assert rendered.count_stale() == 0  # tests run jobs inline, after the commit that queued them
     db.session.expire_all()
     assert "<em>Markdown</em>" in db.session.get(Idea, idea.id).body_html
+
+
+def test_the_forum_api_serves_the_stored_html(app, client, create_user, forum_category, busy, monkeypatch):
+    """The JSON API's `html` is the rendering stored when the post was written, as on the pages: no Markdown work
+    per request, and the same @mention links."""
+    from community import markup
+
+    ana, ben = create_user(display_name="Ana Lima"), create_user()
+    thread = forum.create_thread(ana, forum_category, "Pairing over the API", "Hold it **down**.", "")
+    reply = forum.post_reply(ben, thread, "Thanks, @AnaLima, it *works*.")
+    db.session.commit()
+    stored_thread, stored_reply = thread.body_html, reply.body_html
+    assert "<strong>down</strong>" in stored_thread and 'href="' in stored_reply
+
+    def no_rendering(*_args, **_kwargs):
+        raise AssertionError("Markdown rendered on a read")
+
+    monkeypatch.setattr(markup, "render_markdown", no_rendering)
+    monkeypatch.setattr(rendered, "render_markdown", no_rendering)
+    one = client.get(f"/api/v1/forum/threads/{thread.id}").get_json()
+    assert one["html"] == stored_thread and one["replies"][0]["html"] == stored_reply
+    listed = client.get("/api/v1/forum/threads").get_json()
+    assert [t["html"] for t in listed if t["id"] == thread.id] == [stored_thread]

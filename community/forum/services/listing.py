@@ -10,7 +10,6 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from community.database import page_offset
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import (
@@ -26,7 +25,7 @@ from community.models import (
     utcnow,
 )
 from community.models.base import as_utc
-from community.pagination import Page
+from community.pagination import Page, SortKey, keyset_page
 from community.forum.services.rules import PER_PAGE, SORTS, user_id_of
 from community.forum.services.visibility import _visible_threads
 
@@ -47,8 +46,14 @@ def list_threads(
     sort: str = "latest",
     page: int = 1,
     per_page: int = PER_PAGE,
+    after: str | None = None,
+    before: str | None = None,
+    count: bool = True,
 ) -> ThreadPage:
-    """One page of the threads the viewer may see, sorted; unread ids for signed-in viewers."""
+    """One page of the threads the viewer may see, sorted; unread ids for signed-in viewers.
+
+    Pages by cursor (after / before a row, see community.pagination) or, for old links, by page number;
+    count=False skips counting every matching thread (pages that only link to their neighbours)."""
     if sort not in SORTS:
         raise ValidationFailed(_("Unknown sort order."), {"sort": [_("Use one of: %(s)s.", s=", ".join(SORTS))]})
     page = max(page, 1)
@@ -58,19 +63,19 @@ def list_threads(
         stmt = stmt.where(Thread.category_id == category.id)
     if tag:
         stmt = stmt.where(Thread.tags.any(Tag.name == tag.lower()))
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    order: tuple[Any, ...]
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0 if count else None
+    keys: list[SortKey]
     if sort == "latest":
-        order = (Thread.pinned.desc(), Thread.last_activity_at.desc(), Thread.id.desc())
+        keys = [(Thread.pinned, True), (Thread.last_activity_at, True), (Thread.id, True)]
     elif sort == "new":
-        order = (Thread.created_at.desc(), Thread.id.desc())
+        keys = [(Thread.created_at, True), (Thread.id, True)]
     else:
-        order = (Thread.reply_count.desc(), Thread.views.desc(), Thread.id.desc())
+        keys = [(Thread.reply_count, True), (Thread.views, True), (Thread.id, True)]
     # Authors and categories joined in, tags in one more query for the whole page: no query per row.
-    threads = list(db.session.scalars(stmt.options(selectinload(Thread.tags), joinedload(Thread.author),
-                                                   joinedload(Thread.category)).order_by(*order)
-                                      .limit(per_page).offset(page_offset(page, per_page))))
-    return ThreadPage(threads, total, page, per_page, sort=sort, unread=unread_ids(viewer, threads))
+    stmt = stmt.order_by(None).options(selectinload(Thread.tags), joinedload(Thread.author), joinedload(Thread.category))
+    found = keyset_page(stmt, keys, sort, per_page=per_page, page=page, after=after, before=before, total=total)
+    return ThreadPage(found.items, total, found.page, per_page, found.next_cursor, found.prev_cursor, sort=sort,
+                      unread=unread_ids(viewer, found.items))
 
 
 def unread_ids(viewer: Any, threads: Sequence[Thread]) -> set[int]:

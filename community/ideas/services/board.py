@@ -8,13 +8,12 @@ from flask_babel import gettext as _
 from sqlalchemy import Subquery, Text, case, cast, func, or_, select
 
 from community import search
-from community.database import page_offset
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.models import (
     CLOSED_STATUSES, Idea, IdeaStatus, Vote, utcnow,
 )
-from community.pagination import Page
+from community.pagination import Page, SortKey, keyset_page
 from community.tags import normalize_tags
 from community.ideas.services.rules import MIN_TITLE, SORTS, STATUS_ORDER, TRENDING_DAYS, parse_status
 
@@ -73,8 +72,12 @@ def trending_scores(now: datetime | None = None) -> Subquery:
 
 
 def list_ideas(sort: str = "trending", status: str | None = None, category: str | None = None,
-               tag: str | None = None, q: str | None = None, page: int = 1, per_page: int = 20) -> Page[Idea]:
-    """One page of the board: unmerged ideas, filtered and sorted."""
+               tag: str | None = None, q: str | None = None, page: int = 1, per_page: int = 20,
+               after: str | None = None, before: str | None = None, count: bool = True) -> Page[Idea]:
+    """One page of the board: unmerged ideas, filtered and sorted.
+
+    Pages by cursor (after / before a row, see community.pagination) or, for old links, by page number;
+    count=False skips counting every matching idea (pages that only link to their neighbours)."""
     if sort not in SORTS:
         message = _("Unknown sort order.")
         raise ValidationFailed(message, {"sort": [message]})
@@ -92,20 +95,20 @@ def list_ideas(sort: str = "trending", status: str | None = None, category: str 
             stmt = stmt.where(cast(Idea.tags, Text).like(f'%"{tags[0]}"%'))
     if q and q.strip():
         stmt = stmt.where(or_(Idea.title.ilike(f"%{q.strip()}%"), Idea.body.ilike(f"%{q.strip()}%")))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0 if count else None
+    keys: list[SortKey]
     if sort == "trending":
         scores = trending_scores()
-        stmt = stmt.outerjoin(scores, scores.c.idea_id == Idea.id).order_by(
-            func.coalesce(scores.c.score, 0).desc(), Idea.vote_count.desc(), Idea.id.desc())
+        stmt = stmt.outerjoin(scores, scores.c.idea_id == Idea.id)
+        keys = [(func.coalesce(scores.c.score, 0), True), (Idea.vote_count, True), (Idea.id, True)]
     elif sort == "top":
-        stmt = stmt.order_by(Idea.vote_count.desc(), Idea.id.desc())
+        keys = [(Idea.vote_count, True), (Idea.id, True)]
     elif sort == "new":
-        stmt = stmt.order_by(Idea.created_at.desc(), Idea.id.desc())
+        keys = [(Idea.created_at, True), (Idea.id, True)]
     else:
-        position = case({s: n for n, s in enumerate(STATUS_ORDER)}, value=Idea.status)
-        stmt = stmt.order_by(position, Idea.vote_count.desc(), Idea.id.desc())
-    items = list(db.session.scalars(stmt.offset(page_offset(page, per_page)).limit(per_page)))
-    return Page(items, total, page, per_page)
+        keys = [(case({s: n for n, s in enumerate(STATUS_ORDER)}, value=Idea.status), False),
+                (Idea.vote_count, True), (Idea.id, True)]
+    return keyset_page(stmt, keys, sort, per_page=per_page, page=page, after=after, before=before, total=total)
 
 
 def categories() -> list[str]:
