@@ -1,6 +1,8 @@
 """`flask coknow …` commands: create-admin, seed, serve, and feature commands."""
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -38,10 +40,26 @@ def create_admin(email: str, display_name: str, password: str) -> None:
 
 @coknow.command("seed")
 @click.option("--if-empty", is_flag=True, help="Skip quickly when demo data already exists.")
-def seed(if_empty: bool) -> None:
-    """Create the demo company's staff, customers and content (idempotent)."""
+@click.option("--scale", type=click.IntRange(4, 100_000_000), default=None,
+              help="Then add this many synthetic forum posts (benchmarks: 1000000), by a tenth as many members.")
+@click.option("--members", type=click.IntRange(1, 100_000_000), default=None,
+              help="With --scale: how many synthetic members write them (default: a tenth of the posts).")
+def seed(if_empty: bool, scale: int | None, members: int | None) -> None:
+    """Create the demo company's staff, customers and content (idempotent); --scale adds a large community."""
     from community.seed import has_demo_data, seed_demo
 
+    if scale is not None:
+        from community.scale import seed_scale
+
+        if not has_demo_data():
+            seed_demo(progress=click.echo)
+            db.session.commit()
+        started = time.monotonic()
+        done = seed_scale(scale, members=members, progress=click.echo)
+        db.session.commit()
+        click.echo(f"{done.summary()} ({time.monotonic() - started:.0f} s; each server process indexes them "
+                   "from the database when it starts)")
+        return
     if if_empty and has_demo_data():
         click.echo("Demo data already present.")
         return
