@@ -308,7 +308,7 @@ def engine_decisions_with(kb: list[dict], form: str, vec_of, queries: list[str],
 
 def encoder_one(kb: list[dict], form: str, folds: dict[str, np.ndarray], enc: Encoder, queries: list[str],
                 expected: list[str], s: BotSettings, max_ep: int, label: str,
-                all_queries: list[str], all_expected: list[str | None]) -> None:
+                all_queries: list[str], all_expected: list[str | None], seed: int = 0) -> None:
     """One set and form of the encoder route (see encoder_route)."""
     t0 = time.perf_counter()
     train = [dict(a, questions=[q for q, f in zip(a["questions"], folds[a["id"]], strict=True) if f != 0]) for a in kb]
@@ -322,7 +322,7 @@ def encoder_one(kb: list[dict], form: str, folds: dict[str, np.ndarray], enc: En
         fold_acc[ep] = acc1(engine_ranks_with(train, form, encode, held_q, held_e, s))
         print(f"    fold 0 acc@1 after epoch {ep}: {fold_acc[ep]:.3f}", flush=True)
 
-    finetune_encoder(passages_for(train, form), max_ep, on_epoch=on_fold)
+    finetune_encoder(passages_for(train, form), max_ep, seed=seed, on_epoch=on_fold)
     chosen = max(fold_acc, key=lambda e: (round(fold_acc[e], 6), -e))
     test_acc = {0: acc1(engine_ranks_with(kb, form, enc, queries, expected, s))}
     dec = engine_decisions_with(kb, form, enc, all_queries, all_expected, s)
@@ -338,7 +338,7 @@ def encoder_one(kb: list[dict], form: str, folds: dict[str, np.ndarray], enc: En
               f"{dec['answered']:.3f} oos_recall {dec['oos_recall']:.3f}{mark}", flush=True)
 
     # Run even when the fold says "do not adapt", to show what adapting would have done (not used).
-    finetune_encoder(passages_for(kb, form), max_ep, on_epoch=on_full)
+    finetune_encoder(passages_for(kb, form), max_ep, seed=seed, on_epoch=on_full)
     print(f"summary encoder {label} {form}: chosen epochs {chosen} | fold {fold_acc[0]:.3f} -> "
           f"{fold_acc[chosen]:.3f} | test {test_acc[0]:.3f} -> {test_acc[chosen]:.3f} "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -356,7 +356,7 @@ def encoder_route(args: argparse.Namespace) -> None:
         folds = {a["id"]: rng.permutation(len(a["questions"])) % FOLDS for a in kb}
         for form in args.forms.split(","):
             encoder_one(kb, form, folds, make_encoder(ds), [q["query"] for q in qs], [q["expected"] for q in qs],
-                        s, args.epochs, ds, [q["query"] for q in all_qs], [q["expected"] for q in all_qs])
+                        s, args.epochs, ds, [q["query"] for q in all_qs], [q["expected"] for q in all_qs], args.seed)
 
 
 def main() -> None:
@@ -367,6 +367,7 @@ def main() -> None:
     ap.add_argument("--variants", default="blend,fuse,both")
     ap.add_argument("--route", choices=("head", "encoder"), default="head")
     ap.add_argument("--epochs", type=int, default=2, help="encoder route: the most epochs tried")
+    ap.add_argument("--seed", type=int, default=0, help="encoder route: torch init / batch order seed")
     args = ap.parse_args()
     if args.route == "encoder":
         encoder_route(args)
