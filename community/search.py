@@ -72,6 +72,7 @@ class _AppIndex:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self.syncing = threading.Lock()
         self.cache: IndexCache | None = None
         self.dirty = True
         self.last_sync = 0.0
@@ -107,12 +108,22 @@ class _AppIndex:
         now = time.monotonic()
         if not (force or self.dirty or now - self.last_sync >= interval):
             return
-        self.dirty = False
-        self.last_sync = now
-        # A separate connection: the request's session may hold an older snapshot (SQLite).
-        with db.engine.connect() as conn:
-            result = cache.sync(conn)
-        self.applied_since_save += result.upserted + result.removed
+        # One request catches up at a time, and a turn is waited for before taking a connection: when each
+        # request took its second connection and then waited inside the sync, twenty thread views on a large
+        # index held every pooled connection and the site stopped (a 2M-post community, bench/RESULTS.md).
+        # Only the periodic catch-up is skipped while another runs (it searches what is there, one interval
+        # old at most); after this process's own write (dirty) it waits, so a writer reads its write.
+        if not self.syncing.acquire(blocking=force or self.dirty):
+            return
+        try:
+            self.dirty = False
+            self.last_sync = now
+            # A separate connection: the request's session may hold an older snapshot (SQLite).
+            with db.engine.connect() as conn:
+                result = cache.sync(conn)
+            self.applied_since_save += result.upserted + result.removed
+        finally:
+            self.syncing.release()
 
 
 def freshness() -> dict[str, Any]:
