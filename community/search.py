@@ -199,6 +199,19 @@ class _EmbeddingMemo:
                 self._vectors.popitem(last=False)
         return np.stack(out) if out else np.zeros((0, embedder.dim), np.float32)
 
+    @contextmanager
+    def recording(self, known: dict[str, np.ndarray]) -> Iterator[_Recording]:
+        """Add known vectors, then record the texts asked for inside the block and how many were encoded."""
+        recording = _Recording()
+        with self._lock:
+            self._vectors.update(known)
+            self._recordings.append(recording)
+        try:
+            yield recording
+        finally:
+            with self._lock:
+                self._recordings.remove(recording)
+
 
 @dataclass
 class _Recording:
@@ -216,16 +229,8 @@ def embedding_file(path: Path) -> Iterator[None]:
     and fresh install; path names the data). Vectors are looked up by their exact input text, so a stale
     file is only slower, never wrong."""
     loaded = _load_embeddings(path)
-    recording = _Recording()
-    with _memo._lock:
-        for text, vector in loaded.items():
-            _memo._vectors[text] = vector
-        _memo._recordings.append(recording)
-    try:
+    with _memo.recording(loaded) as recording:
         yield
-    finally:
-        with _memo._lock:
-            _memo._recordings.remove(recording)
     if not recording.encoded:
         return
     texts = sorted(recording.texts | set(loaded))
