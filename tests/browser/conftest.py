@@ -14,11 +14,29 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
                  "--disable-gpu", "--no-first-run", "--disable-sync"]
 
 
+def _closing(app):
+    """The app with each response read whole and its iterable closed before werkzeug writes it. Werkzeug's
+    development handler skips close() when the browser resets a connection mid-response (its cleanup reads the
+    reset socket first), so a static file stays open until garbage collection, and the ResourceWarning fails
+    whichever test is running then."""
+
+    def wsgi(environ, start_response):
+        app_iter = app(environ, start_response)
+        try:
+            return [b"".join(app_iter)]
+        finally:
+            close = getattr(app_iter, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """Serve app on a free loopback port for the length of one test."""
     app.config["WTF_CSRF_SSL_STRICT"] = False
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
