@@ -234,3 +234,42 @@ def test_document_vector_finds_neighbours_without_the_model(
     with engine.connect() as conn:
         cache.sync(conn)
     assert cache.document_vector("article", "refunds") is None
+
+
+def test_broad_and_narrow_filters_give_the_filtered_nearest_passages(
+    engine: sa.Engine, table: sa.Table, embedder: Embedder
+) -> None:
+    # Threads are most of the index (a filter on them is checked on the nearest hits), articles and one
+    # language few (an id set is built); "zh threads" looks broad by either set alone but matches two.
+    topics = ["refund", "password", "invoice", "export", "dark mode", "android", "billing", "sign in"]
+    with engine.begin() as conn:
+        for n in range(40):
+            topic = topics[n % len(topics)]
+            lang = "zh" if n in (5, 17) else "en"
+            passages = chunk_document(f"A question about {topic}, number {n}.", title=f"Thread {n}", count_tokens=embedder.count_tokens)
+            upsert_source(conn, table, "thread", f"t{n}", passages, {"lang": lang}, embedder, title=f"Thread {n}")
+        for n in range(8):
+            _put(conn, table, embedder, f"a{n}", f"Article {n}", f"How {topics[n]} works.", lang="zh")
+    cache = IndexCache(table, embedder)
+    with engine.connect() as conn:
+        cache.sync(conn)
+    everything = len(cache)
+
+    def expected(vector: np.ndarray, k: int, keep) -> list[tuple[str, str]]:
+        return [(h.source_type, h.chunk_key) for h in cache.search_vector(vector, everything) if keep(h)][:k]
+
+    cases = [
+        ({"source_type": "thread"}, lambda h: h.source_type == "thread"),
+        ({"source_type": {"thread", "article"}, "lang": "en"}, lambda h: h.meta.get("lang") == "en"),
+        ({"source_type": "article"}, lambda h: h.source_type == "article"),
+        ({"source_type": "thread", "lang": "zh"}, lambda h: h.source_type == "thread" and h.meta.get("lang") == "zh"),
+        ({"source_type": "idea"}, lambda h: False),
+    ]
+    for topic in ("refund", "dark mode", "sign in"):
+        vector = embedder.encode_query(f"help with {topic}")
+        for filters, keep in cases:
+            for k in (1, 5):
+                got = [(h.source_type, h.chunk_key) for h in cache.search_vector(vector, k, filters)]
+                assert got == expected(vector, k, keep), (topic, filters, k)
+                assert [(h.source_type, h.chunk_key) for h in cache.candidates("", k, filters, query_vector=vector,
+                                                                               lexical=False, spans=False)] == got
