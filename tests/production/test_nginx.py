@@ -2,8 +2,9 @@
 Redis, one site.
 
 Through nginx: pages load, static files come from nginx itself, visitors are spread over both processes
-and each stays on one (ip_hash), and Socket.IO connects both as browsers do (WebSocket upgrade) and by
-long-polling (whose requests must all reach the process holding the session), and gets live events.
+and each stays on one (ip_hash), limits count each visitor's own address (COKNOW_PROXIES=1), and
+Socket.IO connects both as browsers do (WebSocket upgrade) and by long-polling (whose requests must all
+reach the process holding the session), and gets live events.
 Visitors bind distinct 127.0.n.1 addresses: ip_hash keys IPv4 clients by their first three octets.
 """
 from __future__ import annotations
@@ -73,7 +74,8 @@ def test_two_processes_behind_nginx(app, backend, database, create_user, tmp_pat
 
     env = {"SOCKETIO_MESSAGE_QUEUE": REDIS_URL, "COKNOW_RATELIMIT_STORAGE_URL": REDIS_URL,
            "COKNOW_RATELIMIT_KEY_PREFIX": f"coknow-test-{secrets.token_hex(4)}",
-           "SECRET_KEY": "two-processes-share-one-secret-key", "COKNOW_CONCURRENCY": "8"}
+           "SECRET_KEY": "two-processes-share-one-secret-key", "COKNOW_CONCURRENCY": "8",
+           "COKNOW_PROXIES": "1", "COKNOW_RATELIMIT_REGISTER": "1 per hour"}
     a, b = Process("a", database, tmp_path, env), Process("b", database, tmp_path, env)
     nginx = Nginx(tmp_path / "nginx", [a.port, b.port])
     clients: list[socketio.Client] = []
@@ -105,6 +107,17 @@ def test_two_processes_behind_nginx(app, backend, database, create_user, tmp_pat
         assert all(len(upstreams) == 1 for upstreams in visitors.values()), visitors
         assert set().union(*visitors.values()) == ports, visitors
         assert served["127.0.0.1"] == served["127.0.0.2"], served
+
+        # Each visitor has its own allowance: the web processes count the address nginx forwards, not nginx's.
+        def register(address: str, n: int) -> int:
+            session = _visitor_session(address, nginx.base)
+            token = CSRF_META.search(session.get(nginx.base + "/register", timeout=10).text).group(1)
+            return session.post(nginx.base + "/register", timeout=10, allow_redirects=False, data={
+                "display_name": f"Visitor {n}", "email": f"visitor{n}@example.com", "password": "long enough pw",
+                "confirm": "long enough pw", "csrf_token": token}).status_code
+
+        assert [register(client_address(1), 1), register(client_address(1), 2)] == [302, 429]
+        assert register(client_address(2), 3) == 302
 
         # A browser-like socket (WebSocket first, Origin sent) from 127.0.0.1 watches the thread ...
         arrived: dict[str, threading.Event] = {"websocket": threading.Event(), "polling": threading.Event()}
