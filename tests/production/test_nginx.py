@@ -98,11 +98,11 @@ def test_two_processes_behind_nginx(app, backend, database, create_user, tmp_pat
         for address in ("127.0.0.1", "127.0.0.2"):
             assert get_from(address, nginx.base, f"/api/v1/health?loopback={address}")[0] == 200
         served: dict[str, set[str]] = defaultdict(set)
-        for client, upstream, _status, path in nginx.access_log(until="/api/v1/health?loopback=127.0.0.2"):
+        for visitor, upstream, _status, path in nginx.access_log(until="/api/v1/health?loopback=127.0.0.2"):
             if path == STATIC:
                 assert upstream == "-", "the static file was passed to a web process"
             else:
-                served[client].add(upstream)
+                served[visitor].add(upstream)
         visitors = {client_address(n): served[client_address(n)] for n in range(1, VISITORS + 1)}
         assert all(len(upstreams) == 1 for upstreams in visitors.values()), visitors
         assert set().union(*visitors.values()) == ports, visitors
@@ -119,7 +119,7 @@ def test_two_processes_behind_nginx(app, backend, database, create_user, tmp_pat
         assert [register(client_address(1), 1), register(client_address(1), 2)] == [302, 429]
         assert register(client_address(2), 3) == 302
 
-        # A browser-like socket (WebSocket first, Origin sent) from 127.0.0.1 watches the thread ...
+        # A WebSocket from 127.0.0.1 (with the Origin header a browser sends) watches the thread ...
         arrived: dict[str, threading.Event] = {"websocket": threading.Event(), "polling": threading.Event()}
         payloads: dict[str, list[dict]] = {"websocket": [], "polling": []}
 
@@ -159,9 +159,9 @@ def test_two_processes_behind_nginx(app, backend, database, create_user, tmp_pat
         for client in clients:
             client.disconnect()
         sockets: dict[str, list[str]] = defaultdict(list)
-        for client, upstream, _status, path in nginx.access_log(until="transport=websocket"):
+        for visitor, upstream, _status, path in nginx.access_log(until="transport=websocket"):
             if path.startswith("/socket.io"):
-                sockets[client].append(upstream)
+                sockets[visitor].append(upstream)
         assert set(sockets["127.0.0.1"]) == served["127.0.0.1"], sockets  # the WebSocket
         assert set(sockets[other]) == visitors[other] and len(sockets[other]) >= 3, sockets  # every poll
     finally:
