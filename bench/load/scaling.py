@@ -193,7 +193,10 @@ def measure(base: str, clients: int, generators: int, paths: list[str], seconds:
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     start = time.monotonic() + 0.3
-    groups = [list(range(1 + g, clients + 1, generators)) for g in range(generators)]
+    # Consecutive visitors per generator process: ip_hash puts 127.0.n.1 on alternate processes (n odd, n even),
+    # so a stride would give each generator process the visitors of one web process only.
+    size = -(-clients // generators)
+    groups = [list(range(1 + g * size, min(clients, (g + 1) * size) + 1)) for g in range(generators)]
     procs = [context.Process(target=_generator, args=(base, group, paths, start, seconds, queue))
              for group in groups if group]
     for p in procs:
