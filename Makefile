@@ -15,7 +15,7 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # fixtures (its browser, its live server) may then start once in each worker.
 PYTEST_ARGS ?= -n 2 --dist worksteal --durations=40
 
-.PHONY: install run serve test lint browser-deps db seed bench clean screenshots catalogues
+.PHONY: install run serve test lint system-deps db seed bench clean screenshots catalogues
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -71,12 +71,18 @@ seed: db
 run: seed
 	$(BIN)/flask coknow serve --host $(HOST) --port $(PORT)
 
-# Debian's chromium drives the browser tests; browsers cannot be downloaded here.
-browser-deps:
-	@if ! command -v chromium >/dev/null; then \
+# Programs the tests drive, from Debian's packages (command:package): chromium for the browser tests
+# (browsers cannot be downloaded here), nginx for the production tests and the scaling benchmark.
+# Installed as root when missing; otherwise named, and the tests that need them are skipped.
+SYSTEM_DEPS := chromium:chromium nginx:nginx
+system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+		command -v "$${dep%%:*}" >/dev/null || test -x "/usr/sbin/$${dep%%:*}" || missing="$$missing $${dep#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
-		else echo "chromium is missing: install Debian's chromium package to run browser tests"; fi; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		else echo "missing:$$missing; install these Debian packages (as root: make system-deps) to run the tests that need them"; fi; \
 	fi
 
 # The hygiene gate runs first and fails the build: style and security rules, types, layers.
@@ -85,7 +91,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint browser-deps
+test: lint system-deps
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Production mode: PROCESSES single-worker gunicorn processes from PORT up and a job worker, on
@@ -96,7 +102,7 @@ serve: install
 
 # Every page at 1280 and 390 px from a throw-away demo site: make screenshots OUT=folder
 OUT ?= screenshots
-screenshots: install browser-deps
+screenshots: install system-deps
 	$(BIN)/python tools/screenshots.py $(OUT)
 
 bench: install

@@ -217,6 +217,11 @@ SETTINGS: tuple[Setting, ...] = (
             shown="`instance/index`"),
     Setting("COKNOW_SITE_NAME", "CoKnow", text, "the site's name in pages and e-mail"),
     Setting("COKNOW_SECURE_COOKIES", False, flag, "`1` behind HTTPS", key="SESSION_COOKIE_SECURE"),
+    # Behind nginx every request comes from nginx's address: per-address limits (sign-ins, registrations, chat)
+    # would count all visitors together. Trusting more hops than there are proxies lets a client pick its address.
+    Setting("COKNOW_PROXIES", 0, whole(0, 5),
+            "proxies in front of each web process whose `X-Forwarded-For` / `-Proto` are believed "
+            "(`1` behind deploy/nginx.conf, as `make serve` sets): limits then count the visitor's address, not the proxy's"),
     Setting("COKNOW_REMEMBER_DAYS", 30, whole(1, 365), "days a \"remember me\" sign-in lasts"),
     Setting("COKNOW_PASSWORD_COST", 15, whole(10, 20),
             "scrypt work factor of new password hashes, as log2 N (15 is Werkzeug's default, ~70 ms; each step doubles it)"),

@@ -7,6 +7,7 @@ from flask import Flask, abort, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 API_PREFIX = "/api/"
@@ -166,3 +167,7 @@ def install(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     # The documented way to wrap a Flask app in WSGI middleware.
     app.wsgi_app = SecurityHeaders(app.wsgi_app, force_https=app.config.get("COKNOW_SECURE_COOKIES", False))  # type: ignore[method-assign]
+    proxies = app.config.get("COKNOW_PROXIES", 0)
+    if proxies:
+        # Outermost, so that pages, Socket.IO and the limits all see the visitor's address and scheme.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ BIN=${BIN:-.venv/bin}
 export COKNOW_JOBS_URL=${COKNOW_JOBS_URL:-$SOCKETIO_MESSAGE_QUEUE}
 export COKNOW_RATELIMIT_STORAGE_URL=${COKNOW_RATELIMIT_STORAGE_URL:-$SOCKETIO_MESSAGE_QUEUE}
 export COKNOW_JOB_WORKERS=0  # the web processes only enqueue; the job worker below runs the jobs
+export COKNOW_PROXIES=${COKNOW_PROXIES:-1}  # nginx in front: the visitor's address is in X-Forwarded-For
 export FLASK_APP=wsgi:app HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
 "$BIN/flask" db upgrade heads

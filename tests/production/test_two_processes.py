@@ -5,12 +5,8 @@ elsewhere is answered by the bot of a process that was already running, within i
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,9 +18,8 @@ from community.extensions import db
 from community.forum import services as forum
 from community.kb import services as kb
 from community.models import ArticleStatus
+from tests.production.stack import REDIS_URL, Process, redis_or_skip
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 SYNC_SECONDS = 2
 # Chat messages a minute from one address, counted in Redis for both processes together.
@@ -33,73 +28,17 @@ PER_ADDRESS = 4
 pytestmark = pytest.mark.slow
 
 
-def _redis_or_skip() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is required (REQUIRE_SERVICES=1) but unreachable: {exc}")
-        pytest.skip(f"Redis unreachable: {exc}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Process:
-    """One production web process: gunicorn with the project's settings on its own port."""
-
-    def __init__(self, name: str, database_url: str, instance: Path, limits_prefix: str) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "PORT": str(self.port),
-            "DATABASE_URL": database_url,
-            "SOCKETIO_MESSAGE_QUEUE": REDIS_URL,
-            "COKNOW_RATELIMIT_STORAGE_URL": REDIS_URL,
-            # This run's own counters: other runs (and other tests from 127.0.0.1) share the Redis.
-            "COKNOW_RATELIMIT_KEY_PREFIX": limits_prefix,
-            "COKNOW_CHAT_RATE_PER_ADDRESS": str(PER_ADDRESS),
-            "COKNOW_JOBS_URL": "immediate",
-            "COKNOW_INSTANCE_DIR": str(instance),
-            "COKNOW_INDEX_DIR": str(instance / f"index-{name}"),
-            "COKNOW_INDEX_SYNC_SECONDS": str(SYNC_SECONDS),
-            "SECRET_KEY": "two-processes-share-one-secret-key",
-            "COKNOW_CONCURRENCY": "8",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-        }
-        self.log = (instance / f"{name}.log").open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"process exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                if requests.get(self.base + "/api/v1/health", timeout=10).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"{self.base} did not start; see {self.log.name}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+def _process(name: str, database_url: str, instance: Path, limits_prefix: str) -> Process:
+    return Process(name, database_url, instance, env={
+        "SOCKETIO_MESSAGE_QUEUE": REDIS_URL,
+        "COKNOW_RATELIMIT_STORAGE_URL": REDIS_URL,
+        # This run's own counters: other runs (and other tests from 127.0.0.1) share the Redis.
+        "COKNOW_RATELIMIT_KEY_PREFIX": limits_prefix,
+        "COKNOW_CHAT_RATE_PER_ADDRESS": str(PER_ADDRESS),
+        "COKNOW_INDEX_SYNC_SECONDS": str(SYNC_SECONDS),
+        "SECRET_KEY": "two-processes-share-one-secret-key",
+        "COKNOW_CONCURRENCY": "8",
+    })
 
 
 def _session(base: str, path: str = "/") -> tuple[requests.Session, str]:
@@ -138,7 +77,7 @@ def _ask(base: str, question: str) -> dict:
 def test_two_processes_share_live_replies_and_the_bots_knowledge(app, backend, database, create_user, tmp_path):
     if backend != "postgresql":
         pytest.skip("production mode runs on PostgreSQL")
-    _redis_or_skip()
+    redis_or_skip()
     import socketio
 
     ana = create_user(email="ana@example.com", display_name="Ana Lima")
@@ -149,7 +88,7 @@ def test_two_processes_share_live_replies_and_the_bots_knowledge(app, backend, d
     thread_id = thread.id
 
     prefix = f"coknow-test-{secrets.token_hex(4)}"
-    a, b = Process("a", database, tmp_path, prefix), Process("b", database, tmp_path, prefix)
+    a, b = _process("a", database, tmp_path, prefix), _process("b", database, tmp_path, prefix)
     try:
         a.wait_ready()
         b.wait_ready()

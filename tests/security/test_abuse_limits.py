@@ -91,3 +91,26 @@ def test_a_customer_cannot_take_a_staff_members_name(app, create_user):
     # Staff may share names among themselves (two people called Ana), and customers keep ordinary names.
     create_user(email="ana2@example.com", display_name="Ana from Support", role="staff")
     assert auth.register_user("z@example.com", "Ana", "long enough pw").display_name == "Ana"
+
+
+def _register_from(app, n: int, forwarded_for: str) -> int:
+    fresh = app.test_client()
+    headers = {"X-Forwarded-For": forwarded_for}
+    with app.app_context():
+        token = csrf_token(fresh, "/register")
+    with app.app_context():
+        return fresh.post("/register", headers=headers, data={
+            "display_name": f"Visitor {n}", "email": f"visitor{n}@example.com", "password": "long enough pw",
+            "confirm": "long enough pw", "csrf_token": token}).status_code
+
+
+@pytest.mark.app_config(RATELIMIT_REGISTER="1 per hour", COKNOW_PROXIES=1)
+def test_behind_a_proxy_limits_count_the_visitors_address(app):
+    # Every request comes from the proxy (here 127.0.0.1); the address it forwards is the visitor's.
+    assert [_register_from(app, 1, "198.51.100.7"), _register_from(app, 2, "198.51.100.7")] == [302, 429]
+    assert _register_from(app, 3, "203.0.113.9") == 302
+
+
+@pytest.mark.app_config(RATELIMIT_REGISTER="1 per hour")
+def test_without_a_proxy_a_client_cannot_pick_its_address(app):
+    assert [_register_from(app, 1, "198.51.100.7"), _register_from(app, 2, "203.0.113.9")] == [302, 429]
