@@ -183,6 +183,8 @@ def main() -> None:
     parser.add_argument("--encoders", nargs="*", default=["use", "e5"], choices=["use", "e5", "e5p"])
     parser.add_argument("--quick", action="store_true", help="skip the tokenizer and BM25 parameter sweeps")
     parser.add_argument("--english", action="store_true", help="also score HWU64 and CLINC150 val, dense alone")
+    parser.add_argument("--show-errors", type=int, default=0, metavar="N",
+                        help="print N wrong top-1s of each multilingual encoder (seeded sample), to read")
     args = parser.parse_args()
     print("load average", os.getloadavg())
     docs, queries, gold = load()
@@ -230,6 +232,10 @@ def main() -> None:
         print(f"{enc.label}: vectors ready in {time.perf_counter() - t0:.0f} s")
         multi[name] = m_q @ m_doc.T
         print(f"{enc.label} dense alone: {both(multi[name], gold)}")
+        top = multi[name].argmax(axis=1)
+        wrong = np.flatnonzero(top != gold)
+        for i in sorted(np.random.default_rng(7).choice(wrong, min(args.show_errors, len(wrong)), replace=False)):
+            print(f"  query {queries[i]} | expected {docs[gold[i]]} | top-1 {docs[top[i]]}")
         for lex in ("jieba (shipped)", best_lex):
             score, chosen = cv_weight([multi[name], lexical[lex]], gold, grid2)
             print(f"{enc.label} + BM25 {lex}, z-score, lexical weight by 5-fold CV: {score:.3f} (in cluster {CLUSTER_ACC[-1]:.3f}; chosen {chosen})")
