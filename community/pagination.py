@@ -120,6 +120,8 @@ def keyset_page(stmt: Select[Any], keys: Sequence[SortKey], order: str, *, per_p
 
     One statement whatever the list's length: per_page + 1 rows tell whether there is a next page."""
     columns = [column for column, _d in keys]
+    if last:  # the last page is where it is, whatever cursor came with it
+        after = before = None
     forward = before is None and not last
     moved = bool(after or before or last)
     if after or before:
