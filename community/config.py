@@ -308,6 +308,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FORUM_NEW_POSTS_PER_HOUR", 3, whole(1, 10_000), "posts per hour for a new member"),
     Setting("FORUM_POSTS_PER_HOUR", 30, whole(1, 100_000), "posts per hour for everyone else"),
     Setting("FORUM_FLAGS_TO_HIDE", 3, whole(1, 1000), "open flags on a post that hide it until staff look"),
+    Setting("FORUM_REPLIES_PER_PAGE", 50, whole(5, 1000), "replies on one page of a thread"),
     Setting("COKNOW_EMBEDDER", "auto", one_of("auto", "onnx", "torch"),
             "`onnx`, `torch`, or `auto`: the ONNX export when it is built (`make install` builds it), else PyTorch; same vectors",
             in_config=False),

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Generic, Sequence, TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, literal, or_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from community.database import page_offset
@@ -98,6 +98,13 @@ def _beyond(keys: Sequence[SortKey], values: Sequence[Any], forward: bool) -> Co
     """Rows after values in the keys' order (forward), or before them."""
     # Bound with each key's own type: its conversions apply (UTC times on SQLite), and True/False compare.
     bound = [literal(value, type_=column.type) for (column, _d), value in zip(keys, values, strict=True)]
+    if len({descending for _c, descending in keys}) == 1:
+        # Every key sorts the same way: one row-value comparison, which PostgreSQL and SQLite both answer
+        # as a range of an index on the keys (the OR of prefixes below is read as a filter from the
+        # start of the range instead: a thread's last page of replies would scan all the others first).
+        columns = tuple_(*[column for column, _d in keys])
+        values_row = tuple_(*bound)
+        return columns < values_row if keys[0][1] == forward else columns > values_row
     clauses = []
     for i, (column, descending) in enumerate(keys):
         later = column < bound[i] if descending == forward else column > bound[i]
@@ -106,18 +113,23 @@ def _beyond(keys: Sequence[SortKey], values: Sequence[Any], forward: bool) -> Co
 
 
 def keyset_page(stmt: Select[Any], keys: Sequence[SortKey], order: str, *, per_page: int, page: int = 1,
-                after: str | None = None, before: str | None = None, total: int | None = None) -> Page[Any]:
-    """One page of stmt's entities in keys' order: after a cursor, before one, or (old links) page number page.
+                after: str | None = None, before: str | None = None, total: int | None = None,
+                last: bool = False) -> Page[Any]:
+    """One page of stmt's entities in keys' order: after a cursor, before one, the last page (last), or (old
+    links) page number page.
 
     One statement whatever the list's length: per_page + 1 rows tell whether there is a next page."""
     columns = [column for column, _d in keys]
-    forward = before is None
+    if last:  # the last page is where it is, whatever cursor came with it
+        after = before = None
+    forward = before is None and not last
+    moved = bool(after or before or last)
     if after or before:
         values = decode_cursor(after or before or "", order, len(keys), "after" if after else "before")
         stmt = stmt.where(_beyond(keys, values, forward))
     ordering = [(c.desc() if d == forward else c.asc()) for c, d in keys]
     stmt = stmt.add_columns(*columns).order_by(*ordering).limit(per_page + 1)
-    if page > 1 and not (after or before):
+    if page > 1 and not moved:
         stmt = stmt.offset(page_offset(page, per_page))
     rows = list(db.session.execute(stmt).all())
     more = len(rows) > per_page
@@ -125,9 +137,29 @@ def keyset_page(stmt: Select[Any], keys: Sequence[SortKey], order: str, *, per_p
     if not forward:
         rows.reverse()
     items = [row[0] for row in rows]
-    first, last = (list(rows[0][1:]), list(rows[-1][1:])) if rows else (None, None)
-    has_next = more if forward else bool(rows)
+    first, end = (list(rows[0][1:]), list(rows[-1][1:])) if rows else (None, None)
+    has_next = more if forward else bool(rows) and not last
     has_prev = (more if not forward else bool(after) or page > 1) and bool(rows)
-    return Page(items, total, page if not (after or before) else 0, per_page,
-                next_cursor=encode_cursor(order, last) if has_next and last is not None else None,
+    return Page(items, total, page if not moved else 0, per_page,
+                next_cursor=encode_cursor(order, end) if has_next and end is not None else None,
                 prev_cursor=encode_cursor(order, first) if has_prev and first is not None else None)
+
+
+def page_holding(stmt: Select[Any], keys: Sequence[SortKey], order: str, values: Sequence[Any], *,
+                 per_page: int) -> str | None:
+    """The after-cursor of the page that holds the row with these sort-key values, pages counted from the
+    list's start (the page following Next reaches), or None when it is the first page.
+
+    Two statements: a count of the rows before it (an index range), and the row that ends the page before,
+    read backwards from the row itself (fewer than per_page rows however deep it is)."""
+    columns = [column for column, _d in keys]
+    earlier_rows = stmt.order_by(None).where(_beyond(keys, values, forward=False))
+    earlier = db.session.scalar(select(func.count()).select_from(
+        earlier_rows.with_only_columns(columns[-1]).subquery())) or 0
+    start = earlier - earlier % per_page
+    if start == 0:
+        return None
+    ordering = [(c.asc() if d else c.desc()) for c, d in keys]
+    boundary = db.session.execute(earlier_rows.with_only_columns(*columns).order_by(*ordering)
+                                  .offset(earlier - start).limit(1)).first()
+    return encode_cursor(order, list(boundary)) if boundary is not None else None

@@ -100,26 +100,44 @@ def new_thread():
     return render_template("forum/new.html", form=form, has_categories=bool(categories)), form_status()
 
 
+@bp.app_template_global("reply_url")
+def reply_url(thread_id: int, reply_id: int, **args) -> str:
+    """A link to one reply: the page of the thread holding it (?reply=), scrolled to it."""
+    return url_for("forum.thread", thread_id=thread_id, reply=reply_id, _anchor=f"reply-{reply_id}", **args)
+
+
+def _reply_page_args() -> dict:
+    """Which page of replies: the one holding ?reply=, after / before a cursor, ?page=last, or the first."""
+    return {"reply_id": int_arg("reply"), "after": request.args.get("after") or None,
+            "before": request.args.get("before") or None, "last": request.args.get("page") == "last"}
+
+
+def _thread_page(thread, page, form, related: bool = True):
+    """The thread page around one page of its replies; only the last page takes new replies live."""
+    staff = current_user.is_authenticated and current_user.is_staff
+    return render_template(
+        "forum/thread.html", thread=thread, replies=page.items, pages=page, form=form,
+        accepted_answer=services.accepted_reply(thread), liked=services.liked_ids(current_user, page.items),
+        related=[(m, _hit_link(m)) for m in services.related_content(current_user, thread)] if related else [],
+        categories=services.visible_categories(current_user) if staff else [],
+        handle_of=handle_of, **_promotion_context(thread, staff),
+    )
+
+
 @bp.get("/t/<int:thread_id>")
 @anonymous_page
 def thread(thread_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
-    replies = services.visible_replies(current_user, thread)
+    page = services.reply_page(current_user, thread, **_reply_page_args())
     form = ReplyForm()
     quote = int_arg("quote")
     if quote and not form.body.data:
-        quoted = next((r for r in replies if r.id == quote and not r.is_deleted and not r.hidden), None)
+        # The Quote link opens the page holding the reply (?reply=), so it is among this page's replies.
+        quoted = next((r for r in page.items if r.id == quote and not r.is_deleted and not r.hidden), None)
         if quoted is not None:
             name = quoted.author.display_name if quoted.author else _("Anonymous")
             form.body.data = "\n".join("> " + line for line in quoted.body.splitlines()) + f"\n>\n> — @{handle_of(name)}\n\n"
-    staff = current_user.is_authenticated and current_user.is_staff
-    return render_template(
-        "forum/thread.html", thread=thread, replies=replies, form=form,
-        liked=services.liked_ids(current_user, replies),
-        related=[(m, _hit_link(m)) for m in services.related_content(current_user, thread)],
-        categories=services.visible_categories(current_user) if staff else [],
-        handle_of=handle_of, **_promotion_context(thread, staff),
-    )
+    return _thread_page(thread, page, form)
 
 
 @bp.post("/t/<int:thread_id>/seen")
@@ -154,21 +172,19 @@ def reply(thread_id: int):
     form = ReplyForm()
     if form.validate_on_submit():
         done = run_service(lambda: services.post_reply(current_user, thread, form.body.data).id, form)
-        if done.ok:
-            return redirect(url_for("forum.thread", thread_id=thread_id, _anchor=f"reply-{done.value}"))
-    replies = services.visible_replies(current_user, thread)
-    return render_template(
-        "forum/thread.html", thread=thread, replies=replies, form=form, liked=services.liked_ids(current_user, replies),
-        related=[], categories=[], handle_of=handle_of,
-        **_promotion_context(thread, current_user.is_staff),
-    ), form_status()
+        if done.ok and done.value is not None:
+            return redirect(reply_url(thread_id, done.value))
+    # The form with its errors at the foot of the last page, where the reply would have gone.
+    return _thread_page(thread, services.reply_page(current_user, thread, last=True), form, related=False), form_status()
 
 
-def _act(thread_id: int, action, message: str | None = None):
-    """Run a one-click action on a thread and return to it, showing domain errors as a flash."""
+def _act(thread_id: int, action, message: str | None = None, reply_id: int | None = None):
+    """Run a one-click action on a thread (or one of its replies) and return to it, on the page holding the
+    reply, showing domain errors as a flash."""
     if run_service(action).ok and message:
         flash(message, "success")
-    return redirect(url_for("forum.thread", thread_id=thread_id)), 303
+    back = reply_url(thread_id, reply_id) if reply_id else url_for("forum.thread", thread_id=thread_id)
+    return redirect(back), 303
 
 
 @bp.post("/t/<int:thread_id>/accept/<int:reply_id>")
@@ -176,14 +192,15 @@ def _act(thread_id: int, action, message: str | None = None):
 def accept(thread_id: int, reply_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
     target = services.get_reply_or_404(reply_id, current_user)
-    return _act(thread_id, lambda: services.accept_answer(current_user, thread, target), _("Answer accepted."))
+    return _act(thread_id, lambda: services.accept_answer(current_user, thread, target), _("Answer accepted."),
+                reply_id=target.id)
 
 
 @bp.post("/t/<int:thread_id>/unaccept")
 @login_required
 def unaccept(thread_id: int):
     thread = services.get_thread_or_404(thread_id, current_user)
-    return _act(thread_id, lambda: services.unaccept_answer(current_user, thread))
+    return _act(thread_id, lambda: services.unaccept_answer(current_user, thread), reply_id=thread.accepted_reply_id)
 
 
 @bp.post("/r/<int:reply_id>/like")
@@ -194,9 +211,8 @@ def like(reply_id: int):
         # The like button's fetch: a refused like is a JSON error from the error handler.
         liked = commit_or_rollback(lambda: services.toggle_like(current_user, target))
         return jsonify(liked=liked, likes=target.like_count)
-    if not run_service(lambda: services.toggle_like(current_user, target)).ok:
-        return redirect(url_for("forum.thread", thread_id=target.thread_id))
-    return redirect(url_for("forum.thread", thread_id=target.thread_id, _anchor=f"reply-{target.id}"))
+    run_service(lambda: services.toggle_like(current_user, target))
+    return redirect(reply_url(target.thread_id, target.id))
 
 
 @bp.route("/t/<int:thread_id>/edit", methods=["GET", "POST"])
@@ -222,7 +238,7 @@ def edit_reply(reply_id: int):
         abort(403)
     form = ReplyForm(obj=target)
     if form.validate_on_submit() and run_service(lambda: services.edit_reply(current_user, target, form.body.data), form).ok:
-        return redirect(url_for("forum.thread", thread_id=target.thread_id, _anchor=f"reply-{target.id}"))
+        return redirect(reply_url(target.thread_id, target.id))
     return render_template("forum/edit.html", form=form, thread=target.thread, reply=target), form_status()
 
 
@@ -256,7 +272,8 @@ def delete_thread(thread_id: int):
 @login_required
 def delete_reply(reply_id: int):
     target = services.get_reply_or_404(reply_id, current_user)
-    return _act(target.thread_id, lambda: services.delete_reply(current_user, target), _("The reply is deleted."))
+    return _act(target.thread_id, lambda: services.delete_reply(current_user, target), _("The reply is deleted."),
+                reply_id=target.id)
 
 
 @bp.route("/flag/<kind>/<int:post_id>", methods=["GET", "POST"])
@@ -270,8 +287,9 @@ def flag(kind: str, post_id: int):
     if form.validate_on_submit() and run_service(
             lambda: services.flag_post(current_user, post_kind, post_id, form.reason.data), form).ok:
         flash(_("Thank you. The moderators will look at this post."), "success")
-        thread_id = post_id if post_kind is PostKind.thread else services.get_reply_or_404(post_id, current_user).thread_id
-        return redirect(url_for("forum.thread", thread_id=thread_id))
+        if post_kind is PostKind.thread:
+            return redirect(url_for("forum.thread", thread_id=post_id))
+        return redirect(reply_url(services.get_reply_or_404(post_id, current_user).thread_id, post_id))
     post = services.find_post(post_kind, post_id)
     if post is None or not services.can_see_thread(current_user, services.thread_of(post)):
         abort(404)
@@ -311,7 +329,8 @@ def moderate(thread_id: int):
 def hide_reply(reply_id: int):
     target = services.get_reply_or_404(reply_id, current_user)
     hidden = request.form.get("hidden", "1") == "1"
-    return _act(target.thread_id, lambda: services.set_reply_hidden(current_user, target, hidden), _("Done."))
+    return _act(target.thread_id, lambda: services.set_reply_hidden(current_user, target, hidden), _("Done."),
+                reply_id=target.id)
 
 
 @bp.route("/categories", methods=["GET", "POST"])
@@ -353,8 +372,10 @@ def similar():
 
 def _hit_link(hit) -> str:
     if hit.source_type in ("thread", "answer"):
-        anchor = f"reply-{hit.meta['reply_id']}" if hit.meta.get("reply_id") else None
-        return url_for("forum.thread", thread_id=int(hit.source_id), _anchor=anchor)
+        reply_id = hit.meta.get("reply_id")
+        if reply_id and str(reply_id).isdigit():
+            return reply_url(int(hit.source_id), int(reply_id))
+        return url_for("forum.thread", thread_id=int(hit.source_id))
     if hit.meta.get("url"):
         url = str(hit.meta["url"])
         return url if url.startswith("/") and not url.startswith("//") else "#"

@@ -15,6 +15,7 @@ from scipy import sparse
 from sqlalchemy import select
 
 from community.extensions import db
+from community.forum.links import reply_path
 from community.markup import plain_text, shorten
 from community.models import ChatMessage, GapVariant, Idea, KnowledgeGap, Reply, Thread, index_entries
 from community.models.base import as_utc
@@ -191,7 +192,7 @@ def _gap_vectors(since: datetime | None) -> Vectors:
 def _describe_replies(ids: Sequence[str]) -> dict[str, ItemInfo]:
     rows = db.session.scalars(select(Reply).where(Reply.id.in_(_int_ids(ids))))
     return {str(r.id): ItemInfo("reply", str(r.id), r.thread.title, _excerpt(r.body), r.author_id, as_utc(r.created_at),
-                                f"/forum/t/{r.thread_id}#reply-{r.id}") for r in rows}
+                                reply_path(r.thread_id, r.id)) for r in rows}
 
 
 def _describe_chat_messages(ids: Sequence[str]) -> dict[str, ItemInfo]:

@@ -111,7 +111,7 @@ class Thread(RenderedBody, Model):
 
 class Reply(RenderedBody, Model):
     __tablename__ = "forum_replies"
-    __table_args__ = (Index("ix_forum_replies_thread_created", "thread_id", "created_at"),)
+    __table_args__ = (Index("ix_forum_replies_thread_order", "thread_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("forum_threads.id", ondelete="CASCADE"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from community.forum.links import reply_path
 from community.models import Article, Conversation, Idea, KnowledgeGap, Reply, Thread
 
 
@@ -32,7 +33,7 @@ def thread(item: Thread) -> dict[str, Any]:
 def reply(item: Reply) -> dict[str, Any]:
     """A forum reply as events describe it."""
     return {"id": item.id, "thread_id": item.thread_id, "author_id": item.author_id,
-            "url": f"/forum/t/{item.thread_id}#reply-{item.id}", "created_at": _when(item.created_at)}
+            "url": reply_path(item.thread_id, item.id), "created_at": _when(item.created_at)}
 
 
 def article(item: Article) -> dict[str, Any]:

@@ -7,6 +7,13 @@
 
   // A thread page counts as seen (view count, read marker) once shown: GET requests write nothing.
   var shown = document.querySelector(".forum-thread[data-thread-id]");
+  // Links made before threads had pages (#reply-N alone, e.g. in older notifications) name a reply that may be
+  // on another page: ask the server for the page holding it (?reply=), once.
+  var wanted = /^#reply-(\d+)$/.exec(window.location.hash);
+  if (shown && wanted && !document.getElementById("reply-" + wanted[1]) && !/[?&]reply=/.test(window.location.search)) {
+    window.location.replace(window.location.pathname + "?reply=" + wanted[1] + window.location.hash);
+    return;
+  }
   if (shown) {
     fetch("/forum/t/" + shown.getAttribute("data-thread-id") + "/seen", {
       method: "POST", credentials: "same-origin",
@@ -78,8 +85,9 @@
     });
   });
 
-  // New replies arrive over Socket.IO while the thread is open.
-  var threadEl = document.querySelector(".forum-thread[data-thread-id]");
+  // New replies arrive over Socket.IO while the thread is open on its last page (earlier pages end with a
+  // link to the newer replies instead).
+  var threadEl = document.querySelector(".forum-thread[data-thread-id][data-last-page]");
   if (threadEl && CoKnow.live) {
     var socket = CoKnow.live();
     if (!socket) { return; }

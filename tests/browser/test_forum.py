@@ -67,6 +67,32 @@ def test_thread_mention_live_reply_accept(live_server, new_page, create_user):
     expect(cleo).to_have_url(re.compile(r"/forum/t/\d+$"))
 
 
+def test_a_reply_link_from_before_pages_opens_the_page_holding_the_reply(app, live_server, new_page, create_user):
+    """Links stored before threads had pages end in #reply-N alone: the page asks for the page holding it."""
+    from datetime import timedelta
+
+    from community.models import Reply, utcnow
+
+    app.config["FORUM_REPLIES_PER_PAGE"] = 10
+    category = services.save_category(None, name="Getting started", description="Setup questions")
+    ana = create_user(email="ana@example.com", display_name="Ana Lima")
+    thread = services.create_thread(ana, category, "Pairing question with many answers", "It blinks red.", "")
+    replies = [Reply(thread=thread, author=ana, body=f"Answer number {i}", created_at=utcnow() - timedelta(minutes=60 - i))
+               for i in range(25)]
+    db.session.add_all(replies)
+    db.session.commit()
+    wanted = replies[14].id
+    reader = new_page()
+    reader.goto(f"{live_server}/forum/t/{thread.id}#reply-{wanted}")
+    expect(reader).to_have_url(re.compile(rf"/forum/t/{thread.id}\?reply={wanted}#reply-{wanted}$"))
+    expect(reader.locator(f"#reply-{wanted}")).to_contain_text("Answer number 14")
+    expect(reader.locator("#replies .reply")).to_have_count(10)
+    expect(reader.locator(".live-note")).to_have_count(0)  # not the last page: nothing arrives live here
+    reader.get_by_role("link", name="Last").first.click()
+    expect(reader.locator("#replies .reply").last).to_contain_text("Answer number 24")
+    expect(reader.locator(".live-note")).to_be_visible()
+
+
 XSS = [
     "<script>window.__xss=1;alert(1)</script>",
     "<img src=x onerror=\"window.__xss=1;alert(1)\">",

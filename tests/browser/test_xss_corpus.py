@@ -80,8 +80,8 @@ def test_no_payload_runs_on_any_surface(app, live_server, page, create_user, cat
     for payload in CORPUS[::15]:  # titles are short: a sample, all listed on one page
         ideas.submit_idea(author, ("T " + payload)[: ideas.MAX_TITLE], "", limit_rate=False)
     thread = forum.create_thread(author, category, "A thread with many payloads", CORPUS[0], [])
-    for batch in _batches(CORPUS, forum.MAX_BODY):
-        forum.post_reply(names[1], thread, batch)
+    replies = [forum.post_reply(names[1], thread, batch) for batch in _batches(CORPUS, forum.MAX_BODY)]
+    forum.accept_answer(author, thread, replies[-1])  # shown again above the thread's replies
     for payload in CORPUS[::40]:
         forum.create_thread(author, category, ("Thread " + payload)[: forum.MAX_TITLE], payload, [])
     # Chat: the customer's own history and the staff console's transcript show stored message text, and the

@@ -25,7 +25,7 @@ def test_search_filters_visibility_related_and_suggestions(app, client, create_u
     assert "Bluetooth firmware recall plan" not in page  # staff-only content never reaches customers
     assert page.count("Bluetooth sensor will not pair with my phone") == 1  # thread and its answer are one result
     answers = client.get("/forum/search?q=reset+the+sensor&type=answer").get_data(as_text=True)
-    assert f"/forum/t/{pairing.id}#reply-{reply.id}" in answers
+    assert f"/forum/t/{pairing.id}?reply={reply.id}#reply-{reply.id}" in answers
     billing = client.get(f"/forum/search?q=bluetooth&category={other.slug}").get_data(as_text=True)
     assert "Bluetooth sensor" not in billing
     assert client.get(f"/forum/search?q=x&category={staff_category.slug}").status_code == 404

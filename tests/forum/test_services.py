@@ -45,7 +45,7 @@ def test_reply_notifies_author_and_counts(app, create_user, make_thread):
     db.session.commit()
     assert thread.reply_count == 1 and thread.last_activity_at >= thread.created_at
     [note] = notes(ana, "forum.reply")
-    assert note.link == f"/forum/t/{thread.id}#reply-{reply.id}"
+    assert note.link == f"/forum/t/{thread.id}?reply={reply.id}#reply-{reply.id}"
 
 
 def test_accept_rules(app, create_user, make_thread):

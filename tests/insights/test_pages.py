@@ -190,7 +190,7 @@ def test_a_reply_or_chat_message_can_be_evidence_by_its_number(insight_site, aut
     kinds = {e.source_type for e in db.session.scalars(select(Evidence))}
     assert kinds == {"reply", "chat_message"}
     page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
-    assert f'href="/forum/t/{thread.id}#reply-{reply.id}"' in page and "I want a dark mode" in page
+    assert f'href="/forum/t/{thread.id}?reply={reply.id}#reply-{reply.id}"' in page and "I want a dark mode" in page
     # A number that is no item is refused and nothing is stored.
     missing = client.post("/insights/evidence", data={"csrf_token": token, "idea_id": idea.id, "source_type": "reply",
                                                        "source_id": "99999", "next": f"/ideas/{idea.id}"})

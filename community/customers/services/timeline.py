@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from community.extensions import db
+from community.forum.links import reply_path
 from community.markup import plain_text
 from community.models import (
     AnswerFeedback, ChatMessage, Conversation, GapVariant, Idea, IdeaComment, KnowledgeGap, Notification, Reply,
@@ -111,7 +112,7 @@ def _replies(user_id: int, limit: int | None) -> list[TimelineItem]:
         .where(Reply.author_id == user_id, Reply.deleted_at.is_(None))
         .order_by(Reply.created_at.desc(), Reply.id.desc()), limit)).all()
     return [TimelineItem(f"reply:{r.id}", r.created_at, "forum", "reply", title, plain_text(r.body)[:200],
-                         f"/forum/t/{r.thread_id}#reply-{r.id}",
+                         reply_path(r.thread_id, r.id),
                          {"thread_id": r.thread_id, "body": r.body, "accepted": accepted == r.id,
                           "created_at": _iso(r.created_at)}) for r, title, accepted in rows]
 
@@ -123,7 +124,7 @@ def _accepted(user_id: int, limit: int | None) -> list[TimelineItem]:
         .where(Reply.author_id == user_id, Reply.deleted_at.is_(None))
         .order_by(Reply.created_at.desc(), Reply.id.desc()), limit)).all()
     return [TimelineItem(f"accepted:{rid}", at, "forum", "accepted_answer", title, _("Their answer was accepted"),
-                         f"/forum/t/{tid}#reply-{rid}", {"reply_id": rid, "thread_id": tid})
+                         reply_path(tid, rid), {"reply_id": rid, "thread_id": tid})
             for rid, tid, at, title in rows]
 
 

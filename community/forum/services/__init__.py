@@ -38,10 +38,12 @@ from community.forum.services.visibility import (
 )
 from community.forum.services.listing import (
     ThreadPage as ThreadPage,
+    accepted_reply as accepted_reply,
     count_view as count_view,
     liked_ids as liked_ids,
     list_threads as list_threads,
     mark_read as mark_read,
+    reply_page as reply_page,
     revisions as revisions,
     unread_ids as unread_ids,
     visible_replies as visible_replies,

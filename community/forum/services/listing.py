@@ -25,8 +25,8 @@ from community.models import (
     utcnow,
 )
 from community.models.base import as_utc
-from community.pagination import Page, SortKey, keyset_page
-from community.forum.services.rules import PER_PAGE, SORTS, user_id_of
+from community.pagination import Page, SortKey, keyset_page, page_holding
+from community.forum.services.rules import PER_PAGE, SORTS, limit, user_id_of
 from community.forum.services.visibility import _visible_threads
 
 
@@ -123,7 +123,36 @@ def count_view(thread: Thread) -> None:
 def visible_replies(viewer: Any, thread: Thread) -> list[Reply]:
     """Replies in order; deleted ones stay as stubs so the conversation reads right."""
     return list(db.session.scalars(select(Reply).where(Reply.thread_id == thread.id)
-                                   .options(selectinload(Reply.author)).order_by(Reply.created_at, Reply.id)))
+                                   .options(selectinload(Reply.author)).order_by(*REPLY_ORDER)))
+
+
+REPLY_ORDER = (Reply.created_at, Reply.id)  # oldest first; ix_forum_replies_thread_order reads it as a range
+_REPLY_KEYS: list[SortKey] = [(Reply.created_at, False), (Reply.id, False)]
+
+
+def reply_page(viewer: Any, thread: Thread, *, after: str | None = None, before: str | None = None,
+               last: bool = False, reply_id: int | None = None, per_page: int | None = None) -> Page[Reply]:
+    """One page of the thread's replies, oldest first (deleted ones as stubs, as in visible_replies).
+
+    By cursor (after / before a reply, see community.pagination), the last page (last), or the page holding
+    reply_id, counted from the first reply so that it is the page Next reaches (links to one reply: mentions,
+    notifications, search); a reply_id not in this thread shows the first page. A page never counts the thread.
+    """
+    per_page = per_page or limit("FORUM_REPLIES_PER_PAGE")
+    stmt = select(Reply).where(Reply.thread_id == thread.id).options(selectinload(Reply.author))
+    if reply_id is not None:
+        target = db.session.execute(select(*REPLY_ORDER).where(Reply.id == reply_id, Reply.thread_id == thread.id)).first()
+        after, before, last = None, None, False
+        if target is not None:
+            after = page_holding(stmt, _REPLY_KEYS, "replies", list(target), per_page=per_page)
+    return keyset_page(stmt, _REPLY_KEYS, "replies", per_page=per_page, after=after, before=before, last=last)
+
+
+def accepted_reply(thread: Thread) -> Reply | None:
+    """The thread's accepted answer with its author: shown above every page of replies."""
+    if thread.accepted_reply_id is None:
+        return None
+    return db.session.get(Reply, thread.accepted_reply_id, options=[joinedload(Reply.author)])
 
 
 def revisions(kind: PostKind, post_id: int) -> list[PostRevision]:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from community.webhooks import emit_event, payloads
 from community.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from community.extensions import db
+from community.forum.links import reply_path, thread_path
 from community.forum.live import announce_reply
 from community.markup import plain_text
 from community.models import (
@@ -130,11 +131,11 @@ def _notify_mentions(author: User, thread: Thread, reply: Reply | None, body: st
 
 
 def thread_link(thread: Thread) -> str:
-    return f"/forum/t/{thread.id}"
+    return thread_path(thread.id)
 
 
 def reply_link(reply: Reply) -> str:
-    return f"/forum/t/{reply.thread_id}#reply-{reply.id}"
+    return reply_path(reply.thread_id, reply.id)
 
 
 def _check_author_or_staff(actor: User, author_id: int | None, message: str) -> None:
