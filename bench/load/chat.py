@@ -1,7 +1,7 @@
 """Chat under load (issue 21): real Socket.IO clients against one CoKnow server process.
 
 Starts one server process (`flask coknow serve`, the embedded threaded server, or `--server gunicorn`,
-the production worker) on a fresh database (SQLite file, or a fresh schema of --postgres) seeded with the
+the production worker: threaded, or gevent with `--env COKNOW_WORKER=gevent`) on a fresh database (SQLite file, or a fresh schema of --postgres) seeded with the
 demo help center, opens --sessions python-socketio clients on /chat (WebSocket; asyncio clients in one
 event loop, so the generator itself is one thread, not thousands), then offers questions at
 each rate of --rates for --step seconds (open loop: a question is sent at its time whether or not earlier
@@ -72,6 +72,17 @@ def proc_stats(pid: int) -> tuple[float, int]:
     return rss, threads
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds used by a process and its children (gunicorn's worker)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        total += proc_cpu(int(child))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return total + (int(fields[11]) + int(fields[12])) / ticks
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -125,6 +136,19 @@ class Server:
             time.sleep(0.3)
         else:
             raise TimeoutError(f"server did not start; see {self.log.name}")
+        self.settle()
+
+    def settle(self, idle_share: float = 0.15, limit: float = 180) -> None:
+        """Wait until the server's start-up work (the index, the encoder, the bot's background model fit)
+        is done: its CPU use over a second falls under idle_share of one core. Else the first step measures it."""
+        deadline = time.monotonic() + limit
+        before = proc_cpu(self.proc.pid)
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            now = proc_cpu(self.proc.pid)
+            if now - before < idle_share:
+                return
+            before = now
 
     def stop(self) -> None:
         self.proc.terminate()
