@@ -19,6 +19,7 @@ from bot.scoring import KIND_CODES, ArticleModel, BotSettings, settings_from_con
 from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
+from knowledge_index import native
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class BotKnowledge:
             return
         off_topic = off_topic_vectors()
         if not settings.w_classifier or (self.model is None and not self.background_fit):
-            self._keep(digest, fit_calibrated(passages, settings, off_topic))
+            self._keep(digest, native.run(fit_calibrated, passages, settings, off_topic))
             return
         # The classifier and its per-knowledge-base curve take seconds to fit (15 classifier fits for a
         # small help center); passages, centroids and a similarity-only curve take milliseconds. Serve the
@@ -135,7 +136,7 @@ class BotKnowledge:
         # below the ones it knew: exactly the article customers ask about right after the capture loop
         # publishes it.) The quick model's curve is this knowledge base's own where it can be fitted, so
         # an uncovered question on a small help center is not shown the shipped curve's 0.9.
-        self.model = fit_calibrated(passages, dataclasses.replace(settings, w_classifier=0.0), off_topic)
+        self.model = native.run(fit_calibrated, passages, dataclasses.replace(settings, w_classifier=0.0), off_topic)
         thread = threading.Thread(target=self._fit_fully, args=(passages, settings, digest, off_topic), daemon=True,
                                   name="coknow-bot-fit")
         self.fitting = thread
@@ -143,7 +144,8 @@ class BotKnowledge:
 
     def _fit_fully(self, passages: list, settings: BotSettings, digest: str, off_topic: np.ndarray) -> None:
         try:
-            model = fit_calibrated(passages, settings, off_topic)
+            # Seconds of numpy and scikit-learn: off the event loop when greenlets serve (knowledge_index.native).
+            model = native.run(fit_calibrated, passages, settings, off_topic)
         except Exception:  # the quick model keeps serving; the next index change retries
             log.exception("bot model fit failed")
             return

@@ -7,7 +7,7 @@ from flask import Flask, has_request_context, request
 from flask_login import current_user
 
 from community.config import PROJECT_ROOT, ConfigError, load_config, pool_options
-from community import security
+from community import concurrency, security
 from community.extensions import babel, csrf, db, login_manager, migrate, socketio
 from community.limits import limiter
 
@@ -64,17 +64,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     socketio.init_app(
         app,
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-        async_mode="threading",
+        async_mode=concurrency.async_mode(),  # "gevent" in the production worker, else threads
         # Only pages of this site (and the configured origins) may open a socket as the visitor.
         cors_allowed_origins=("*" if app.config["COKNOW_ALLOWED_ORIGINS"] == "*"
                               else security.origin_check(app.config["COKNOW_ALLOWED_ORIGINS"])),
     )
     security.install(app)  # after Socket.IO, so its responses get the headers too
+    concurrency.install_native_runner()
 
     with app.app_context():
         from community.database import configure_engine
 
-        configure_engine(db.engine)
+        configure_engine(db.engine, green=concurrency.green())
 
     from community import errors, icons, jobs, markup, navigation, pagecache, rendered
     from community.api import create_api

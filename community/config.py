@@ -227,11 +227,16 @@ SETTINGS: tuple[Setting, ...] = (
             "scrypt work factor of new password hashes, as log2 N (15 is Werkzeug's default, ~70 ms; each step doubles it)"),
     # The pool follows it: every request and socket event holds at most one connection.
     Setting("COKNOW_CONCURRENCY", 32, whole(1, 10_000),
-            "requests and socket events one process serves at once (sizes the database pool; gunicorn threads = this + COKNOW_SOCKETS)"),
-    # gunicorn's threaded worker holds a thread for each open WebSocket: with only COKNOW_CONCURRENCY
-    # threads, the 33rd browser could not connect (bench/load/chat.py --server gunicorn, issue 21).
+            "requests and socket events one process serves at once "
+            "(sizes the database pool; gunicorn connections = this + COKNOW_SOCKETS)"),
+    # Each open WebSocket holds one of the production worker's connections (a thread in the gthread worker):
+    # with only COKNOW_CONCURRENCY of them, the 33rd browser could not connect (bench/load/chat.py, issue 21).
     Setting("COKNOW_SOCKETS", 1000, whole(0, 100_000),
-            "WebSocket sessions one production process holds open (gunicorn threads = this + COKNOW_CONCURRENCY)"),
+            "WebSocket sessions one production process holds open (gunicorn connections = this + COKNOW_CONCURRENCY)"),
+    # Read by deploy/gunicorn.conf.py in gunicorn's master, before any app code; checked here too.
+    Setting("COKNOW_WORKER", "gthread", one_of("gthread", "gevent"),
+            "the production worker (`deploy/gunicorn.conf.py`): `gthread` (a thread per connection) or `gevent` (greenlets)",
+            in_config=False),
     Setting("COKNOW_RATE_LIMITS", True, flag, "`0` switches the request rate limits off (tests, benchmarks)",
             key="RATELIMIT_ENABLED"),
     Setting("COKNOW_RATELIMIT_STORAGE_URL", "memory://", limit_storage,

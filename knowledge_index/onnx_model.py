@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge_index import native
+
 MODEL_FILE = "model.fp32.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 INFO_FILE = "build_info.json"
@@ -134,7 +136,9 @@ class OnnxEncoder:
         ids = np.asarray([e.ids for e in enc], np.int64)
         mask = np.asarray([e.attention_mask for e in enc], np.int64)
         types = np.asarray([e.type_ids for e in enc], np.int64)
-        hidden = self.session.run(["hidden"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        # The forward pass is the bulk of an answer's CPU and releases the GIL: see knowledge_index.native.
+        hidden = native.run(self.session.run, ["hidden"],
+                            {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

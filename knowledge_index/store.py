@@ -16,6 +16,8 @@ from typing import Iterator
 import faiss
 import numpy as np
 
+from knowledge_index import native
+
 # Below this many vectors exact inner-product search is fast enough (≈ 2 ms per 10k on 2 cores).
 FLAT_THRESHOLD = 50_000
 # Recent writes live in the deletable flat index until it grows past this, then merge into HNSW.
@@ -54,6 +56,13 @@ def _vecs(vectors: np.ndarray, dim: int) -> np.ndarray:
     if arr.shape[1] != dim:
         raise ValueError(f"vectors have dimension {arr.shape[1]}, store has {dim}")
     return arr
+
+
+def _search(index: faiss.Index, q: np.ndarray, k: int,
+            params: faiss.SearchParameters | None) -> tuple[np.ndarray, np.ndarray]:
+    """index.search, off the event loop when a server installed a runner (knowledge_index.native)."""
+    found: tuple[np.ndarray, np.ndarray] = native.run(lambda: index.search(q, k, params=params))
+    return found
 
 
 def _write_index(index: faiss.Index, path: Path) -> None:
@@ -260,7 +269,7 @@ class VectorStore:
         results_d, results_i = [], []
         if self._flat.ntotal:
             params = faiss.SearchParameters(sel=allowed_sel) if allowed_sel is not None else None  # type: ignore[call-arg]
-            d, i = self._flat.search(q, min(k, self._flat.ntotal), params=params)
+            d, i = _search(self._flat, q, min(k, self._flat.ntotal), params)
             results_d.append(d)
             results_i.append(i)
         if self._main is not None and self._main.ntotal:
@@ -278,7 +287,7 @@ class VectorStore:
                 ef = int(min(max(ef, ef / frac), 4096))
             params = faiss.SearchParametersHNSW(sel=sel, efSearch=ef) if sel is not None else faiss.SearchParametersHNSW(efSearch=ef)  # type: ignore[attr-defined]
             # Ids re-added after a tombstone live in the flat index; their graph copy stays dead.
-            d, i = self._main.search(q, k, params=params)
+            d, i = _search(self._main, q, k, params)
             results_d.append(d)
             results_i.append(i)
         if not results_d:

@@ -1,8 +1,9 @@
 """Chat under load (issue 21): real Socket.IO clients against one CoKnow server process.
 
 Starts one server process (`flask coknow serve`, the embedded threaded server, or `--server gunicorn`,
-the production worker) on a fresh database (SQLite file, or a fresh schema of --postgres) seeded with the
-demo help center, opens --sessions python-socketio clients on /chat (WebSocket), then offers questions at
+the production worker: threaded, or gevent with `--env COKNOW_WORKER=gevent`) on a fresh database (SQLite file, or a fresh schema of --postgres) seeded with the
+demo help center, opens --sessions python-socketio clients on /chat (WebSocket; asyncio clients in one
+event loop, so the generator itself is one thread, not thousands), then offers questions at
 each rate of --rates for --step seconds (open loop: a question is sent at its time whether or not earlier
 ones were answered). For each step it prints questions/s offered and answered, acknowledgement p50 / p95
 of answered questions, refusals ("busy"), errors, timeouts, sessions still connected, server memory and
@@ -18,6 +19,7 @@ the load average is printed with the figures.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -28,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,17 @@ def proc_stats(pid: int) -> tuple[float, int]:
         elif line.startswith("Threads:"):
             threads += int(line.split()[1])
     return rss, threads
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds used by a process and its children (gunicorn's worker)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        total += proc_cpu(int(child))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return total + (int(fields[11]) + int(fields[12])) / ticks
 
 
 def load_average() -> str:
@@ -124,6 +136,19 @@ class Server:
             time.sleep(0.3)
         else:
             raise TimeoutError(f"server did not start; see {self.log.name}")
+        self.settle()
+
+    def settle(self, idle_share: float = 0.15, limit: float = 180) -> None:
+        """Wait until the server's start-up work (the index, the encoder, the bot's background model fit)
+        is done: its CPU use over a second falls under idle_share of one core. Else the first step measures it."""
+        deadline = time.monotonic() + limit
+        before = proc_cpu(self.proc.pid)
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            now = proc_cpu(self.proc.pid)
+            if now - before < idle_share:
+                return
+            before = now
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -157,23 +182,23 @@ class Step:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
-def connect_sessions(base: str, count: int) -> list[socketio.Client]:
-    clients: list[socketio.Client] = []
+async def connect_sessions(base: str, count: int) -> list[socketio.AsyncClient]:
+    """Open count sessions, at most 16 handshakes at a time (as many as the threaded generator had)."""
+    gate = asyncio.Semaphore(16)
 
-    def one(_n: int) -> socketio.Client:
-        client = socketio.Client(reconnection=False)
-        client.connect(base, namespaces=["/chat"], transports=["websocket"], wait_timeout=30)
+    async def one() -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        async with gate:
+            await client.connect(base, namespaces=["/chat"], transports=["websocket"], wait_timeout=30)
         return client
 
-    with ThreadPoolExecutor(16) as pool:
-        clients.extend(pool.map(one, range(count)))
-    return clients
+    return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-def ask(client: socketio.Client, text_: str, timeout: float) -> tuple[float, str]:
+async def ask(client: socketio.AsyncClient, text_: str, timeout: float) -> tuple[float, str]:
     started = time.perf_counter()
     try:
-        ack = client.call("message", {"text": text_}, namespace="/chat", timeout=timeout)
+        ack = await client.call("message", {"text": text_}, namespace="/chat", timeout=timeout)
     except socketio.exceptions.TimeoutError:
         return time.perf_counter() - started, "timeout"
     except Exception:
@@ -185,28 +210,23 @@ def ask(client: socketio.Client, text_: str, timeout: float) -> tuple[float, str
     return elapsed, "busy" if code == "busy" else "error"
 
 
-def _run(client: socketio.Client, question: str, sent: float, step: Step, timeout: float,
-         lock: threading.Lock) -> None:
-    latency, result = ask(client, question, timeout)
-    with lock:
-        step.outcomes.append(Outcome(sent, latency, result))
+async def _run(client: socketio.AsyncClient, question: str, sent: float, step: Step, timeout: float) -> None:
+    latency, result = await ask(client, question, timeout)
+    step.outcomes.append(Outcome(sent, latency, result))
 
 
-def offer(clients: list[socketio.Client], pool: ThreadPoolExecutor, step: Step, texts: list[str],
-          timeout: float, lock: threading.Lock) -> None:
+async def offer(clients: list[socketio.AsyncClient], step: Step, texts: list[str], timeout: float) -> None:
     """Send step.rate questions a second for step.seconds, each from a random session (open loop)."""
     total = int(step.rate * step.seconds)
     start = time.perf_counter()
     pending = []
     for n in range(total):
-        due = start + n / step.rate
-        delay = due - time.perf_counter()
+        delay = start + n / step.rate - time.perf_counter()
         if delay > 0:
-            time.sleep(delay)
-        pending.append(pool.submit(_run, random.choice(clients), random.choice(texts), time.perf_counter() - start,
-                                   step, timeout, lock))
-    for future in pending:
-        future.result()
+            await asyncio.sleep(delay)
+        pending.append(asyncio.create_task(
+            _run(random.choice(clients), random.choice(texts), time.perf_counter() - start, step, timeout)))
+    await asyncio.gather(*pending)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -216,7 +236,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def summarize(step: Step, clients: list[socketio.Client], pid: int) -> dict:
+def summarize(step: Step, clients: list[socketio.AsyncClient], pid: int) -> dict:
     ok = [o.latency * 1000 for o in step.outcomes if o.result == "ok"]
     busy = [o.latency * 1000 for o in step.outcomes if o.result == "busy"]
     rss, threads = proc_stats(pid)
@@ -244,6 +264,37 @@ def recovery_seconds(step: Step, target_ms: float = 100) -> float | None:
     return None
 
 
+async def sweep(server: Server, args: argparse.Namespace, rates: list[float], extra: dict[str, str],
+                texts: list[str]) -> list[dict]:
+    """Connect the sessions, run every step, and close the sessions; one summary per step."""
+    results = []
+    t0 = time.perf_counter()
+    clients = await connect_sessions(server.base, args.sessions)
+    connect_s = time.perf_counter() - t0
+    print(f"# {len(clients)} sessions connected in {connect_s:.1f} s; server {args.server} on "
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}; env {extra}; load average {load_average()}",
+          flush=True)
+    try:
+        await offer(clients, Step("warm-up", 5, 2), texts, args.timeout)
+        steps = [Step(f"{r:g}/s", r, args.step) for r in rates]
+        if args.overload:
+            steps += [Step("overload", args.overload, args.overload_seconds), Step("after", rates[0], args.step)]
+        for step in steps:
+            await offer(clients, step, texts, args.timeout)
+            summary = summarize(step, clients, server.proc.pid)
+            if step.name == "after":
+                summary["recovered_after_s"] = recovery_seconds(step)
+            results.append(summary)
+            print(json.dumps(summary), flush=True)
+        print(f"# server log: {server.log_count('QueuePool limit')} pool timeouts, "
+              f"{server.log_count('database is locked')} 'database is locked'", flush=True)
+        used = os.times()
+        print(f"# generator: {threading.active_count()} threads, {used.user + used.system:.1f} s CPU", flush=True)
+    finally:
+        await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=300)
@@ -261,31 +312,8 @@ def main() -> None:
     texts = questions()
 
     server = Server(args.server, args.postgres, extra)
-    results = []
     try:
-        t0 = time.perf_counter()
-        clients = connect_sessions(server.base, args.sessions)
-        connect_s = time.perf_counter() - t0
-        print(f"# {len(clients)} sessions connected in {connect_s:.1f} s; server {args.server} on "
-              f"{'PostgreSQL' if args.postgres else 'SQLite'}; env {extra}; load average {load_average()}",
-              flush=True)
-        lock = threading.Lock()
-        with ThreadPoolExecutor(max(64, args.sessions)) as pool:
-            warm = Step("warm-up", 5, 2)
-            offer(clients, pool, warm, texts, args.timeout, lock)
-            steps = [Step(f"{r:g}/s", r, args.step) for r in rates]
-            if args.overload:
-                steps += [Step("overload", args.overload, args.overload_seconds),
-                          Step("after", rates[0], args.step)]
-            for step in steps:
-                offer(clients, pool, step, texts, args.timeout, lock)
-                summary = summarize(step, clients, server.proc.pid)
-                if step.name == "after":
-                    summary["recovered_after_s"] = recovery_seconds(step)
-                results.append(summary)
-                print(json.dumps(summary), flush=True)
-        print(f"# server log: {server.log_count('QueuePool limit')} pool timeouts, "
-              f"{server.log_count('database is locked')} 'database is locked'", flush=True)
+        results = asyncio.run(sweep(server, args, rates, extra, texts))
     finally:
         server.stop()
     header = ("step", "offered_qps", "answered_qps", "p50_ms", "p95_ms", "refused", "refusal_p95_ms", "errors",
@@ -297,8 +325,6 @@ def main() -> None:
         if "recovered_after_s" in row:
             print(f"# p95 back under 100 ms {row['recovered_after_s']} s after the overload ended")
     sys.stdout.flush()
-    # The clients' threads end with the server; do not wait for each of them to notice.
-    os._exit(0)
 
 
 if __name__ == "__main__":

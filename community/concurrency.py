@@ -1,0 +1,58 @@
+"""How this process serves many clients at once: OS threads, or gevent's green threads.
+
+The embedded server (`flask coknow serve`) and the default production worker (gunicorn gthread) use OS
+threads: Socket.IO's threading mode, a few threads per open socket. gunicorn's gevent worker
+(COKNOW_WORKER=gevent, deploy/gunicorn.conf.py) monkey-patches the standard library before the app is
+imported; then every socket and event is a greenlet in one OS
+thread, and three things change here:
+
+- Socket.IO runs in its gevent mode (a greenlet per socket task instead of an OS thread);
+- the library's long native calls (the encoder, FAISS, the bot's model fits: knowledge_index.native) run
+  in gevent's pool of OS threads, so the event loop serves other clients meanwhile and two answers'
+  GIL-free native work overlaps on two cores;
+- SQLite writers of this process take turns for the write lock through a gevent-aware semaphore
+  (community.database `_take_turns_writing`): SQLite's own busy wait sleeps in C, which under gevent
+  would stop the whole process while the greenlet holding the lock waits to be resumed. PostgreSQL
+  (psycopg 3 waits cooperatively once gevent has patched `select`) needs nothing.
+
+Monkey patching must happen before anything imports socket or threading, which the `flask` command has
+already done by the time it finds the app: so the embedded server stays threaded, and gevent is only
+used where its worker patches first.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+from knowledge_index import native
+
+
+def green() -> bool:
+    """True when gevent has monkey-patched this process (gunicorn's gevent worker)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and monkey.is_module_patched("socket"))
+
+
+def async_mode() -> str:
+    """Socket.IO's async mode for this process: "gevent" under gevent's patching, else "threading"."""
+    return "gevent" if green() else "threading"
+
+
+def install_native_runner() -> None:
+    """Under gevent, send knowledge_index's native calls to gevent's OS thread pool; else run them inline."""
+    if not green():
+        native.set_runner(None)
+        return
+    import gevent
+    from gevent import monkey
+
+    os_thread_id: Callable[[], int] = monkey.get_original("_thread", "get_ident")
+    home = os_thread_id()
+    pool = gevent.get_hub().threadpool
+
+    def in_pool(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if os_thread_id() != home:  # already off the event loop (a fit that encodes): no second hop
+            return fn(*args, **kwargs)
+        return pool.apply(fn, args, kwargs)
+
+    native.set_runner(in_pool)
