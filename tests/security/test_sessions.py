@@ -1,9 +1,12 @@
 """Sessions end on the server: a copied cookie stops working at logout, other sessions at a password change."""
 from __future__ import annotations
 
+import statistics
 import time
 from datetime import datetime, timedelta, UTC
 from email.utils import parsedate_to_datetime
+
+import pytest
 
 from community.auth import services
 from community.extensions import socketio
@@ -141,6 +144,8 @@ def test_failures_count_per_address_across_accounts(app, client, create_user):
     assert response.status_code == 302
 
 
+# A real hash cost (~10 ms here) so that the hash, not the shared machine's noise, is what is timed.
+@pytest.mark.app_config(COKNOW_PASSWORD_COST=13)
 def test_unknown_accounts_take_as_long_as_wrong_passwords(app, create_user):
     user = create_user(email="known@example.com")
 
@@ -149,7 +154,10 @@ def test_unknown_accounts_take_as_long_as_wrong_passwords(app, create_user):
         assert services.authenticate(email, "not the password", address) is None
         return time.perf_counter() - started
 
-    known = sorted(timed(user.email, f"10.1.0.{n}") for n in range(4))
-    unknown = sorted(timed(f"nobody{n}@example.com", f"10.2.0.{n}") for n in range(4))
+    # Taken in turns, so that a busy moment of the machine falls on both kinds alike.
+    known, unknown = [], []
+    for n in range(5):  # the sixth failure on one account is refused
+        known.append(timed(user.email, f"10.1.0.{n}"))
+        unknown.append(timed(f"nobody{n}@example.com", f"10.2.0.{n}"))
     # Both run one scrypt hash; before, the unknown account answered about ten times faster.
-    assert unknown[1] > known[1] * 0.5, (known, unknown)
+    assert statistics.median(unknown) > statistics.median(known) * 0.5, (sorted(known), sorted(unknown))
