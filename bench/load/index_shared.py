@@ -72,7 +72,10 @@ def child(mode: str, work: Path) -> None:
 
     with app.app_context():
         from community import search
+        from knowledge_index.embedder import get_embedder
 
+        get_embedder().encode_query("warm the model up")
+        baseline = rollup()  # the app and the model, before the index: what the index adds is the difference
         started = time.perf_counter()
         cache = search.get_cache()  # load the snapshot, then catch up with the table
         start_s = time.perf_counter() - started
@@ -95,10 +98,37 @@ def child(mode: str, work: Path) -> None:
                 "faiss_p50_ms": percentile(dense_ms, 0.5), "faiss_p95_ms": percentile(dense_ms, 0.95),
                 "recall_at_10": round(statistics.fmean(found), 4),
             })
-        print(json.dumps({"start_s": round(start_s, 2), "passages": len(cache), "mapped": cache.store.mapped,
+        print(json.dumps({"start_s": round(start_s, 2), "before_index_mb": baseline, "passages": len(cache), "mapped": cache.store.mapped,
                           "side_index": cache.store.side_size, "first_pass": passes[0], "warm": passes[1]}),
               flush=True)
         sys.stdin.readline()  # stay alive, index loaded, until the parent has read the memory counters
+
+
+# ---------------------------------------------------------------- where a process's index memory goes
+def breakdown() -> None:
+    """Python allocations of a loaded, searched cache by the source line that made them (tracemalloc: slow),
+    beside the FAISS files (allocated by C++, not traced)."""
+    import tracemalloc
+
+    from wsgi import app
+
+    with app.app_context():
+        from community import search
+        from knowledge_index.embedder import get_embedder
+
+        get_embedder().encode_query("warm the model up")
+        before = rollup()
+        tracemalloc.start()
+        cache = search.get_cache()
+        search.search("how do I reset my password", 10)  # BM25's postings are built on the first search
+        stats = tracemalloc.take_snapshot().statistics("lineno")
+        tracemalloc.stop()
+        after = rollup()
+        n = len(cache)
+        top = [{"where": f"{Path(s.traceback[0].filename).name}:{s.traceback[0].lineno}", "mb": round(s.size / 2**20),
+                "bytes_per_passage": round(s.size / n)} for s in stats[:12]]
+        print(json.dumps({"step": "breakdown", "passages": n, "rss_before_mb": before["Rss"], "rss_after_mb": after["Rss"],
+                          "python_mb": round(sum(s.size for s in stats) / 2**20), "top": top}), flush=True)
 
 
 # ---------------------------------------------------------------- parent
@@ -182,7 +212,12 @@ def main() -> None:
     parser.add_argument("--child", choices=("private", "mapped"), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--breakdown", action="store_true",
+                        help="only: where one process's index memory goes (Python allocations by source line)")
     args = parser.parse_args()
+    if args.breakdown:
+        breakdown()
+        return
     if args.child:
         child(args.child, args.work)
         return
