@@ -329,8 +329,7 @@ class IndexCache:
             cache._by_doc.setdefault((entry.source_type, entry.source_id), set()).add(entry_id)
             for key, value in entry.meta.items():
                 cache._by_meta.setdefault((key, _hashable(value)), set()).add(entry_id)
-            cache._lexical._tokens[entry_id] = tuple(cols["tokens"][n].split())
-        cache._lexical._dirty = True
+            cache._lexical.set_tokens(entry_id, cols["tokens"][n].split())
         cache.watermark = int(state["watermark"])
         cache._tombstone_seq = {int(k): int(v) for k, v in state["tombstones"]}
         return cache
