@@ -82,6 +82,7 @@ class _AppIndex:
         self.related: OrderedDict[tuple[Any, ...], list[DocumentMatch]] = OrderedDict()
         self.related_lock = threading.Lock()
         self.switching = False  # a newer mapped snapshot is being loaded beside the cache in use
+        self.unusable: Path | None = None  # a snapshot that failed to load: not tried again every catch-up
 
     @property
     def mapped(self) -> bool:
@@ -127,10 +128,10 @@ class _AppIndex:
             with db.engine.connect() as conn:
                 result = cache.sync(conn)
             self.applied_since_save += result.upserted + result.removed
+            if self.mapped and not self.switching:  # under the sync lock: one switch at a time
+                self._switch_if_newer(cache)
         finally:
             self.syncing.release()
-        if self.mapped and not self.switching:
-            self._switch_if_newer(cache)
 
     def _switch_if_newer(self, cache: IndexCache) -> None:
         """Start loading a newer snapshot in the background when one was written (a mapped index never merges,
@@ -138,12 +139,12 @@ class _AppIndex:
         from knowledge_index.store import current_snapshot
 
         newest = current_snapshot(self.app.config["COKNOW_INDEX_DIR"])
-        if newest is None or newest == cache.snapshot:
+        if newest is None or newest in (cache.snapshot, self.unusable):
             return
         self.switching = True
-        threading.Thread(target=self._switch, name="coknow-index-switch", daemon=True).start()
+        threading.Thread(target=self._switch, args=(newest,), name="coknow-index-switch", daemon=True).start()
 
-    def _switch(self) -> None:
+    def _switch(self, newest: Path) -> None:
         from knowledge_index.sync import IndexCache
 
         try:
@@ -155,8 +156,9 @@ class _AppIndex:
                     fresh.sync(conn)
                     self.cache = fresh
             log.info("index switched to snapshot %s", fresh.snapshot)
-        except Exception:  # the old cache keeps serving; the next catch-up tries again
-            log.warning("could not switch to the newer index snapshot", exc_info=True)
+        except Exception:  # the old cache keeps serving until a snapshot after this one loads
+            self.unusable = newest
+            log.warning("could not switch to the index snapshot %s", newest, exc_info=True)
         finally:
             self.switching = False
 
