@@ -71,6 +71,19 @@ def seed(if_empty: bool, scale: int | None, members: int | None) -> None:
     click.echo(report.summary())
 
 
+@coknow.command("index-snapshot")
+def index_snapshot() -> None:
+    """Build the vector index from the database and save it as the snapshot in COKNOW_INDEX_DIR.
+
+    Processes started afterwards load it; with COKNOW_INDEX_MAP_SNAPSHOT=1 running ones switch to it.
+    """
+    from community import search
+
+    started = time.monotonic()
+    passages, snapshot = search.build_snapshot()
+    click.echo(f"{passages} passages indexed into {snapshot} ({time.monotonic() - started:.0f} s)")
+
+
 @coknow.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))

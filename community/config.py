@@ -215,6 +215,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_INDEX_DIR", None, text,
             "where each process caches its FAISS index (the database stays the source of truth)",
             shown="`instance/index`"),
+    # Off by default: a process then merges recent writes into its own graph; mapped, the graph is the
+    # snapshot's until the next one (bench/RESULTS.md, issue 17: memory per process against side-index growth).
+    Setting("COKNOW_INDEX_MAP_SNAPSHOT", False, flag,
+            "`1`: map the snapshot's main vector index read-only instead of copying it into each process, so the "
+            "processes of a machine share one copy; later changes stay in a small private index until the next "
+            "snapshot (`flask coknow index-snapshot`)"),
     Setting("COKNOW_SITE_NAME", "CoKnow", text, "the site's name in pages and e-mail"),
     Setting("COKNOW_SECURE_COOKIES", False, flag, "`1` behind HTTPS", key="SESSION_COOKIE_SECURE"),
     # Behind nginx every request comes from nginx's address: per-address limits (sign-ins, registrations, chat)

@@ -81,6 +81,12 @@ class _AppIndex:
         # sequence (its watermark), so a page view reads them and any index change makes them anew.
         self.related: OrderedDict[tuple[Any, ...], list[DocumentMatch]] = OrderedDict()
         self.related_lock = threading.Lock()
+        self.switching = False  # a newer mapped snapshot is being loaded beside the cache in use
+        self.unusable: Path | None = None  # a snapshot that failed to load: not tried again every catch-up
+
+    @property
+    def mapped(self) -> bool:
+        return bool(self.app.config.get("COKNOW_INDEX_MAP_SNAPSHOT", False))
 
     def get(self) -> IndexCache:
         if self.cache is None:
@@ -94,7 +100,7 @@ class _AppIndex:
 
         directory = self.app.config["COKNOW_INDEX_DIR"]
         try:
-            cache = IndexCache.load(directory, index_entries, get_embedder())
+            cache = IndexCache.load(directory, index_entries, get_embedder(), mmap=self.mapped)
         except Exception:  # an unreadable or foreign snapshot is only a cache: rebuild instead
             log.warning("index snapshot in %s unusable; rebuilding from the database", directory, exc_info=True)
             cache = IndexCache(index_entries, get_embedder())
@@ -122,8 +128,39 @@ class _AppIndex:
             with db.engine.connect() as conn:
                 result = cache.sync(conn)
             self.applied_since_save += result.upserted + result.removed
+            if self.mapped and not self.switching:  # under the sync lock: one switch at a time
+                self._switch_if_newer(cache)
         finally:
             self.syncing.release()
+
+    def _switch_if_newer(self, cache: IndexCache) -> None:
+        """Start loading a newer snapshot in the background when one was written (a mapped index never merges,
+        so its side index only shrinks by moving to the next snapshot; requests keep the old one meanwhile)."""
+        from knowledge_index.store import current_snapshot
+
+        newest = current_snapshot(self.app.config["COKNOW_INDEX_DIR"])
+        if newest is None or newest in (cache.snapshot, self.unusable):
+            return
+        self.switching = True
+        threading.Thread(target=self._switch, args=(newest,), name="coknow-index-switch", daemon=True).start()
+
+    def _switch(self, newest: Path) -> None:
+        from knowledge_index.sync import IndexCache
+
+        try:
+            with self.app.app_context():
+                fresh = IndexCache.load(self.app.config["COKNOW_INDEX_DIR"], index_entries, get_embedder(), mmap=True)
+                with db.engine.connect() as conn:
+                    fresh.sync(conn)  # the bulk of the catch-up, while requests still use the old cache
+                with self.syncing, db.engine.connect() as conn:
+                    fresh.sync(conn)
+                    self.cache = fresh
+            log.info("index switched to snapshot %s", fresh.snapshot)
+        except Exception:  # the old cache keeps serving until a snapshot after this one loads
+            self.unusable = newest
+            log.warning("could not switch to the index snapshot %s", newest, exc_info=True)
+        finally:
+            self.switching = False
 
 
 def freshness() -> dict[str, Any]:
@@ -143,6 +180,10 @@ def freshness() -> dict[str, Any]:
         "behind": max(0, int(newest) - int(state.cache.watermark)),
         "seconds_since_sync": round(time.monotonic() - state.last_sync, 1) if state.last_sync else None,
         "passages": len(state.cache),
+        # With a mapped snapshot everything since it sits in the private side index: when this grows, an
+        # operator builds the next snapshot (flask coknow index-snapshot).
+        "mapped_snapshot": state.cache.store.mapped,
+        "side_index": state.cache.store.side_size,
     }
 
 
@@ -448,6 +489,20 @@ def save_snapshot(app: Flask | None = None) -> None:
     state.catch_up(force=True)
     cache.save(state.app.config["COKNOW_INDEX_DIR"])
     state.applied_since_save = 0
+
+
+def build_snapshot(app: Flask | None = None) -> tuple[int, Path]:
+    """Build the index afresh from the table and save it as the snapshot processes start from (a release
+    snapshot: recent rows merged into the graph, tombstones dropped); returns (passages, snapshot directory).
+
+    Builds a cache of its own rather than this process's: the saved one need not be loaded first."""
+    from knowledge_index.sync import IndexCache
+
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    cache = IndexCache(index_entries, get_embedder())
+    with db.engine.connect() as conn:
+        passages = cache.rebuild(conn)
+    return passages, cache.save(app.config["COKNOW_INDEX_DIR"])
 
 
 def rebuild(app: Flask | None = None) -> int:

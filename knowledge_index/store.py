@@ -1,4 +1,10 @@
-"""FAISS vector store keyed by int64 ids: exact when small, HNSW over SQ8 plus a flat side index when large."""
+"""FAISS vector store keyed by int64 ids: exact when small, HNSW over SQ8 plus a flat side index when large.
+
+A saved store can be loaded with its HNSW-SQ8 index memory-mapped (`load(..., mmap=True)`): FAISS maps the
+codes and the graph's links straight from the file (IO_FLAG_MMAP_IFC), so every process that maps the same
+snapshot file shares one copy in the OS page cache. Such a main index is read-only: new and changed rows go
+to the private flat side index, deletions are tombstones, and merging waits for the next snapshot.
+"""
 
 from __future__ import annotations
 
@@ -95,6 +101,7 @@ class VectorStore:
         self._dead: set[int] = set()  # tombstoned ids in main
         self._dead_sel: faiss.IDSelector | None = None
         self._dead_arr: np.ndarray | None = None
+        self._mapped = False  # main index mapped read-only from a snapshot file
 
     def empty_like(self) -> VectorStore:
         """A new empty store with the same settings."""
@@ -130,12 +137,22 @@ class VectorStore:
         return "flat" if self._main is None else "hnsw_sq8"
 
     @property
+    def mapped(self) -> bool:
+        """True when the main index is mapped read-only from a snapshot file (shared between processes)."""
+        return self._mapped
+
+    @property
+    def side_size(self) -> int:
+        """Entries in the flat side index (recent writes; with a mapped main index, everything since the snapshot)."""
+        return int(self._flat.ntotal)
+
+    @property
     def tombstones(self) -> int:
         """Deleted ids still present in the HNSW graph."""
         return len(self._dead)
 
     def memory_bytes(self) -> int:
-        """Approximate bytes held by the FAISS indexes."""
+        """Approximate bytes held by the FAISS indexes (a mapped main index counts: its pages are shared)."""
         total = self._flat.ntotal * (self.dim * 4 + 8)
         if self._main is not None:
             base = faiss.downcast_index(self._main.index)
@@ -179,6 +196,7 @@ class VectorStore:
         self._flat = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
         self._flat_ids = set()
         self._main = None
+        self._mapped = False
         self._main_ids = np.zeros(0, dtype=np.int64)
         self._dead = set()
         self._dead_sel = None
@@ -218,6 +236,10 @@ class VectorStore:
 
     def maintain(self) -> str | None:
         """Merge or rebuild when the side index or tombstones grew; returns what it did."""
+        if self._mapped:
+            # The mapped index is shared and read-only, and a private rebuild would undo the sharing (and cost
+            # every process the build): the side index and tombstones grow until the next snapshot is loaded.
+            return None
         if self._main is None:
             if self._flat.ntotal >= self.flat_threshold:
                 self.build(*self.live_vectors())
@@ -343,8 +365,12 @@ class VectorStore:
         os.replace(tmp, d / "store.json")
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> VectorStore:
-        """Read a store written by save (fully into memory: mmap'd FAISS indexes are read-only)."""
+    def load(cls, directory: str | os.PathLike[str], *, mmap: bool = False) -> VectorStore:
+        """Read a store written by save: into memory, or with mmap=True its main index mapped read-only.
+
+        A mapped file must never be rewritten in place (a process reading a truncated mapping dies of SIGBUS):
+        save() writes new files and renames them, and snapshots are new directories.
+        """
         d = Path(directory)
         state = json.loads((d / "store.json").read_text())
         store = cls(
@@ -357,7 +383,9 @@ class VectorStore:
         store._flat = faiss.read_index(str(d / "flat.faiss"))  # type: ignore[assignment]
         store._flat_ids = set(faiss.vector_to_array(store._flat.id_map).tolist())
         if state["has_main"]:
-            store._main = faiss.read_index(str(d / "main.faiss"))  # type: ignore[assignment]
+            flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
+            store._main = faiss.read_index(str(d / "main.faiss"), flags)  # type: ignore[assignment]
+            store._mapped = mmap
             store._main_ids = np.sort(faiss.vector_to_array(store._main.id_map).astype(np.int64))  # type: ignore[union-attr]
         store._dead = set(np.load(d / "dead.npy", allow_pickle=False).tolist())
         return store

@@ -126,10 +126,12 @@ class IndexCache:
         self._store_template = store
         self._lock = _RWLock()
         self._sync_lock = threading.Lock()  # one sync/rebuild at a time; searches keep going
+        self.snapshot: Path | None = None  # the snapshot directory this cache was loaded from
         self._reset(store)
 
     def _reset(self, store: VectorStore | None = None) -> None:
-        self._store = store or VectorStore(self.embedder.dim)
+        # "is None", not "or": an empty store is falsy (it has a length), and its settings must be kept.
+        self._store = store if store is not None else VectorStore(self.embedder.dim)
         self._lexical = LexicalIndex()
         self._entries: dict[int, Entry] = {}
         self._by_type: dict[str, set[int]] = {}
@@ -304,9 +306,14 @@ class IndexCache:
 
     @classmethod
     def load(
-        cls, directory: str | os.PathLike[str], table: sa.Table, embedder: Embedder | None = None, **kwargs: Any
+        cls, directory: str | os.PathLike[str], table: sa.Table, embedder: Embedder | None = None, *,
+        mmap: bool = False, **kwargs: Any
     ) -> IndexCache:
-        """Load a saved snapshot (then call sync(conn) to catch up); empty cache if none saved."""
+        """Load a saved snapshot (then call sync(conn) to catch up); empty cache if none saved.
+
+        mmap=True maps the snapshot's main vector index read-only (VectorStore.load), so processes loading the
+        same snapshot share its pages; what changed since goes to the private side index as sync applies it.
+        """
         cache = cls(table, embedder, **kwargs)
         snap = current_snapshot(directory)
         if snap is None:
@@ -315,7 +322,8 @@ class IndexCache:
         emb = cache.embedder
         if state["model"] != emb.model_name or state["dim"] != emb.dim:
             raise ModelMismatchError(f"{state['model']} (dim {state['dim']})", f"{emb.model_name} (dim {emb.dim})", f"saved index {snap}")
-        cache._store = VectorStore.load(snap / "store")
+        cache._store = VectorStore.load(snap / "store", mmap=mmap)
+        cache.snapshot = snap
         cols = json.loads((snap / "entries.json").read_text())
         for n, entry_id in enumerate(cols["id"]):
             entry = Entry(*(cols[f][n] for f in Entry.__slots__))
@@ -324,8 +332,7 @@ class IndexCache:
             cache._by_doc.setdefault((entry.source_type, entry.source_id), set()).add(entry_id)
             for key, value in entry.meta.items():
                 cache._by_meta.setdefault((key, _hashable(value)), set()).add(entry_id)
-            cache._lexical._tokens[entry_id] = tuple(cols["tokens"][n].split())
-        cache._lexical._dirty = True
+            cache._lexical.set_tokens(entry_id, cols["tokens"][n].split())
         cache.watermark = int(state["watermark"])
         cache._tombstone_seq = {int(k): int(v) for k, v in state["tombstones"]}
         return cache
