@@ -240,8 +240,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COKNOW_SOCKETS", 1000, whole(0, 100_000),
             "WebSocket sessions one production process holds open (gunicorn connections = this + COKNOW_CONCURRENCY)"),
     # Read by deploy/gunicorn.conf.py in gunicorn's master, before any app code; checked here too.
-    Setting("COKNOW_WORKER", "gthread", one_of("gthread", "gevent"),
-            "the production worker (`deploy/gunicorn.conf.py`): `gthread` (a thread per connection) or `gevent` (greenlets)",
+    Setting("COKNOW_WORKER", "gevent", one_of("gthread", "gevent"),
+            "the production worker (`deploy/gunicorn.conf.py`): `gevent` (greenlets) or `gthread` (a thread per connection)",
             in_config=False),
     Setting("COKNOW_RATE_LIMITS", True, flag, "`0` switches the request rate limits off (tests, benchmarks)",
             key="RATELIMIT_ENABLED"),

@@ -3,26 +3,24 @@
 Flask-SocketIO needs sticky sessions, which gunicorn's own balancer cannot give: every process runs ONE
 worker, and nginx (deploy/nginx.conf, ip_hash) spreads clients over several such processes, each on its own
 port, sharing PostgreSQL, Redis (Socket.IO messages, rate limits, the job queue) and nothing else.
-The worker is gunicorn's threaded one by default (COKNOW_WORKER=gthread) with simple-websocket for
-WebSocket: an open WebSocket holds one of its threads for as long as it is open, so it runs COKNOW_SOCKETS
-threads for them on top of COKNOW_CONCURRENCY for requests (which also sizes the database pool; chat
-questions wait in bot/admission.py's bounded line). With threads = COKNOW_CONCURRENCY alone, the 33rd
-browser could not connect (bench/RESULTS.md, issue 21).
-
-COKNOW_WORKER=gevent runs gunicorn's gevent worker instead, as Flask-SocketIO recommends for many
+The worker is gunicorn's gevent worker (COKNOW_WORKER=gevent), as Flask-SocketIO recommends for many
 connections: it monkey-patches the standard library before the app is imported, and every connection,
-socket and event is a greenlet in one OS thread (1,000 chat sessions hold ~4,000 threads in the threaded
-worker). The encoder's and FAISS's native work then runs in gevent's OS thread pool (community/concurrency.py).
-worker_connections bounds the connections it holds at once: COKNOW_SOCKETS + COKNOW_CONCURRENCY. It passes
-the production tests; whether it answers more questions per second than the threaded worker is measured
-by bench/load/chat.py --server gunicorn --env COKNOW_WORKER=gevent (bench/RESULTS.md): the default
-changes once a quiet machine shows it.
+socket and event is a greenlet in one OS thread; the encoder's and FAISS's native work runs in gevent's OS
+thread pool (community/concurrency.py). worker_connections bounds the connections it holds at once:
+COKNOW_SOCKETS + COKNOW_CONCURRENCY (which also sizes the database pool; chat questions wait in
+bot/admission.py's bounded line). Measured with 1,000 chat sessions on a quiet machine (bench/RESULTS.md,
+issue 21): 87-94 questions/s answered against 45-52 for the threaded worker, p95 20 ms against 271 ms at
+50/s, 4 OS threads against 4,005.
+
+COKNOW_WORKER=gthread runs gunicorn's threaded worker with simple-websocket instead: an open WebSocket
+holds one of its threads for as long as it is open, so it runs COKNOW_SOCKETS threads for them on top of
+COKNOW_CONCURRENCY for requests (with threads = COKNOW_CONCURRENCY alone, the 33rd browser could not connect).
 """
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = 1
-worker_class = os.environ.get("COKNOW_WORKER", "gthread")
+worker_class = os.environ.get("COKNOW_WORKER", "gevent")
 if worker_class not in ("gevent", "gthread"):
     raise SystemExit(f"COKNOW_WORKER must be gevent or gthread, got {worker_class!r}")
 # An open WebSocket holds one connection (gevent) or one thread (gthread) for as long as it is open.

@@ -2,7 +2,7 @@
 # Production mode on one machine: N single-worker gunicorn processes on ports PORT..PORT+N-1 (put
 # deploy/nginx.conf in front of them) and one job worker, on PostgreSQL and Redis. Stops them all when
 # one of them dies or on Ctrl-C / SIGTERM. Several machines: run this (or the systemd units) on each.
-# COKNOW_WORKER=gevent runs gunicorn's gevent worker instead of the threaded one (deploy/gunicorn.conf.py).
+# COKNOW_WORKER=gthread runs gunicorn's threaded worker instead of the gevent one (deploy/gunicorn.conf.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROCESSES=${PROCESSES:-2}
