@@ -71,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     security.install(app)  # after Socket.IO, so its responses get the headers too
     concurrency.install_native_runner()
+    concurrency.take_turns(app)
 
     with app.app_context():
         from community.database import configure_engine

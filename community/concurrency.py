@@ -38,6 +38,22 @@ def async_mode() -> str:
     return "gevent" if green() else "threading"
 
 
+def take_turns(app: Any) -> None:
+    """Under gevent, each request first lets every other ready greenlet run (gevent.sleep(0)).
+
+    Without it, a greenlet whose client sent its next request at once goes on serving it while others
+    that are ready wait: measured on the 1M-post community with 20 clients, rendered pages answered at
+    p50 5 ms but p95 650-920 ms; the throughput was the same, its sharing was not.
+    """
+    if not green():
+        return
+    import gevent
+
+    @app.before_request
+    def _yield_first() -> None:
+        gevent.sleep(0)
+
+
 def install_native_runner() -> None:
     """Under gevent, send knowledge_index's native calls to gevent's OS thread pool; else run them inline."""
     if not green():
