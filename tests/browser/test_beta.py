@@ -81,6 +81,8 @@ def test_program_to_known_issue_to_fix_and_the_bot_answers_the_tester(
     expect(tess.locator(".flash-success")).to_contain_text("is filed")
     thumb = tess.locator(".beta-attachments img")
     expect(thumb).to_be_visible()
+    # Visible is not loaded: wait until the browser has the image (or has given up on it), then read its size.
+    tess.wait_for_function("() => document.querySelector('.beta-attachments img').complete")
     assert tess.evaluate("() => document.querySelector('.beta-attachments img').naturalWidth") == 120
     report_url = tess.url
     first = fresh(select(BetaReport))
