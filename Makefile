@@ -77,7 +77,7 @@ run: seed
 SYSTEM_DEPS := chromium:chromium nginx:nginx
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
-		command -v "$${dep%%:*}" >/dev/null || test -x "/usr/sbin/$${dep%%:*}" || missing="$$missing $${dep#*:}"; \
+		command -v "$${dep%%:*}" >/dev/null || dpkg-query -W -f='$${Status}' "$${dep#*:}" 2>/dev/null | grep -q "ok installed" || missing="$$missing $${dep#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \

@@ -20,7 +20,6 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
-MIME_TYPES = Path("/etc/nginx/mime.types")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # nginx's access log, one line per request: who asked, which web process answered ("-": nginx itself).
 ACCESS_FORMAT = "$remote_addr $upstream_addr $status $request_uri"
@@ -46,11 +45,11 @@ def redis_or_skip() -> None:
 
 
 def nginx_binary() -> str | None:
-    """nginx from PATH or Debian's /usr/sbin (not on a normal user's PATH); None when not installed."""
-    found = shutil.which("nginx")
-    if found:
-        return found
-    return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
+    """nginx from PATH, or from the sbin folder beside a bin folder of PATH (Debian installs it in sbin, which a
+    normal user's PATH lacks); None when not installed."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    sbins = [str(Path(f).parent / "sbin") for f in folders if Path(f).name == "bin"]
+    return shutil.which("nginx", path=os.pathsep.join(folders + sbins))
 
 
 def client_address(n: int) -> str:
@@ -117,7 +116,9 @@ def render_nginx_conf(folder: Path, ports: list[int], listen: int, static: Path 
             raise ValueError(f"{NGINX_CONF} no longer has a line matching {pattern!r}")
     # As root, nginx's workers would switch to the user `nobody`, who may not read the checkout.
     user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
-    types = f"include {MIME_TYPES};" if MIME_TYPES.exists() else "types { text/css css; text/javascript js; image/svg+xml svg; }"
+    # The types the static folder holds, declared here rather than read from the system nginx's configuration.
+    types = ("types { text/css css; text/javascript js; image/svg+xml svg; image/png png; image/x-icon ico; "
+             "font/woff2 woff2; application/json json; }")
     temporary = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""{user}worker_processes auto;
 error_log {folder / 'error.log'} warn;
