@@ -327,3 +327,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         for name in BACKENDS:
             parts = ", ".join(f"{n} {o}" for o, n in sorted(counts.get(name, {}).items())) or "no tests"
             terminalreporter.write_line(f"{name}: {parts}")
+
+
+@pytest.fixture
+def busy(app):
+    """Lift the posting limits: for tests that write many posts."""
+    app.config.update(FORUM_NEW_POSTS_PER_HOUR=1000, FORUM_POSTS_PER_HOUR=1000, FORUM_NEW_ACCOUNT_POSTS=0,
+                      FORUM_NEW_ACCOUNT_HOURS=0, COKNOW_RATE_LIMITS=False)

@@ -16,12 +16,6 @@ NEXT = re.compile(r'<a rel="next" href="([^"]+)"')
 PREV = re.compile(r'<a rel="prev" href="([^"]+)"')
 
 
-@pytest.fixture
-def busy(app):
-    app.config.update(FORUM_NEW_POSTS_PER_HOUR=1000, FORUM_POSTS_PER_HOUR=1000, FORUM_NEW_ACCOUNT_POSTS=0,
-                      FORUM_NEW_ACCOUNT_HOURS=0, COKNOW_RATE_LIMITS=False)
-
-
 def _page(client, path: str) -> str:
     with client.application.app_context():
         response = client.get(path)

@@ -18,12 +18,6 @@ TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 @pytest.fixture
-def busy(app):
-    app.config.update(FORUM_NEW_POSTS_PER_HOUR=1000, FORUM_POSTS_PER_HOUR=1000, FORUM_NEW_ACCOUNT_POSTS=0,
-                      FORUM_NEW_ACCOUNT_HOURS=0, COKNOW_RATE_LIMITS=False)
-
-
-@pytest.fixture
 def site(app, create_user, busy):
     """A little of everything the cached pages show."""
     ana = create_user(display_name="Ana Lima")

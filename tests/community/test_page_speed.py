@@ -38,13 +38,6 @@ def forum_category(app):
     return category
 
 
-@pytest.fixture
-def busy(app):
-    """Lift the posting limits: these tests write many posts."""
-    app.config.update(FORUM_NEW_POSTS_PER_HOUR=1000, FORUM_POSTS_PER_HOUR=1000, FORUM_NEW_ACCOUNT_POSTS=0,
-                      FORUM_NEW_ACCOUNT_HOURS=0, COKNOW_RATE_LIMITS=False)
-
-
 def test_viewing_a_thread_an_idea_and_an_article_does_not_run_the_encoder(
         app, client, create_user, forum_category, help_center, encoder_calls, busy):
     ana, ben = create_user(display_name="Ana Lima"), create_user()

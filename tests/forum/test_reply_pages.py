@@ -22,12 +22,6 @@ SHOWN = re.compile(r'<article class="post reply[^"]*" id="reply-(\d+)"')
 
 
 @pytest.fixture
-def busy(app):
-    app.config.update(FORUM_NEW_POSTS_PER_HOUR=1000, FORUM_POSTS_PER_HOUR=1000, FORUM_NEW_ACCOUNT_POSTS=0,
-                      FORUM_NEW_ACCOUNT_HOURS=0, COKNOW_RATE_LIMITS=False)
-
-
-@pytest.fixture
 def long_thread(create_user, category, busy):
     """Factory: a thread with n replies by a few people, oldest first; every third pair of replies shares
     its instant (imports and the scale seed write many at one time), so the order needs the id too."""
