@@ -7,6 +7,7 @@ from community.access import staff_required
 from community.extensions import db
 from community.forum import bp, services
 from community.forum.forms import CategoryForm, EditThreadForm, FlagForm, ReplyForm, ThreadForm
+from community.forum.links import reply_path
 from community.hooks import CHAT_SESSION_KEY, ask_community
 from community.markup import render_markdown
 from community.mentions import handle_of, link_mentions
@@ -100,10 +101,8 @@ def new_thread():
     return render_template("forum/new.html", form=form, has_categories=bool(categories)), form_status()
 
 
-@bp.app_template_global("reply_url")
-def reply_url(thread_id: int, reply_id: int, **args) -> str:
-    """A link to one reply: the page of the thread holding it (?reply=), scrolled to it."""
-    return url_for("forum.thread", thread_id=thread_id, reply=reply_id, _anchor=f"reply-{reply_id}", **args)
+# One way to link to a reply, the same in pages as in what services store (notifications, timelines, webhooks).
+bp.add_app_template_global(reply_path, "reply_url")
 
 
 def _reply_page_args() -> dict:
@@ -173,7 +172,7 @@ def reply(thread_id: int):
     if form.validate_on_submit():
         done = run_service(lambda: services.post_reply(current_user, thread, form.body.data).id, form)
         if done.ok and done.value is not None:
-            return redirect(reply_url(thread_id, done.value))
+            return redirect(reply_path(thread_id, done.value))
     # The form with its errors at the foot of the last page, where the reply would have gone.
     return _thread_page(thread, services.reply_page(current_user, thread, last=True), form, related=False), form_status()
 
@@ -183,7 +182,7 @@ def _act(thread_id: int, action, message: str | None = None, reply_id: int | Non
     reply, showing domain errors as a flash."""
     if run_service(action).ok and message:
         flash(message, "success")
-    back = reply_url(thread_id, reply_id) if reply_id else url_for("forum.thread", thread_id=thread_id)
+    back = reply_path(thread_id, reply_id) if reply_id else url_for("forum.thread", thread_id=thread_id)
     return redirect(back), 303
 
 
@@ -212,7 +211,7 @@ def like(reply_id: int):
         liked = commit_or_rollback(lambda: services.toggle_like(current_user, target))
         return jsonify(liked=liked, likes=target.like_count)
     run_service(lambda: services.toggle_like(current_user, target))
-    return redirect(reply_url(target.thread_id, target.id))
+    return redirect(reply_path(target.thread_id, target.id))
 
 
 @bp.route("/t/<int:thread_id>/edit", methods=["GET", "POST"])
@@ -238,7 +237,7 @@ def edit_reply(reply_id: int):
         abort(403)
     form = ReplyForm(obj=target)
     if form.validate_on_submit() and run_service(lambda: services.edit_reply(current_user, target, form.body.data), form).ok:
-        return redirect(reply_url(target.thread_id, target.id))
+        return redirect(reply_path(target.thread_id, target.id))
     return render_template("forum/edit.html", form=form, thread=target.thread, reply=target), form_status()
 
 
@@ -289,7 +288,7 @@ def flag(kind: str, post_id: int):
         flash(_("Thank you. The moderators will look at this post."), "success")
         if post_kind is PostKind.thread:
             return redirect(url_for("forum.thread", thread_id=post_id))
-        return redirect(reply_url(services.get_reply_or_404(post_id, current_user).thread_id, post_id))
+        return redirect(reply_path(services.get_reply_or_404(post_id, current_user).thread_id, post_id))
     post = services.find_post(post_kind, post_id)
     if post is None or not services.can_see_thread(current_user, services.thread_of(post)):
         abort(404)
@@ -374,7 +373,7 @@ def _hit_link(hit) -> str:
     if hit.source_type in ("thread", "answer"):
         reply_id = hit.meta.get("reply_id")
         if reply_id and str(reply_id).isdigit():
-            return reply_url(int(hit.source_id), int(reply_id))
+            return reply_path(int(hit.source_id), int(reply_id))
         return url_for("forum.thread", thread_id=int(hit.source_id))
     if hit.meta.get("url"):
         url = str(hit.meta["url"])
