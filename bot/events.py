@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from flask import session
 from flask_login import current_user
-from flask_socketio import Namespace, emit, join_room, rooms
+from flask_socketio import Namespace, emit, join_room
 
 from bot import chat
 from bot.acks import acknowledged, failure, require_fields
@@ -20,10 +20,9 @@ from bot import idea_requests
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
 from community.limits import client_address
-from community.realtime import join_room_while_connected, socket_sid
+from community.realtime import after_commit, in_room, join_room_while_connected, socket_sid
 from community.extensions import db, socketio
 from community.models import Conversation, ConversationStatus
-from community.realtime import after_commit
 
 log = logging.getLogger(__name__)
 CHAT_NAMESPACE = "/chat"
@@ -136,7 +135,7 @@ class ChatNamespace(Namespace):
         # The conversation's windows when this socket is one of them; else (a conversation this message
         # starts, not yet committed) only the asker.
         room = conversation_room(conversation.id) if conversation else socket_sid()
-        if room not in rooms(namespace=CHAT_NAMESPACE):
+        if not in_room(room, CHAT_NAMESPACE):
             room = socket_sid()
         # Once a person from support has joined, the bot is not the one about to answer.
         typing = conversation is None or conversation.status is not ConversationStatus.with_staff
