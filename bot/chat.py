@@ -240,7 +240,7 @@ def _article_id(reply: Reply) -> int | None:
     except ValueError:
         return None
     # The index may lag a deletion by a moment; never point at a missing row.
-    return article_id if db.session.get(Article, article_id) is not None else None
+    return db.session.scalar(select(Article.id).where(Article.id == article_id))  # not the whole article
 
 
 def _store(conversation: Conversation, text: str, client_id: str | None, reply: Reply | None,
