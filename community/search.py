@@ -24,7 +24,12 @@ from sqlalchemy import func, select
 
 from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input, is_part_passage
 from knowledge_index.embedder import Embedder, get_embedder
-from knowledge_index.multilingual import DIM as SECOND_DIM, MODEL_NAME as SECOND_MODEL, get_multilingual_embedder
+from knowledge_index.multilingual import (
+    DIM as SECOND_DIM,
+    MODEL_NAME as SECOND_MODEL,
+    MultilingualEmbedder,
+    get_multilingual_embedder,
+)
 from knowledge_index.table import remove_source, upsert_source
 
 if TYPE_CHECKING:  # FAISS and BM25 load when the index is first used, not when the app starts
@@ -218,7 +223,7 @@ class _EmbeddingMemo:
         # Open recordings (embedding_file): the texts asked for, and how many the model had to encode.
         self._recordings: list[_Recording] = []
 
-    def encode(self, embedder: Embedder, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+    def encode(self, embedder: Embedder | MultilingualEmbedder, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
             for recording in self._recordings:
@@ -328,11 +333,12 @@ class _MemoEmbedder:
 
 
 def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]], *, lead_paragraph: bool = False,
-                    with_sentences: bool = False) -> None:
+                    with_sentences: bool = False, second: bool = False) -> None:
     """Embed the passages of many (title, body, format, questions) documents in one model call,
     so the index_document calls that follow find them ready (bulk imports). The flags must be the ones
     those calls pass: they decide the passages, and a passage made differently is encoded again, one
-    document at a time."""
+    document at a time. second: the documents are of a type with second vectors (MULTILINGUAL_SOURCES);
+    the multilingual model encodes them too."""
     embedder = get_embedder()
     inputs: list[str] = []
     for title, body, fmt, questions in documents:
@@ -340,6 +346,8 @@ def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]], *,
                                         lead_paragraph=lead_paragraph, with_sentences=with_sentences):
             inputs.append(embed_input(title, passage))
     _memo.encode(embedder, inputs)
+    if second:
+        _memo2.encode(get_multilingual_embedder(), inputs)
 
 
 def _embedder() -> Embedder:
@@ -352,8 +360,11 @@ class _SecondMemoEmbedder:
     model_name = SECOND_MODEL
     dim = SECOND_DIM
 
-    def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-        return _memo2.encode(get_multilingual_embedder(), texts, **kwargs)
+    def encode(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
+        return _memo2.encode(get_multilingual_embedder(), texts, progress=progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return get_multilingual_embedder().encode_query(text)
 
 
 def _mark_dirty() -> None:

@@ -86,7 +86,9 @@ class SecondEmbedder(Protocol):
     model_name: str
     dim: int
 
-    def encode(self, texts: Sequence[str], batch_size: int = ..., progress: bool | None = ...) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], *, progress: bool | None = ...) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
 
 
 def _second(embedder: SecondEmbedder | None) -> SecondEmbedder:
