@@ -1,0 +1,181 @@
+"""Questions answered across languages through the real engine (`bot.evaluate`), and what the multilingual
+model costs a process (issue 19).
+
+Usage:  .venv/bin/python bench/zh_cross_language.py [--memory] [--seed]
+
+Knowledge bases are the demo seed's help articles (community/seed_data/articles.jsonl):
+
+* zh -> en: the 65 English articles; 50 Chinese questions written for them
+  (bench/data/zh_questions_for_en_articles.jsonl) and 30 Chinese off-topic questions
+  (bench/data/zh_off_topic_questions.jsonl, expected: abstain);
+* en -> zh: the 60 English articles that have no Chinese twin plus the 5 Chinese articles; 20 English questions
+  only the Chinese articles answer (bench/data/en_questions_for_zh_articles.jsonl), 20 English and 30 Chinese
+  off-topic questions (expected: abstain).
+
+--memory: resident memory of one process before and after its first Chinese question (the multilingual model,
+its fitted article model and second index), on the en -> zh knowledge base.
+--seed: time of `flask coknow seed`'s indexing in a fresh database, with the second vectors, and the time to
+rebuild the index cache (both FAISS indexes) from the seeded table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT / "bench" / "data"
+SEED = ROOT / "community" / "seed_data" / "articles.jsonl"
+TWINS = ("reset-password", "export-markdown-pdf-html", "sync-not-working", "two-factor-authentication-setup",
+         "refund-policy")
+
+
+def _articles() -> list[dict]:
+    return [json.loads(line) for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _lines(*names: str) -> list[dict]:
+    return [json.loads(line) for name in names for line in (DATA / name).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cross_language(tmp: Path) -> None:
+    from bot.evaluate import evaluate
+
+    articles = _articles()
+    english = [a for a in articles if not a["id"].startswith("zh-")]
+    chinese = [a for a in articles if a["id"].startswith("zh-")]
+    runs = {
+        "zh -> en (65 English articles)": (
+            english, _lines("zh_questions_for_en_articles.jsonl", "zh_off_topic_questions.jsonl")),
+        "en -> zh (60 English without a twin + 5 Chinese)": (
+            [a for a in english if a["id"] not in TWINS] + chinese,
+            _lines("en_questions_for_zh_articles.jsonl", "en_off_topic_questions.jsonl", "zh_off_topic_questions.jsonl")),
+    }
+    for name, (kb, queries) in runs.items():
+        kb_path = _write(tmp / "kb.jsonl", kb)
+        q_path = _write(tmp / "queries.jsonl", queries)
+        started = time.perf_counter()
+        metrics = evaluate(kb_path, q_path)
+        print(f"{name}: {json.dumps(metrics)} ({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+def memory(tmp: Path) -> None:
+    from flask_migrate import upgrade
+
+    from community import create_app
+    from community.extensions import db
+
+    articles = _articles()
+    kb = [a for a in articles if a["id"] not in TWINS]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'mem.db'}", "COKNOW_INSTANCE_DIR": str(tmp),
+                      "COKNOW_INDEX_DIR": str(tmp / "index"), "COKNOW_BACKGROUND_FITS": False})
+    with app.app_context():
+        upgrade(revision="heads")
+        from bot.engine import answer
+        from community.kb.importing import import_path
+
+        import_path(_write(tmp / "kb.jsonl", kb), commit_batch=db.session.commit)
+        from knowledge_index import multilingual
+
+        # A fresh process has not loaded the multilingual model; the import above did (it writes the second
+        # vectors). Forget it, so the figure is that of a server process, which only reads them.
+        multilingual._instance = None
+        import gc
+
+        gc.collect()
+        for q in ("How do I reset my password?", "How do I export a page?", "Can I get a refund?"):
+            answer(q)
+        before = _rss_mb()
+        english = [answer("How do I install Tidepool on Linux?").latency_ms for _ in range(20)]
+        reply = answer("如何把笔记导出为 Markdown？")
+        after = _rss_mb()
+        chinese = [answer(q).latency_ms for q in ("如何把笔记导出为 Markdown？", "忘记密码怎么办", "退款多久到账")
+                   for _ in range(10)]
+        english_after = [answer("How do I install Tidepool on Linux?").latency_ms for _ in range(20)]
+        unanswered = [answer("what is the capital of australia").latency_ms for _ in range(10)]
+
+        def p50(xs: list[float]) -> float:
+            return sorted(xs)[len(xs) // 2]
+
+        print(f"memory: RSS {before:.0f} MB after English questions, {after:.0f} MB after the first Chinese one "
+              f"(+{after - before:.0f} MB: the multilingual model, its article model and second index); "
+              f"first Chinese reply: {reply.kind} {reply.source.title if reply.source else ''}", flush=True)
+        print(f"latency p50 ms: English answered {p50(english):.1f} before / {p50(english_after):.1f} after; "
+              f"Chinese {p50(chinese):.1f}; English off-topic (abstains, then asks the multilingual model over the "
+              f"Chinese articles) {p50(unanswered):.1f}", flush=True)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def seed(tmp: Path) -> None:
+    from flask_migrate import upgrade
+
+    from community import create_app
+    from community.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'seed.db'}", "COKNOW_INSTANCE_DIR": str(tmp),
+                      "COKNOW_INDEX_DIR": str(tmp / "index"), "TESTING": True})
+    with app.app_context():
+        upgrade(revision="heads")
+        from community.models import index_entries
+        from community.seed import seed_demo
+        from knowledge_index.sync import IndexCache
+
+        started = time.perf_counter()
+        seed_demo()
+        db.session.commit()
+        seeded = time.perf_counter() - started
+        t = index_entries.c
+        with db.engine.connect() as conn:
+            rows = conn.execute(db.select(db.func.count(), db.func.count(t.vector2)).where(t.deleted.is_(False))).one()
+        cache = IndexCache(index_entries)
+        started = time.perf_counter()
+        with db.engine.connect() as conn:
+            cache.rebuild(conn)
+        rebuilt = time.perf_counter() - started
+        print(f"seed: {seeded:.1f} s to seed (embeddings read from the demo's saved files when present); "
+              f"{rows[0]} live passages, {rows[1]} with a second vector; index rebuild {rebuilt:.2f} s "
+              f"({len(cache.store)} + {len(cache.second_store)} vectors)", flush=True)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--seed", action="store_true")
+    parser.add_argument("--skip-eval", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    print(f"load average {Path('/proc/loadavg').read_text().strip()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="coknow-zh-") as tmp:
+        if not args.skip_eval:
+            cross_language(Path(tmp))
+        if args.memory:
+            memory(Path(tmp))
+        if args.seed:
+            seed(Path(tmp))
+    print(f"load average {Path('/proc/loadavg').read_text().strip()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
