@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import beta as beta_issues
 from bot import bugs, capture, idea_requests, kinds, learning
@@ -128,6 +129,13 @@ def find_conversation(user: User | None, key: str | None, *, create: bool = Fals
     return conversation
 
 
+def open_conversation(user: User | None, key: str | None) -> Conversation:
+    """The visitor's open conversation, created when there is none, locked for this transaction's writes."""
+    conversation = find_conversation(user, key, create=True, lock=True)
+    assert conversation is not None
+    return conversation
+
+
 def history(user: User | None, conversation: Conversation | None) -> list[ChatMessage]:
     """Messages to show: a signed-in customer's across all their conversations, else this conversation's."""
     query = select(ChatMessage).join(Conversation)
@@ -232,7 +240,7 @@ def _article_id(reply: Reply) -> int | None:
     except ValueError:
         return None
     # The index may lag a deletion by a moment; never point at a missing row.
-    return article_id if db.session.get(Article, article_id) is not None else None
+    return db.session.scalar(select(Article.id).where(Article.id == article_id))  # not the whole article
 
 
 def _store(conversation: Conversation, text: str, client_id: str | None, reply: Reply | None,
@@ -240,15 +248,19 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
     now = utcnow()
     customer = ChatMessage(conversation_id=conversation.id, role="customer", text=text, client_id=client_id,
                            message_kind=message_kind, created_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(customer)
-            db.session.flush()
-    except IntegrityError:
-        # Another worker stored the same client_id between our check and our insert.
-        existing = _existing(conversation, client_id)
-        assert existing is not None
-        return existing
+    if client_id is None:  # nothing unique to collide with: no savepoint
+        db.session.add(customer)
+        db.session.flush()
+    else:
+        try:
+            with db.session.begin_nested():
+                db.session.add(customer)
+                db.session.flush()
+        except IntegrityError:
+            # Another worker stored the same client_id between our check and our insert.
+            existing = _existing(conversation, client_id)
+            assert existing is not None
+            return existing
     if reply is None:  # a person from support answers
         conversation.last_message_at = now
         db.session.flush()
@@ -265,6 +277,7 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
     db.session.add(bot)
     conversation.last_message_at = now
     db.session.flush()
+    set_committed_value(bot, "feedback", None)  # a new reply has none: rendering it needs no query
     if idea_requests.records_gap(reply.kind):
         # The loop starts here: what the bot could not answer becomes a tracked gap.
         capture.record_gap(reply.question, GapSource.abstain, user=conversation.user,
@@ -285,14 +298,15 @@ def check_sender_rate(user: User | None, address: str) -> None:
     limits.consume(f"{per_address} per minute", "chat-address", f"addr:{address}", message=message)
 
 
-def send_message(user: User | None, key: str | None, text: object, client_id: object = None) -> Exchange:
+def send_message(user: User | None, key: str | None, text: object, client_id: object = None,
+                 conversation: Conversation | None = None) -> Exchange:
     """Store the customer's message, its kind and the bot's reply (answer, clarify, abstain; a feature
     request's idea or the idea form; a bug report acknowledged); once a person from support has joined,
-    only the message and its kind (the bot stays quiet)."""
+    only the message and its kind (the bot stays quiet). conversation: the visitor's, when the caller
+    has already found and locked it (open_conversation)."""
     text = check_text(text)
     client_id = check_client_id(client_id)
-    conversation = find_conversation(user, key, create=True, lock=True)
-    assert conversation is not None
+    conversation = conversation or open_conversation(user, key)
     existing = _existing(conversation, client_id)
     if existing is not None:
         return existing
@@ -311,10 +325,11 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
 
 
 def choose(user: User | None, key: str | None, choice: object, message_id: object,
-           client_id: object = None) -> Exchange:
-    """Answer a clarify's pending question with the document the customer picked."""
+           client_id: object = None, conversation: Conversation | None = None) -> Exchange:
+    """Answer a clarify's pending question with the document the customer picked (conversation: the
+    visitor's, when the caller has already found and locked it)."""
     client_id = check_client_id(client_id)
-    conversation = find_conversation(user, key, lock=True)
+    conversation = conversation or find_conversation(user, key, lock=True)
     clarify = _bot_message(conversation, message_id)
     if clarify.reply_kind != "clarify":
         # 409: the request is well-formed; the message it names is not in a state that allows it.

@@ -20,10 +20,9 @@ from bot import idea_requests
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
 from community.limits import client_address
-from community.realtime import join_room_while_connected, socket_sid
+from community.realtime import after_commit, in_room, join_room_while_connected, socket_sid
 from community.extensions import db, socketio
-from community.models import ConversationStatus
-from community.realtime import after_commit
+from community.models import Conversation, ConversationStatus
 
 log = logging.getLogger(__name__)
 CHAT_NAMESPACE = "/chat"
@@ -85,15 +84,18 @@ class ChatNamespace(Namespace):
         chat.check_text(data["text"])
         chat.check_client_id(data.get("client_id"))
         chat.check_sender_rate(_user(), client_address())
-        return self._answering(lambda: chat.send_message(_user(), _key(), data["text"], data.get("client_id")))
+        conversation = chat.open_conversation(_user(), _key())
+        return self._answering(conversation, lambda: chat.send_message(
+            _user(), _key(), data["text"], data.get("client_id"), conversation=conversation))
 
     @in_line
     @acknowledged
     def on_choose(self, data=None):
         data = require_fields(data, "choice", "message_id")
         chat.check_sender_rate(_user(), client_address())
-        return self._answering(lambda: chat.choose(_user(), _key(), data["choice"], data["message_id"],
-                                                   data.get("client_id")))
+        conversation = chat.find_conversation(_user(), _key(), lock=True)
+        return self._answering(conversation, lambda: chat.choose(
+            _user(), _key(), data["choice"], data["message_id"], data.get("client_id"), conversation=conversation))
 
     @acknowledged
     def on_feedback(self, data=None):
@@ -128,10 +130,13 @@ class ChatNamespace(Namespace):
             log.exception("chat suggestions failed")
             return {"articles": []}
 
-    def _answering(self, act: Callable[[], chat.Exchange]) -> dict[str, Any]:
+    def _answering(self, conversation: Conversation | None, act: Callable[[], chat.Exchange]) -> dict[str, Any]:
         """Show the typing indicator to the conversation while the engine works."""
-        conversation = chat.find_conversation(_user(), _key())
+        # The conversation's windows when this socket is one of them; else (a conversation this message
+        # starts, not yet committed) only the asker.
         room = conversation_room(conversation.id) if conversation else socket_sid()
+        if not in_room(room, CHAT_NAMESPACE):
+            room = socket_sid()
         # Once a person from support has joined, the bot is not the one about to answer.
         typing = conversation is None or conversation.status is not ConversationStatus.with_staff
         if typing:

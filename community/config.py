@@ -123,7 +123,12 @@ def pool_options(database_uri: str, concurrency: int) -> dict[str, Any]:
     if ":memory:" in database_uri or database_uri in ("sqlite://", "sqlite:///"):
         return {}  # an in-memory SQLite database lives in a single connection
     kept = min(concurrency, 10)
-    return {"pool_size": kept, "max_overflow": concurrency - kept, "pool_timeout": 30}
+    options: dict[str, Any] = {"pool_size": kept, "max_overflow": concurrency - kept, "pool_timeout": 30}
+    if not database_uri.startswith("sqlite"):
+        # A server's connection can drop (a restart, an idle timeout): test it before use. A SQLite
+        # file's cannot, and the test was a statement more in every request and chat answer.
+        options["pool_pre_ping"] = True
+    return options
 
 
 def base_url(name: str, raw: str) -> str:
@@ -385,7 +390,7 @@ def load_config(env: Mapping[str, str] | None = None, instance_dir: Path | None 
     config = {s.config_key: values[s.env] for s in SETTINGS if s.in_config}
     config.update(bot_overrides(env))
     config.update({
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

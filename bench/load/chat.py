@@ -198,7 +198,9 @@ async def connect_sessions(base: str, count: int) -> list[socketio.AsyncClient]:
 async def ask(client: socketio.AsyncClient, text_: str, timeout: float) -> tuple[float, str]:
     started = time.perf_counter()
     try:
-        ack = await client.call("message", {"text": text_}, namespace="/chat", timeout=timeout)
+        # With a client_id, as the web client sends (it makes a re-sent message idempotent).
+        ack = await client.call("message", {"text": text_, "client_id": secrets.token_hex(8)}, namespace="/chat",
+                                timeout=timeout)
     except socketio.exceptions.TimeoutError:
         return time.perf_counter() - started, "timeout"
     except Exception:
@@ -236,7 +238,8 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def summarize(step: Step, clients: list[socketio.AsyncClient], pid: int) -> dict:
+def summarize(step: Step, clients: list[socketio.AsyncClient], pid: int, cpu_seconds: float) -> dict:
+    """cpu_seconds: the server's CPU during the step (its main thread and the encoder's pool together)."""
     ok = [o.latency * 1000 for o in step.outcomes if o.result == "ok"]
     busy = [o.latency * 1000 for o in step.outcomes if o.result == "busy"]
     rss, threads = proc_stats(pid)
@@ -247,6 +250,7 @@ def summarize(step: Step, clients: list[socketio.AsyncClient], pid: int) -> dict
         "errors": sum(o.result == "error" for o in step.outcomes),
         "timeouts": sum(o.result == "timeout" for o in step.outcomes),
         "connected": sum(c.connected for c in clients), "server_mb": round(rss), "server_threads": threads,
+        "server_cpu_ms_per_answer": round(cpu_seconds * 1000 / len(ok), 1) if ok else None,
         "load": load_average(),
     }
 
@@ -280,8 +284,9 @@ async def sweep(server: Server, args: argparse.Namespace, rates: list[float], ex
         if args.overload:
             steps += [Step("overload", args.overload, args.overload_seconds), Step("after", rates[0], args.step)]
         for step in steps:
+            cpu_before = proc_cpu(server.proc.pid)
             await offer(clients, step, texts, args.timeout)
-            summary = summarize(step, clients, server.proc.pid)
+            summary = summarize(step, clients, server.proc.pid, proc_cpu(server.proc.pid) - cpu_before)
             if step.name == "after":
                 summary["recovered_after_s"] = recovery_seconds(step)
             results.append(summary)
@@ -317,7 +322,7 @@ def main() -> None:
     finally:
         server.stop()
     header = ("step", "offered_qps", "answered_qps", "p50_ms", "p95_ms", "refused", "refusal_p95_ms", "errors",
-              "timeouts", "connected", "server_mb", "server_threads", "load")
+              "timeouts", "connected", "server_mb", "server_threads", "server_cpu_ms_per_answer", "load")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in results:

@@ -105,3 +105,11 @@ def test_create_app_loads_no_index_library(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=README.parent, env=env, capture_output=True, text=True,  # noqa: S603
                           check=True, timeout=120)
     assert done.stdout.strip() == "[]"
+
+
+def test_connections_to_a_database_server_are_tested_before_use_and_sqlite_files_are_not():
+    from community.config import pool_options
+
+    assert pool_options("postgresql+psycopg://u@127.0.0.1/db", 32)["pool_pre_ping"] is True
+    assert "pool_pre_ping" not in pool_options("sqlite:///coknow.db", 32)
+    assert pool_options("sqlite://", 32) == {}
