@@ -301,7 +301,12 @@ def warm_up(app: Flask) -> threading.Thread:
 
         try:
             with app.app_context():
-                knowledge(app).current(settings_from_config(app.config))
+                settings = settings_from_config(app.config)
+                knowledge(app).current(settings)
+                if "zh" in knowledge(app).languages.values():
+                    # A help center with Chinese articles asks the multilingual model for every question
+                    # (bot.engine): load it and fit its article model now too. An English-only one never does.
+                    second_knowledge(app).current(settings)
                 classifier()
                 db.session.remove()
         except Exception:  # the first question loads them instead

@@ -76,3 +76,13 @@ def test_an_english_question_the_english_article_answers_is_not_sent_across(app,
 def test_an_off_topic_chinese_question_is_not_answered(app, bilingual_help_center, question):
     reply = answer(question)
     assert reply.kind != "answer", (reply.source, reply.confidence)
+
+
+def test_warm_up_fits_the_multilingual_model_only_for_a_help_center_with_chinese_articles(app, help_center):
+    from bot.knowledge import second_knowledge, warm_up
+
+    warm_up(app).join(120)
+    assert second_knowledge(app).model is None  # English only: the multilingual model is never asked
+    _publish("zh-refunds", "zh-two-factor", "zh-reset-password")
+    warm_up(app).join(120)
+    assert second_knowledge(app).model is not None
