@@ -12,6 +12,10 @@ Knowledge bases are the demo seed's help articles (community/seed_data/articles.
   only the Chinese articles answer (bench/data/en_questions_for_zh_articles.jsonl), 20 English and 30 Chinese
   off-topic questions (expected: abstain).
 
+* en on the bilingual seed: all 70 articles; the same 20 English questions, expected to get the English twin of
+  the Chinese article (does the multilingual model pull English questions to Chinese articles?), and the 20
+  English off-topic questions.
+
 --memory: resident memory of one process before and after its first Chinese question (the multilingual model,
 its fitted article model and second index), on the en -> zh knowledge base.
 --seed: time of `flask coknow seed`'s indexing in a fresh database, with the second vectors, and the time to
@@ -56,7 +60,7 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def cross_language(tmp: Path) -> None:
+def cross_language(tmp: Path, only: str | None = None) -> None:
     from bot.evaluate import evaluate
 
     articles = _articles()
@@ -69,6 +73,14 @@ def cross_language(tmp: Path) -> None:
             [a for a in english if a["id"] not in TWINS] + chinese,
             _lines("en_questions_for_zh_articles.jsonl", "en_off_topic_questions.jsonl", "zh_off_topic_questions.jsonl")),
     }
+    # Both languages present (the full demo help center): English questions should keep their English article.
+    twin_of = dict(zip(("zh-reset-password", "zh-export-markdown", "zh-sync-not-working", "zh-two-factor", "zh-refunds"),
+                       TWINS, strict=True))
+    runs["en on the bilingual seed (70 articles; expected: the English twin)"] = (
+        articles, [{**q, "expected": twin_of[q["expected"]]} for q in _lines("en_questions_for_zh_articles.jsonl")]
+        + _lines("en_off_topic_questions.jsonl"))
+    if only:
+        runs = {k: v for k, v in runs.items() if k.startswith(only)}
     for name, (kb, queries) in runs.items():
         kb_path = _write(tmp / "kb.jsonl", kb)
         q_path = _write(tmp / "queries.jsonl", queries)
@@ -183,6 +195,7 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--seed", action="store_true")
     parser.add_argument("--skip-eval", action="store_true")
+    parser.add_argument("--only", help="run only the evaluations whose name starts with this")
     parser.add_argument("--memory-child", nargs=2, metavar=("URL", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -192,7 +205,7 @@ def main() -> int:
     print(f"load average {Path('/proc/loadavg').read_text().strip()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="coknow-zh-") as tmp:
         if not args.skip_eval:
-            cross_language(Path(tmp))
+            cross_language(Path(tmp), args.only)
         if args.memory:
             memory(Path(tmp))
         if args.seed:
