@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from knowledge_index.embedder import get_embedder
@@ -22,8 +21,6 @@ from knowledge_index.search import SECOND_FUSION, best_span
 
 from bot.knowledge import ANSWERABLE, BotKnowledge, document_key, knowledge, passage_kind, second_knowledge, split_key
 from bot.scoring import BotSettings, PassageHit, ScoredArticle, decide, rank_articles, settings_from_config
-from community.extensions import db
-from community.models import index_entries
 from community.search import get_cache
 
 ReplyKind = Literal["answer", "clarify", "abstain"]
@@ -154,15 +151,8 @@ def _best_passage(key: str, qvec: np.ndarray, query: str, second: bool = False
                   ) -> tuple[str, list[str], list[tuple[int, int]]]:
     """The part of the document that answers (a section's steps rather than the introduction), with its
     best-matching sentence marked. second: qvec is the multilingual model's, compared with the second vectors."""
-    source_type, source_id = split_key(key)
-    t = index_entries.c
-    rows = db.session.execute(
-        sa.select(t.chunk_key, t.kind, t.heading_path, t.text, (t.vector2 if second else t.vector).label("vector")).where(
-            t.source_type == source_type, t.source_id == source_id, t.deleted.is_(False)
-        )
-    ).all()
-    rows = [r for r in rows if r.vector is not None]
-    body = [r for r in rows if passage_kind(r.chunk_key, r.kind) == "body"]
+    rows = (second_knowledge() if second else knowledge()).passages_of(key)
+    body = [r for r in rows if r.kind == "body"]
     if not body:
         return "", [], []  # an article with a title and questions only: the title is the answer
     # An introduction restates the question (so it matches best) while the answer is in the sections
@@ -171,13 +161,13 @@ def _best_passage(key: str, qvec: np.ndarray, query: str, second: bool = False
     quotable = [r for r in body if r.heading_path] or body
     scores = _vectors(quotable) @ qvec
     # A section's heading says what it is about; its text repeats the article's words in every section.
-    headings = {r.chunk_key[:-2]: r for r in rows if passage_kind(r.chunk_key, r.kind) == "heading"}
+    headings = {r.chunk_key[:-2]: r for r in rows if r.kind == "heading"}
     with_heading = [headings.get(r.chunk_key.rpartition("#")[0]) for r in quotable]
     if all(h is not None for h in with_heading):
         scores = (scores + _vectors(with_heading) @ qvec) / 2
     chosen = quotable[int(np.argmax(scores))]
     # Sentences know their passage by key ("<passage key>.s<n>").
-    inside = [r for r in rows if passage_kind(r.chunk_key, r.kind) == "sentence"
+    inside = [r for r in rows if r.kind == "sentence"
               and r.chunk_key.rpartition(".s")[0] == chosen.chunk_key and r.text in chosen.text]
     if inside:
         sentence = inside[int(np.argmax(_vectors(inside) @ qvec))].text
@@ -190,7 +180,7 @@ def _best_passage(key: str, qvec: np.ndarray, query: str, second: bool = False
 
 
 def _vectors(rows: Sequence[Any]) -> np.ndarray:
-    return np.stack([np.frombuffer(r.vector, dtype="<f4") for r in rows])
+    return np.stack([r.vector for r in rows])
 
 
 def _rank(question: str, settings: BotSettings) -> _Ranking:

@@ -52,6 +52,21 @@ def passage_kind(chunk_key: str, kind: str | None = None) -> str:
     return "question" if chunk_key.startswith("q:") else "body"
 
 
+# Documents whose passages a process keeps for quoting (engine._best_passage).
+PASSAGE_DOCUMENTS = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredPassage:
+    """One stored passage of a document, as the engine quotes it."""
+
+    chunk_key: str
+    kind: str  # passage_kind()
+    heading_path: str
+    text: str
+    vector: np.ndarray
+
+
 class BotKnowledge:
     """One app's fitted ArticleModel plus the index watermark it was fitted at.
 
@@ -83,6 +98,35 @@ class BotKnowledge:
         # Public ideas' passages (one row per passage) for exact matching against chat requests.
         self.idea_keys: np.ndarray = np.zeros(0, dtype=object)
         self.idea_vectors: np.ndarray = np.zeros((0, 0), np.float32)
+        # A cited document's stored passages, as of an index watermark (engine._best_passage quotes from them).
+        self._passages: OrderedDict[str, tuple[int, list[StoredPassage]]] = OrderedDict()
+        self._passages_lock = threading.Lock()
+
+    def passages_of(self, key: str) -> list[StoredPassage]:
+        """The document's live passages with their vectors, read once per index watermark: the same few
+        documents answer most questions, and reading their rows (vectors included) was 1-5 ms a reply."""
+        watermark = get_cache().watermark
+        with self._passages_lock:
+            cached = self._passages.get(key)
+            if cached is not None and cached[0] == watermark:
+                self._passages.move_to_end(key)
+                return cached[1]
+        source_type, source_id = split_key(key)
+        t = index_entries.c
+        rows = db.session.execute(
+            sa.select(t.chunk_key, t.kind, t.heading_path, t.text, (t.vector2 if self.second else t.vector).label("vector")).where(
+                t.source_type == source_type, t.source_id == source_id, t.deleted.is_(False)
+            )
+        ).all()
+        # The multilingual knowledge quotes by its own vectors (vector2), compared with its own query vector.
+        passages = [StoredPassage(r.chunk_key, passage_kind(r.chunk_key, r.kind), r.heading_path or "", r.text,
+                                  np.frombuffer(r.vector, dtype="<f4")) for r in rows if r.vector is not None]
+        with self._passages_lock:
+            self._passages[key] = (watermark, passages)
+            self._passages.move_to_end(key)
+            while len(self._passages) > PASSAGE_DOCUMENTS:
+                self._passages.popitem(last=False)
+        return passages
 
     def current(self, settings: BotSettings) -> ArticleModel | None:
         """The model for the index as it is now; refits (under a lock) when the index moved."""

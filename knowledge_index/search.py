@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -154,6 +155,12 @@ def rank(
     return [(int(ids[j]), float(fused[j]), float(dense[j]), float(lex[j])) for j in order]
 
 
+@functools.lru_cache(maxsize=8192)
+def _sentence_tokens(sentence: str) -> tuple[str, ...]:
+    # The same passages are quoted again and again; segmenting a Chinese one with jieba took ms.
+    return tuple(tokenize(sentence))
+
+
 def best_span(query: str, text: str) -> tuple[int, int]:
     """Offsets of the sentence of text sharing the most query words (first sentence if none)."""
     spans = sentence_spans(text)
@@ -163,7 +170,7 @@ def best_span(query: str, text: str) -> tuple[int, int]:
     best, best_score = spans[0], 0.0
     if qtok:
         for s, e in spans:
-            toks = tokenize(text[s:e])
+            toks = _sentence_tokens(text[s:e])
             if not toks:
                 continue
             overlap = len(qtok.intersection(toks))
