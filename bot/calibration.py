@@ -46,6 +46,8 @@ from bot.scoring import KIND_CODES, ArticleModel, BotSettings, Calibration, ship
 log = logging.getLogger(__name__)
 
 OFF_TOPIC = Path(__file__).resolve().parent / "data" / "off_topic.jsonl"
+# Off-topic messages in Chinese, for the multilingual model's fit only (MiniLM's pool and curve stay as measured).
+OFF_TOPIC_ZH = Path(__file__).resolve().parent / "data" / "off_topic_zh.jsonl"
 # An off-topic message this close to a passage is something the knowledge base covers after all.
 COVERED_COSINE = 0.8
 FOLDS = 5
@@ -128,35 +130,49 @@ def top_signals(model: ArticleModel, queries: np.ndarray, s: BotSettings) -> tup
     return top, sim, prob[rows, top]
 
 
-def off_topic_digest(data: Path = OFF_TOPIC) -> str:
+def off_topic_digest(data: Path = OFF_TOPIC, second: bool = False) -> str:
     """Names the pool's text and the embedding model: a change to either embeds it again."""
     from knowledge_index.embedder import MODEL_NAME
+    from knowledge_index.multilingual import MODEL_NAME as SECOND_MODEL
 
     h = hashlib.sha256(data.read_bytes())
-    h.update(f"|{MODEL_NAME}".encode())
+    if second:
+        h.update(OFF_TOPIC_ZH.read_bytes())
+    h.update(f"|{SECOND_MODEL if second else MODEL_NAME}".encode())
     return h.hexdigest()[:16]
 
 
-def off_topic_path(data: Path = OFF_TOPIC, directory: Path | None = None) -> Path:
+def off_topic_path(data: Path = OFF_TOPIC, directory: Path | None = None, second: bool = False) -> Path:
     """Where the pool's vectors are built: COKNOW_OFF_TOPIC_DIR, else inside the Python environment
     (like the ONNX export and the message-kind classifier)."""
     env = os.environ.get("COKNOW_OFF_TOPIC_DIR")
     base = directory or (Path(env) if env else Path(sys.prefix) / "share" / "coknow" / "off-topic")
-    return base / f"off-topic-{off_topic_digest(data)}.npy"
+    return base / f"off-topic-{off_topic_digest(data, second)}.npy"
 
 
-def _texts(data: Path) -> list[str]:
-    return [json.loads(line)["text"] for line in data.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _texts(data: Path, second: bool = False) -> list[str]:
+    files = (data, OFF_TOPIC_ZH) if second else (data,)
+    return [json.loads(line)["text"] for f in files for line in f.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
 
 
-def build_off_topic(data: Path = OFF_TOPIC, directory: Path | None = None, force: bool = False) -> Path:
-    """Embed the shipped pool and write it where off_topic_vectors() looks; a no-op when it is built."""
+def _encoder(second: bool):  # type: ignore[no-untyped-def]
+    if second:
+        from knowledge_index.multilingual import get_multilingual_embedder
+
+        return get_multilingual_embedder()
     from knowledge_index.embedder import get_embedder
 
-    path = off_topic_path(data, directory)
+    return get_embedder()
+
+
+def build_off_topic(data: Path = OFF_TOPIC, directory: Path | None = None, force: bool = False,
+                    second: bool = False) -> Path:
+    """Embed the shipped pool and write it where off_topic_vectors() looks; a no-op when it is built."""
+    path = off_topic_path(data, directory, second)
     if path.exists() and not force:
         return path
-    vectors = np.asarray(get_embedder().encode(_texts(data)), np.float32)
+    vectors = np.asarray(_encoder(second).encode(_texts(data, second)), np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
     np.save(tmp, vectors)
@@ -165,34 +181,39 @@ def build_off_topic(data: Path = OFF_TOPIC, directory: Path | None = None, force
 
 
 _pool: np.ndarray | None = None
+_pool2: np.ndarray | None = None  # the multilingual model's (English and Chinese messages)
 _pool_lock = threading.Lock()
 
 
-def off_topic_vectors() -> np.ndarray:
+def off_topic_vectors(second: bool = False) -> np.ndarray:
     """The shipped off-topic pool's vectors: built at install (`python -m bot.calibration build`), else
-    embedded now (a few seconds) and kept for the next process; once per process either way."""
-    global _pool
-    if _pool is None:
+    embedded now (a few seconds) and kept for the next process; once per process either way. second: the
+    multilingual model's vectors of the pool and its Chinese messages."""
+    global _pool, _pool2
+    if (_pool2 if second else _pool) is None:
         with _pool_lock:
-            if _pool is None:
-                path = off_topic_path()
+            if (_pool2 if second else _pool) is None:
+                path = off_topic_path(second=second)
                 vectors = None
                 if path.exists():
                     try:
                         vectors = np.load(path, allow_pickle=False)
                     except (OSError, ValueError):
                         log.warning("off-topic vectors %s unreadable; embedding the pool again", path)
-                if vectors is None or vectors.shape[0] != len(_texts(OFF_TOPIC)):
+                if vectors is None or vectors.shape[0] != len(_texts(OFF_TOPIC, second)):
                     try:
-                        path = build_off_topic(force=True)
+                        path = build_off_topic(force=True, second=second)
                         vectors = np.load(path, allow_pickle=False)
                     except OSError as exc:  # a read-only environment still calibrates; it embeds again next time
                         log.warning("could not keep the off-topic vectors at %s: %s", path, exc)
-                        from knowledge_index.embedder import get_embedder
-
-                        vectors = np.asarray(get_embedder().encode(_texts(OFF_TOPIC)), np.float32)
-                _pool = np.asarray(vectors, np.float32)
-    return _pool
+                        vectors = np.asarray(_encoder(second).encode(_texts(OFF_TOPIC, second)), np.float32)
+                if second:
+                    _pool2 = np.asarray(vectors, np.float32)
+                else:
+                    _pool = np.asarray(vectors, np.float32)
+    pool = _pool2 if second else _pool
+    assert pool is not None
+    return pool
 
 
 def fit_for_kb(model: ArticleModel, s: BotSettings, off_topic: np.ndarray | None) -> Calibration | None:
@@ -294,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'built' if path.exists() else 'not built'}: {path}")
         return 0 if path.exists() else 1
     print(f"off-topic pool vectors: {build_off_topic(force=args.force)}")
+    print(f"off-topic pool vectors, multilingual model: {build_off_topic(force=args.force, second=True)}")
     return 0
 
 

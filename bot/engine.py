@@ -5,6 +5,7 @@ Callable without a request context (an app context is enough): the chat, the HTT
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,9 +16,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from knowledge_index.embedder import get_embedder
 from knowledge_index.chunking import HEADING_SEP
-from knowledge_index.search import best_span
+from knowledge_index.multilingual import get_multilingual_embedder, has_cjk
+from knowledge_index.search import SECOND_FUSION, best_span
 
-from bot.knowledge import ANSWERABLE, document_key, knowledge, passage_kind, split_key
+from bot.knowledge import ANSWERABLE, BotKnowledge, document_key, knowledge, passage_kind, second_knowledge, split_key
 from bot.scoring import BotSettings, PassageHit, ScoredArticle, decide, rank_articles, settings_from_config
 from community.search import get_cache
 
@@ -79,6 +81,37 @@ class Reply:
         return data
 
 
+# Articles the multilingual ranking fuses with BM25: the union of both top lists (bench/RESULTS.md, Session 6:
+# z-scores within the union of the two top-50 lists, lexical weight 0.1, LCQMC 0.757).
+SECOND_CANDIDATES = 50
+
+
+@dataclass
+class _Ranking:
+    """Articles ranked for a question, and by which model."""
+
+    articles: list[ScoredArticle]
+    qvec: np.ndarray  # MiniLM's vector of the question (ideas, follow-ups), always computed
+    qvec2: np.ndarray | None = None  # the multilingual model's, when it ranked the articles
+    knowledge: BotKnowledge | None = None  # whose titles and stored vectors describe the articles
+
+    @property
+    def second(self) -> bool:
+        return self.qvec2 is not None
+
+
+def question_language(text: str) -> str:
+    """"zh" for a question in CJK script, else "en" (the languages of BotKnowledge.languages)."""
+    return "zh" if has_cjk(text) else "en"
+
+
+def other_language_note(language: str) -> str:
+    """The sentence a reply adds when its source is in another language than the question."""
+    if language == "zh":
+        return _("This answer comes from an article in Chinese.")
+    return _("This answer comes from an article in English.")
+
+
 def bot_settings() -> BotSettings:
     """Scoring settings: defaults chosen on the development sets, overridable by COKNOW_BOT_* config."""
     return settings_from_config(current_app.config)
@@ -104,7 +137,7 @@ def _continues(previous: str, combined: Sequence[ScoredArticle], settings: BotSe
     previous question alone. A real continuation ("on Android?") makes that article more similar.
     """
     target = combined[0]
-    before = next((r for r in _rank(previous, settings)[0] if r.article_id == target.article_id), None)
+    before = next((r for r in _rank(previous, settings).articles if r.article_id == target.article_id), None)
     return before is None or target.similarity > before.similarity
 
 
@@ -114,10 +147,11 @@ def _source_ref(key: str, meta: dict[str, Any], title: str, heading_path: list[s
                      meta.get("credited_user_id"))
 
 
-def _best_passage(key: str, qvec: np.ndarray, query: str) -> tuple[str, list[str], list[tuple[int, int]]]:
+def _best_passage(key: str, qvec: np.ndarray, query: str, second: bool = False
+                  ) -> tuple[str, list[str], list[tuple[int, int]]]:
     """The part of the document that answers (a section's steps rather than the introduction), with its
-    best-matching sentence marked."""
-    rows = knowledge().passages_of(key)
+    best-matching sentence marked. second: qvec is the multilingual model's, compared with the second vectors."""
+    rows = (second_knowledge() if second else knowledge()).passages_of(key)
     body = [r for r in rows if r.kind == "body"]
     if not body:
         return "", [], []  # an article with a title and questions only: the title is the answer
@@ -149,26 +183,88 @@ def _vectors(rows: Sequence[Any]) -> np.ndarray:
     return np.stack([r.vector for r in rows])
 
 
-def _rank(question: str, settings: BotSettings) -> tuple[list[ScoredArticle], np.ndarray]:
+def _rank(question: str, settings: BotSettings) -> _Ranking:
     qvec = get_embedder().encode_query(question)
+    if has_cjk(question):
+        # MiniLM reads English; a question in Chinese is ranked by the multilingual model (with BM25), over
+        # articles in either language.
+        second = _rank_second(question, settings, qvec)
+        if second is not None:
+            return second
     model = knowledge().current(settings)
     if model is None:
-        return [], qvec
+        return _Ranking([], qvec, knowledge=knowledge())
     if len(model.passage_article) <= settings.exact_max_passages:
-        return rank_articles(model, qvec, None, settings, top_k=10), qvec
+        return _Ranking(rank_articles(model, qvec, None, settings, top_k=10), qvec, knowledge=knowledge())
     hits = get_cache().candidates(
         question, settings.candidate_passages,
         {"source_type": set(ANSWERABLE), "visibility": "public"}, query_vector=qvec, lexical=False, spans=False,
     )
     passage_hits = [PassageHit(document_key(h.source_type, h.source_id), passage_kind(h.chunk_key), None)
                     for h in hits]
-    return rank_articles(model, qvec, passage_hits, settings, top_k=10), qvec
+    return _Ranking(rank_articles(model, qvec, passage_hits, settings, top_k=10), qvec, knowledge=knowledge())
 
 
-def _answer_reply(key: str, question: str, confidence: float, ranked: Sequence[ScoredArticle], qvec: np.ndarray,
+def _rank_second(question: str, settings: BotSettings, qvec: np.ndarray,
+                 language: str | None = None) -> _Ranking | None:
+    """Articles ranked by the multilingual model (None when no article has its vectors yet); a question in
+    CJK script fuses BM25 in by z-score (SECOND_FUSION's weight). language: keep only articles in it."""
+    kn2 = second_knowledge()
+    model = kn2.current(settings)
+    if model is None:
+        return None
+    qvec2 = get_multilingual_embedder().encode_query(question)
+    n = max(SECOND_CANDIDATES, 10)
+    public = {"source_type": set(ANSWERABLE), "visibility": "public"}
+    if len(model.passage_article) <= settings.exact_max_passages:
+        dense = rank_articles(model, qvec2, None, settings, top_k=n)
+    else:
+        hits = get_cache().second_candidates(qvec2, None, settings.candidate_passages, public, lexical=False)
+        dense = rank_articles(model, qvec2, [PassageHit(document_key(h.source_type, h.source_id), passage_kind(h.chunk_key))
+                                             for h in hits], settings, top_k=n)
+    ranked = dense
+    if has_cjk(question):
+        ranked = _fuse_lexical(question, model, qvec2, dense, settings, public)
+    if language is not None:
+        ranked = [r for r in ranked if kn2.languages.get(r.article_id) == language]
+    return _Ranking(ranked[:10], qvec, qvec2, kn2)
+
+
+def _fuse_lexical(question: str, model: Any, qvec2: np.ndarray, dense: list[ScoredArticle], settings: BotSettings,
+                  filters: dict[str, Any]) -> list[ScoredArticle]:
+    """dense's articles and BM25's best, ordered by (1-w)*z(score) + w*z(BM25) over their union, each article's
+    score moved to score + w/(1-w)*sd(score)*z(BM25): the same order, on the score's own scale (the clarify
+    margin reads it)."""
+    lexical = get_cache(sync=False).document_lexical(question, [split_key(r.article_id) for r in dense],
+                                                     SECOND_CANDIDATES, filters)
+    known = {r.article_id for r in dense}
+    extra = [document_key(*doc) for doc, score in lexical.items() if score > 0 and document_key(*doc) not in known]
+    extra = [k for k in extra if k in model.index]
+    union = list(dense)
+    if extra:
+        union += rank_articles(model, qvec2, [PassageHit(k) for k in extra],
+                               dataclasses.replace(settings, extra_candidates=0), top_k=len(extra))
+    if len(union) < 2:
+        return union
+    scores = np.array([r.score for r in union], np.float64)
+    lex = np.array([lexical.get(split_key(r.article_id), 0.0) for r in union], np.float64)
+    w = SECOND_FUSION.lexical_weight
+    sd_lex = float(lex.std())
+    if sd_lex < 1e-12:
+        return union
+    moved = scores + w / (1 - w) * float(scores.std()) * (lex - lex.mean()) / sd_lex
+    order = np.argsort(-moved, kind="stable")
+    return [dataclasses.replace(union[i], score=float(moved[i])) for i in order]
+
+
+def _answer_reply(key: str, question: str, confidence: float, ranked: Sequence[ScoredArticle], ranking: _Ranking,
                   settings: BotSettings) -> Reply:
-    kn = knowledge()
-    passage, path, highlights = _best_passage(key, qvec, question)
+    kn = ranking.knowledge or knowledge()
+    if ranking.second:
+        assert ranking.qvec2 is not None
+        passage, path, highlights = _best_passage(key, ranking.qvec2, question, second=True)
+    else:
+        passage, path, highlights = _best_passage(key, ranking.qvec, question)
     source = _source_ref(key, kn.meta.get(key, {}), kn.titles.get(key, ""), path)
     # Related articles need not clear the answer bar, only come near it.
     floor = settings.answer_threshold - RELATED_MARGIN
@@ -176,12 +272,27 @@ def _answer_reply(key: str, question: str, confidence: float, ranked: Sequence[S
         _source_ref(r.article_id, kn.meta.get(r.article_id, {}), kn.titles.get(r.article_id, ""))
         for r in ranked if r.article_id != key and r.similarity >= floor
     ][:MAX_RELATED]
+    text = _("Here is what I found in “%(title)s”.", title=source.title)
+    language = kn.languages.get(key, "en")
+    if language != question_language(question):
+        text = f"{text} {other_language_note(language)}"
     return Reply(
-        kind="answer",
-        text=_("Here is what I found in “%(title)s”.", title=source.title),
+        kind="answer", text=text,
         question=question, confidence=confidence, source=source, passage=passage, highlights=highlights,
         related=related, ranked=[r.article_id for r in ranked],
     )
+
+
+def _other_language(question: str, ranking: _Ranking, settings: BotSettings) -> _Ranking | None:
+    """For a question MiniLM ranked: the multilingual model's ranking over every article when the help center
+    has articles in the other language (an English question, Chinese articles), else None. An English-only
+    help center (the development sets) never asks it, so its English path costs nothing more."""
+    if ranking.second:
+        return None  # the multilingual model already ranked every language
+    other = "en" if question_language(question) == "zh" else "zh"
+    if other not in knowledge().languages.values():
+        return None
+    return _rank_second(question, settings, ranking.qvec)
 
 
 def answer(question: str, conversation: ConversationContext | None = None,
@@ -190,8 +301,8 @@ def answer(question: str, conversation: ConversationContext | None = None,
     started = time.perf_counter()
     settings = settings or bot_settings()
     resolved = question.strip()
-    ranked, qvec = _rank(resolved, settings)
-    decision = decide(ranked, settings)
+    ranking = _rank(resolved, settings)
+    decision = decide(ranking.articles, settings)
     previous = conversation.previous_question if conversation is not None else None
     if previous and len(resolved.split()) <= FOLLOW_UP_MAX_WORDS and (
             decision.kind == "abstain" or is_follow_up_cue(resolved)):
@@ -200,13 +311,25 @@ def answer(question: str, conversation: ConversationContext | None = None,
         # answerable and the message itself moves it toward that answer; anything else gets the
         # reply it would get as the first message of a conversation.
         combined = expand_follow_up(resolved, conversation)
-        ranked_c, qvec_c = _rank(combined, settings)
-        decision_c = decide(ranked_c, settings)
-        if decision_c.kind != "abstain" and _continues(previous, ranked_c, settings):
-            resolved, ranked, qvec, decision = combined, ranked_c, qvec_c, decision_c
-    kn = knowledge()
+        ranking_c = _rank(combined, settings)
+        decision_c = decide(ranking_c.articles, settings)
+        if decision_c.kind != "abstain" and _continues(previous, ranking_c.articles, settings):
+            resolved, ranking, decision = combined, ranking_c, decision_c
+    other = _other_language(resolved, ranking, settings)
+    if other is not None and other.articles and other.knowledge is not None \
+            and other.knowledge.languages.get(other.articles[0].article_id) != question_language(resolved):
+        # The multilingual model compares the question with articles in both languages on one scale, and an
+        # article in the other language starts behind (a translation is less similar than a paraphrase): when
+        # one still comes first, it answers what the same-language articles do not (measured in
+        # bench/RESULTS.md, Session 7: MiniLM alone answered these English questions from the wrong English
+        # article). Only an answer is taken, never a clarify mixing languages.
+        decision_o = decide(other.articles, settings)
+        if decision_o.kind == "answer":
+            ranking, decision = other, decision_o
+    ranked, qvec = ranking.articles, ranking.qvec
+    kn = ranking.knowledge or knowledge()
     if decision.kind == "answer":
-        reply = _answer_reply(decision.article_ids[0], resolved, decision.confidence, ranked, qvec, settings)
+        reply = _answer_reply(decision.article_ids[0], resolved, decision.confidence, ranked, ranking, settings)
     elif decision.kind == "clarify":
         reply = Reply(
             kind="clarify", text=_("Did you mean one of these?"), question=resolved,
@@ -237,10 +360,10 @@ def answer_choice(choice_key: str, conversation: ConversationContext,
     if choice_key not in conversation.pending_choices or not conversation.pending_question:
         raise ValueError("that choice was not offered")
     question = conversation.pending_question
-    ranked, qvec = _rank(question, settings)
-    scored = next((r for r in ranked if r.article_id == choice_key), None)
+    ranking = _rank(question, settings)
+    scored = next((r for r in ranking.articles if r.article_id == choice_key), None)
     confidence = scored.confidence if scored is not None else 0.0
-    reply = _answer_reply(choice_key, question, confidence, ranked, qvec, settings)
-    reply.query_vector = qvec
+    reply = _answer_reply(choice_key, question, confidence, ranking.articles, ranking, settings)
+    reply.query_vector = ranking.qvec
     reply.latency_ms = (time.perf_counter() - started) * 1000
     return reply

@@ -1,6 +1,6 @@
 """Evaluate the bot on a knowledge base and labelled queries (the contract other tools rely on).
 
-    python -m bot.evaluate --kb KB.jsonl --queries QUERIES.jsonl [--json] [--learn-split F]
+    python -m bot.evaluate --kb KB.jsonl --queries QUERIES.jsonl [--json] [--learn-split F] [--paraphrases CSV]
 
 A throw-away database and index are built with the same import code as `flask coknow kb import`,
 and every query goes through the same `answer` the chat uses. A query line may carry "previous":
@@ -10,6 +10,10 @@ labelled file is often sorted by article) is answered first with feedback taken
 from the labels (a right answer is confirmed by a thumbs up; a wrong one or an abstain becomes a
 gap that staff link to the expected article), the bot learns from it as it does in the chat, and
 the metrics are those of the remaining queries.
+With --paraphrases CSV (text_a,text_b,label rows, as LCQMC's) articles whose titles the file labels paraphrases
+(label 1, joined transitively) form a cluster, and accuracy_at_1_in_cluster counts a top-1 in the expected
+article's cluster as right: a set that makes every LCQMC question an article holds near-copies, and strict
+accuracy@1 counts the twin of the expected article as wrong.
 """
 from __future__ import annotations
 
@@ -53,8 +57,30 @@ def load_queries(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def paraphrase_clusters(path: Path) -> dict[str, str]:
+    """Text -> a representative of its paraphrase cluster, from label-1 rows of a text_a,text_b,label CSV."""
+    import csv
+
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = csv.reader(fh)
+        next(rows, None)
+        for row in rows:
+            if len(row) >= 3 and row[2].strip() == "1":
+                parent[find(row[0])] = find(row[1])
+    return {text: find(text) for text in list(parent)}
+
+
 def evaluate(kb: Path, queries_path: Path, limit: int | None = None, settings: dict[str, Any] | None = None,
-             learn_split: float = 0.0, learn: bool = True) -> dict[str, Any]:
+             learn_split: float = 0.0, learn: bool = True, paraphrases: Path | None = None) -> dict[str, Any]:
     """Build a temporary site from kb, answer every query, and return the metrics (learn=False: the same
     split scored without learning, the baseline for --learn-split)."""
     queries = load_queries(queries_path)[: limit or None]
@@ -88,10 +114,15 @@ def evaluate(kb: Path, queries_path: Path, limit: int | None = None, settings: d
             report = import_path(kb, commit_batch=db.session.commit)
             if report.rejected:
                 print(f"warning: {len(report.rejected)} knowledge-base records rejected", file=sys.stderr)
-            key_to_ext = {f"article:{a.id}": a.external_id for a in db.session.scalars(db.select(Article))}
+            articles = list(db.session.scalars(db.select(Article)))
+            key_to_ext = {f"article:{a.id}": a.external_id for a in articles}
+            cluster_of: dict[str, str] | None = None
+            if paraphrases is not None:
+                clusters = paraphrase_clusters(paraphrases)
+                cluster_of = {a.external_id: clusters.get(a.title, a.title) for a in articles if a.external_id}
             answer("warm up")
             learned = _learn(learn_queries, answer, key_to_ext) if learn_queries and learn else None
-            metrics = _score(queries, answer, key_to_ext)
+            metrics = _score(queries, answer, key_to_ext, cluster_of)
             if learned is not None:
                 metrics["learned_questions"] = learned
             db.session.remove()
@@ -132,9 +163,10 @@ def _learn(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) ->
     return learned
 
 
-def _score(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) -> dict[str, Any]:
+def _score(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str],
+           cluster_of: dict[str, str] | None = None) -> dict[str, Any]:
     in_scope = [q for q in queries if q["expected"] is not None]
-    top1 = top3 = answered_right = oos_abstain = answers = wrong_answers = 0
+    top1 = top3 = answered_right = oos_abstain = answers = wrong_answers = top1_cluster = 0
     rr = 0.0
     latencies: list[float] = []
     confidences: list[float] = []
@@ -157,14 +189,19 @@ def _score(queries: list[dict[str, Any]], answer, key_to_ext: dict[str, str]) ->
             continue
         if ranked[:1] == [q["expected"]]:
             top1 += 1
+        if cluster_of is not None and ranked and ranked[0] is not None \
+                and cluster_of.get(ranked[0]) == cluster_of.get(q["expected"], q["expected"]):
+            top1_cluster += 1
         if q["expected"] in ranked[:3]:
             top3 += 1
         if q["expected"] in ranked:
             rr += 1 / (ranked.index(q["expected"]) + 1)
         answered_right += reply.kind == "answer" and chosen == q["expected"]
     n_in, n_oos = len(in_scope), len(queries) - len(in_scope)
+    clustered = {"accuracy_at_1_in_cluster": round(top1_cluster / n_in, 4) if n_in else None} if cluster_of is not None else {}
     return {
         "accuracy_at_1": round(top1 / n_in, 4) if n_in else None,
+        **clustered,
         "accuracy_at_3": round(top3 / n_in, 4) if n_in else None,
         "mrr": round(rr / n_in, 4) if n_in else None,
         "answered_accuracy": round(answered_right / n_in, 4) if n_in else None,
@@ -197,15 +234,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
     parser.add_argument("--learn-split", type=float, default=0.0, metavar="F",
                         help="learn from the first fraction F (0..1) of the queries, then score the rest")
+    parser.add_argument("--paraphrases", type=Path, default=None, metavar="CSV",
+                        help="text_a,text_b,label pairs (LCQMC's): also report accuracy@1 within paraphrase clusters")
     args = parser.parse_args(argv)
     if not 0.0 <= args.learn_split < 1.0:
         parser.error("--learn-split must be at least 0 and below 1")
-    for path in (args.kb, args.queries):
+    for path in (args.kb, args.queries, *([args.paraphrases] if args.paraphrases else [])):
         if not path.is_file():
             parser.error(f"no such file: {path}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    metrics = evaluate(args.kb, args.queries, args.limit, learn_split=args.learn_split)
+    metrics = evaluate(args.kb, args.queries, args.limit, learn_split=args.learn_split, paraphrases=args.paraphrases)
     if args.json:
         print(json.dumps(metrics))
     else:

@@ -20,6 +20,7 @@ from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
 from knowledge_index import native
+from knowledge_index.multilingual import DIM as SECOND_DIM, MODEL_NAME as SECOND_MODEL, has_cjk
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ ANSWERABLE = ("article", "answer", "beta_issue")
 # Not cited, but met: a chat message that asks for an idea gets that idea (bot.idea_requests).
 IDEA = "idea"
 _EXT = "coknow_bot_knowledge"
+_EXT_SECOND = "coknow_bot_knowledge_second"
 
 
 def document_key(source_type: str, source_id: str) -> str:
@@ -77,7 +79,10 @@ class BotKnowledge:
     fit is synchronous, and index changes after it are handled as above.
     """
 
-    def __init__(self, index_dir: str | Path | None = None, background_fit: bool = True) -> None:
+    def __init__(self, index_dir: str | Path | None = None, background_fit: bool = True, second: bool = False) -> None:
+        # second: fitted on the multilingual model's vectors (vector2) instead of MiniLM's, for questions in
+        # CJK script and answers across languages (bot.engine); ideas stay with the MiniLM model.
+        self.second = second
         self.lock = threading.Lock()
         self.model: ArticleModel | None = None
         self.watermark = -1
@@ -87,6 +92,9 @@ class BotKnowledge:
         self.background_fit = background_fit
         self.meta: dict[str, dict[str, Any]] = {}
         self.titles: dict[str, str] = {}
+        # "zh" for a document whose title is in CJK script, else "en": a reply says when its source is in
+        # the other language than the question.
+        self.languages: dict[str, str] = {}
         # Public ideas' passages (one row per passage) for exact matching against chat requests.
         self.idea_keys: np.ndarray = np.zeros(0, dtype=object)
         self.idea_vectors: np.ndarray = np.zeros((0, 0), np.float32)
@@ -106,10 +114,11 @@ class BotKnowledge:
         source_type, source_id = split_key(key)
         t = index_entries.c
         rows = db.session.execute(
-            sa.select(t.chunk_key, t.kind, t.heading_path, t.text, t.vector).where(
+            sa.select(t.chunk_key, t.kind, t.heading_path, t.text, (t.vector2 if self.second else t.vector).label("vector")).where(
                 t.source_type == source_type, t.source_id == source_id, t.deleted.is_(False)
             )
         ).all()
+        # The multilingual knowledge quotes by its own vectors (vector2), compared with its own query vector.
         passages = [StoredPassage(r.chunk_key, passage_kind(r.chunk_key, r.kind), r.heading_path or "", r.text,
                                   np.frombuffer(r.vector, dtype="<f4")) for r in rows if r.vector is not None]
         with self._passages_lock:
@@ -130,16 +139,20 @@ class BotKnowledge:
 
     def _fit(self, settings: BotSettings, watermark: int) -> None:
         t = index_entries.c
+        vector = t.vector2 if self.second else t.vector
+        types = ANSWERABLE if self.second else (*ANSWERABLE, IDEA)
         rows = db.session.execute(
-            sa.select(t.source_type, t.source_id, t.chunk_key, t.kind, t.title, t.meta, t.vector).where(
-                t.deleted.is_(False), t.source_type.in_((*ANSWERABLE, IDEA))
-            ).order_by(t.id)
+            sa.select(t.source_type, t.source_id, t.chunk_key, t.kind, t.title, t.meta, vector.label("vector"),
+                      t.model2, t.dim2).where(t.deleted.is_(False), t.source_type.in_(types)).order_by(t.id)
         ).all()
+        if self.second:  # a second vector of another model (before `flask coknow index-reindex`) is not compared
+            rows = [r for r in rows if r.model2 == SECOND_MODEL and r.dim2 == SECOND_DIM]
         passages = []
         idea_keys: list[str] = []
         idea_vectors: list[np.ndarray] = []
         meta: dict[str, dict[str, Any]] = {}
         titles: dict[str, str] = {}
+        languages: dict[str, str] = {}
         for r in rows:
             if (r.meta or {}).get("visibility", "public") != "public" or r.vector is None:
                 continue
@@ -150,17 +163,18 @@ class BotKnowledge:
                 continue
             meta.setdefault(key, dict(r.meta or {}))
             titles.setdefault(key, r.title)
+            languages.setdefault(key, "zh" if has_cjk(r.title) else "en")
             if r.kind == "heading":
                 continue  # picks the section to quote (engine._best_passage); too generic to rank by
             passages.append((key, passage_kind(r.chunk_key, r.kind), np.frombuffer(r.vector, dtype="<f4")))
-        self.meta, self.titles = meta, titles
+        self.meta, self.titles, self.languages = meta, titles, languages
         self.idea_keys = np.asarray(idea_keys, dtype=object)
         self.idea_vectors = np.stack(idea_vectors) if idea_vectors else np.zeros((0, 0), np.float32)
         self.watermark = watermark
         if not passages:
             self.model, self.digest = None, ""
             return
-        digest = model_digest(passages, settings)
+        digest = model_digest(passages, settings, self.second)
         if digest == self.digest and self.model is not None:
             return  # what changed is not something the bot cites (a forum post, an idea)
         self.digest = digest
@@ -168,7 +182,7 @@ class BotKnowledge:
         if fitted is not None:
             self.model = fitted
             return
-        off_topic = off_topic_vectors()
+        off_topic = off_topic_vectors(self.second)
         if not settings.w_classifier or (self.model is None and not self.background_fit):
             self._keep(digest, native.run(fit_calibrated, passages, settings, off_topic))
             return
@@ -200,7 +214,7 @@ class BotKnowledge:
 
     def _known(self, digest: str) -> ArticleModel | None:
         """A model already fitted for these passages: in this process, else saved in the index directory."""
-        model = _fitted.get(digest)
+        model = _fitted.get(digest)  # the digest names the model (model_digest), so the two never mix
         if model is not None:
             _fitted.move_to_end(digest)
             return model
@@ -228,14 +242,15 @@ class BotKnowledge:
             tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
             np.savez(tmp, allow_pickle=False, **model.to_arrays())
             os.replace(tmp, path)
-            for old in path.parent.glob(f"{MODEL_FILE_PREFIX}*.npz"):
+            for old in path.parent.glob(f"{SECOND_MODEL_FILE_PREFIX if self.second else MODEL_FILE_PREFIX}*.npz"):
                 if old != path:
                     old.unlink(missing_ok=True)
         except OSError as exc:  # a read-only index directory still serves; the next start fits again
             log.warning("could not keep the bot model in %s: %s", path.parent, exc)
 
     def _path(self, digest: str) -> Path | None:
-        return self.index_dir / f"{MODEL_FILE_PREFIX}{digest}.npz" if self.index_dir else None
+        prefix = SECOND_MODEL_FILE_PREFIX if self.second else MODEL_FILE_PREFIX
+        return self.index_dir / f"{prefix}{digest}.npz" if self.index_dir else None
 
     def idea_scores(self, query_vector: np.ndarray) -> dict[str, float]:
         """Each public idea's best passage cosine to the query (exact; ideas number in the thousands)."""
@@ -275,6 +290,7 @@ class BotKnowledge:
 _fitted: OrderedDict[str, ArticleModel] = OrderedDict()
 _FITTED_KEEP = 4
 MODEL_FILE_PREFIX = "bot-model-"
+SECOND_MODEL_FILE_PREFIX = "bot-model2-"
 # Bumped when fitting changes in a way the settings do not show, so a saved model of the old fit is not loaded.
 FIT_VERSION = "1"
 
@@ -286,10 +302,10 @@ def _remember(digest: str, model: ArticleModel) -> None:
         _fitted.popitem(last=False)
 
 
-def model_digest(passages: Sequence[tuple[str, str, np.ndarray]], settings: BotSettings) -> str:
+def model_digest(passages: Sequence[tuple[str, str, np.ndarray]], settings: BotSettings, second: bool = False) -> str:
     """What a fitted model depends on: the passages (document, kind, vector, in order), the settings,
     the off-topic pool and the fit itself."""
-    h = hashlib.sha256(f"{FIT_VERSION}|{settings!r}|{off_topic_digest()}".encode())
+    h = hashlib.sha256(f"{FIT_VERSION}|{settings!r}|{off_topic_digest(second=second)}".encode())
     for key, kind, vector in passages:
         h.update(f"|{key}|{kind}|".encode())
         h.update(np.ascontiguousarray(vector, dtype="<f4").tobytes())
@@ -309,6 +325,17 @@ def knowledge(app: Flask | None = None) -> BotKnowledge:
     return state
 
 
+def second_knowledge(app: Flask | None = None) -> BotKnowledge:
+    """This app's BotKnowledge over the multilingual vectors (fitted like knowledge()'s, on first use: the
+    first Chinese question, not start-up, loads the multilingual model)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's real app
+    state = app.extensions.get(_EXT_SECOND)
+    if state is None:
+        first = knowledge(app)
+        state = app.extensions.setdefault(_EXT_SECOND, BotKnowledge(first.index_dir, first.background_fit, second=True))
+    return state
+
+
 def warm_up(app: Flask) -> threading.Thread:
     """Load the index and the bot's model in a background thread, so the first question after start-up
     does not wait for them (connected to community.hooks.server_starting)."""
@@ -318,7 +345,12 @@ def warm_up(app: Flask) -> threading.Thread:
 
         try:
             with app.app_context():
-                knowledge(app).current(settings_from_config(app.config))
+                settings = settings_from_config(app.config)
+                knowledge(app).current(settings)
+                if "zh" in knowledge(app).languages.values():
+                    # A help center with Chinese articles asks the multilingual model for every question
+                    # (bot.engine): load it and fit its article model now too. An English-only one never does.
+                    second_knowledge(app).current(settings)
                 classifier()
                 db.session.remove()
         except Exception:  # the first question loads them instead

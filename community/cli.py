@@ -84,6 +84,22 @@ def index_snapshot() -> None:
     click.echo(f"{passages} passages indexed into {snapshot} ({time.monotonic() - started:.0f} s)")
 
 
+@coknow.command("index-reindex")
+def index_reindex() -> None:
+    """Embed what the loaded models have not: rows of another model, and the multilingual vectors of the passages
+    the bot answers from (after the migration that added them, or a model change); then save a fresh snapshot."""
+    from community import search
+    from community.models import index_entries
+    from knowledge_index.table import reindex_all
+
+    started = time.monotonic()
+    with db.engine.begin() as conn:
+        changed = reindex_all(conn, index_entries, progress=True)
+    passages, snapshot = search.build_snapshot()
+    click.echo(f"{changed} index rows re-embedded; {passages} passages indexed into {snapshot} "
+               f"({time.monotonic() - started:.0f} s)")
+
+
 @coknow.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))

@@ -24,6 +24,12 @@ from sqlalchemy import func, select
 
 from knowledge_index.chunking import HEADING_SEP, article_passages, embed_input, is_part_passage
 from knowledge_index.embedder import Embedder, get_embedder
+from knowledge_index.multilingual import (
+    DIM as SECOND_DIM,
+    MODEL_NAME as SECOND_MODEL,
+    MultilingualEmbedder,
+    get_multilingual_embedder,
+)
 from knowledge_index.table import remove_source, upsert_source
 
 if TYPE_CHECKING:  # FAISS and BM25 load when the index is first used, not when the app starts
@@ -217,7 +223,7 @@ class _EmbeddingMemo:
         # Open recordings (embedding_file): the texts asked for, and how many the model had to encode.
         self._recordings: list[_Recording] = []
 
-    def encode(self, embedder: Embedder, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+    def encode(self, embedder: Embedder | MultilingualEmbedder, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
             for recording in self._recordings:
@@ -261,6 +267,13 @@ class _Recording:
 
 
 _memo = _EmbeddingMemo()
+# The multilingual model's vectors (the passages the bot answers from), memoised the same way.
+_memo2 = _EmbeddingMemo()
+
+
+def second_embeddings_path(path: Path) -> Path:
+    """Where embedding_file keeps the multilingual model's vectors, beside MiniLM's in path."""
+    return path.with_name(f"{path.stem}-{SECOND_MODEL}{path.suffix}")
 
 
 @contextmanager
@@ -268,14 +281,20 @@ def embedding_file(path: Path) -> Iterator[None]:
     """Index with the embeddings saved in path, and save them there (with the new ones) afterwards if the
     model had to encode any: for a fixed data set indexed again and again (the demo seed in every test run
     and fresh install; path names the data). Vectors are looked up by their exact input text, so a stale
-    file is only slower, never wrong."""
+    file is only slower, never wrong. The multilingual model's vectors go to second_embeddings_path(path)."""
+    second_path = second_embeddings_path(path)
     loaded = _load_embeddings(path)
-    with _memo.recording(loaded) as recording:
+    loaded2 = _load_embeddings(second_path)
+    with _memo.recording(loaded) as recording, _memo2.recording(loaded2) as recording2:
         yield
-    if not recording.encoded:
-        return
-    texts = sorted(recording.texts | set(loaded))
-    vectors = _memo.encode(get_embedder(), texts)
+    if recording.encoded:
+        _save_embeddings(path, sorted(recording.texts | set(loaded)), _memo, get_embedder)
+    if recording2.encoded:
+        _save_embeddings(second_path, sorted(recording2.texts | set(loaded2)), _memo2, get_multilingual_embedder)
+
+
+def _save_embeddings(path: Path, texts: list[str], memo: _EmbeddingMemo, model: Any) -> None:
+    vectors = memo.encode(model(), texts)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
@@ -314,11 +333,12 @@ class _MemoEmbedder:
 
 
 def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]], *, lead_paragraph: bool = False,
-                    with_sentences: bool = False) -> None:
+                    with_sentences: bool = False, second: bool = False) -> None:
     """Embed the passages of many (title, body, format, questions) documents in one model call,
     so the index_document calls that follow find them ready (bulk imports). The flags must be the ones
     those calls pass: they decide the passages, and a passage made differently is encoded again, one
-    document at a time."""
+    document at a time. second: the documents are of a type with second vectors (MULTILINGUAL_SOURCES);
+    the multilingual model encodes them too."""
     embedder = get_embedder()
     inputs: list[str] = []
     for title, body, fmt, questions in documents:
@@ -326,10 +346,25 @@ def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]], *,
                                         lead_paragraph=lead_paragraph, with_sentences=with_sentences):
             inputs.append(embed_input(title, passage))
     _memo.encode(embedder, inputs)
+    if second:
+        _memo2.encode(get_multilingual_embedder(), inputs)
 
 
 def _embedder() -> Embedder:
     return _MemoEmbedder(get_embedder())  # type: ignore[return-value]
+
+
+class _SecondMemoEmbedder:
+    """The multilingual model behind its memo; loaded only when a passage needs a second vector."""
+
+    model_name = SECOND_MODEL
+    dim = SECOND_DIM
+
+    def encode(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
+        return _memo2.encode(get_multilingual_embedder(), texts, progress=progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return get_multilingual_embedder().encode_query(text)
 
 
 def _mark_dirty() -> None:
@@ -360,6 +395,7 @@ def index_document(
     upsert_source(
         db.session.connection(), index_entries, source_type, str(source_id), passages,
         {k: v for k, v in (meta or {}).items() if v is not None}, embedder, title=title,
+        second_embedder=_SecondMemoEmbedder(),
     )
     _mark_dirty()
 

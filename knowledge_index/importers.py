@@ -231,6 +231,10 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[ImportRecord]:
                 continue
             title = obj.get("title")
             body = obj.get("body") or ""
+            if not (isinstance(title, str) and title.strip()) and not (isinstance(body, str) and body.strip()) \
+                    and not obj.get("questions"):
+                yield Rejected(origin, line_no, "empty record: no title, body or questions", _opt_id(obj))
+                continue
             if not isinstance(title, str) or not title.strip():
                 yield Rejected(origin, line_no, "missing title", _opt_id(obj))
                 continue
@@ -241,9 +245,9 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[ImportRecord]:
             if questions is None:
                 yield Rejected(origin, line_no, "questions must be a list of strings", _opt_id(obj))
                 continue
-            if not body.strip() and not questions:
-                yield Rejected(origin, line_no, "empty body and no questions", _opt_id(obj))
-                continue
+            # A title alone is kept: in a list of questions and answers (an FAQ export, LCQMC's questions) the
+            # title is the question, and the bot matches questions to it. (A Markdown file without a body is a
+            # draft, and is still refused: its title may be no more than its file name.)
             ext_id = _opt_id(obj) or stable_id(title)
             if ext_id in seen:
                 yield Rejected(origin, line_no, f"duplicate id {ext_id!r} (first on line {seen[ext_id]})", ext_id)

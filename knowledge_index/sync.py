@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .embedder import Embedder, ModelMismatchError, get_embedder
-from .lexical import LexicalIndex
-from .search import DEFAULT_FUSION, Fusion, Hit, best_span, rank
+from .lexical import LexicalIndex, top_of
+from .multilingual import DIM as SECOND_DIM, MODEL_NAME as SECOND_MODEL, has_cjk
+from .search import DEFAULT_FUSION, SECOND_FUSION, Fusion, Hit, best_span, candidate_scores, rank
 from .store import VectorStore, current_snapshot, write_snapshot
 from .table import (
     DEFAULT_OVERLAP as DEFAULT_OVERLAP,
@@ -28,8 +29,11 @@ from .table import (
     SourceDoc as SourceDoc,
     UpsertResult as UpsertResult,
     _FETCH_CHUNK,
+    SecondEmbedder,
     _row_input,
+    _second,
     define_entries_table as define_entries_table,
+    second_types,
     reindex_all as reindex_all,
     remove_source as remove_source,
     upsert_source as upsert_source,
@@ -94,6 +98,11 @@ class _RWLock:
             self._cond.notify_all()
 
 
+def _has_second(row: Any) -> bool:
+    """Whether a row carries a second vector of the multilingual model this code loads."""
+    return row.vector2 is not None and row.model2 == SECOND_MODEL and row.dim2 == SECOND_DIM
+
+
 def _hashable(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
 
@@ -107,8 +116,17 @@ class SyncResult:
     watermark: int
 
 
+class SnapshotVersionError(ValueError):
+    """A saved snapshot of another format: rebuild from the table instead."""
+
+
 class IndexCache:
-    """A process's searchable copy of the entries table: vectors, BM25 and passage metadata."""
+    """A process's searchable copy of the entries table: vectors, BM25 and passage metadata.
+
+    Entries of the table's second types (define_entries_table) are also held in a second vector index over
+    their multilingual vectors (knowledge_index.multilingual): a query in CJK script searches those passages
+    with that model, fused with BM25 (SECOND_FUSION), when the filter asks for nothing else.
+    """
 
     def __init__(
         self,
@@ -118,9 +136,11 @@ class IndexCache:
         fusion: Fusion = DEFAULT_FUSION,
         overlap: timedelta = DEFAULT_OVERLAP,
         store: VectorStore | None = None,
+        second_embedder: SecondEmbedder | None = None,
     ) -> None:
         self.table = table
         self._embedder = embedder
+        self._second_embedder = second_embedder
         self.fusion = fusion
         self.overlap = overlap
         self._store_template = store
@@ -132,6 +152,8 @@ class IndexCache:
     def _reset(self, store: VectorStore | None = None) -> None:
         # "is None", not "or": an empty store is falsy (it has a length), and its settings must be kept.
         self._store = store if store is not None else VectorStore(self.embedder.dim)
+        # Small (the answerable passages only): exact search, never the HNSW of a million forum posts.
+        self._store2 = VectorStore(SECOND_DIM)
         self._lexical = LexicalIndex()
         self._entries: dict[int, Entry] = {}
         self._by_type: dict[str, set[int]] = {}
@@ -149,6 +171,18 @@ class IndexCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def second_embedder(self) -> SecondEmbedder:
+        """The multilingual embedder, loaded on first use (a CJK query or a second-vector search)."""
+        if self._second_embedder is None:
+            self._second_embedder = _second(None)
+        return self._second_embedder
+
+    @property
+    def second_store(self) -> VectorStore:
+        """The second (multilingual) vector store."""
+        return self._store2
 
     @property
     def store(self) -> VectorStore:
@@ -169,6 +203,7 @@ class IndexCache:
         for key, value in old.meta.items():
             self._by_meta.get((key, _hashable(value)), set()).discard(entry_id)
         self._store.remove([entry_id])
+        self._store2.remove([entry_id])
         self._lexical.remove(entry_id)
 
     def _remember(self, entry_id: int, entry: Entry, text_input: str) -> None:
@@ -193,6 +228,8 @@ class IndexCache:
         upserted = removed = 0
         add_ids: list[int] = []
         add_vecs: list[np.ndarray] = []
+        add_ids2: list[int] = []
+        add_vecs2: list[np.ndarray] = []
         for r in sorted(rows, key=lambda r: r.seq):
             if r.seq <= self._known_seq(r.id):
                 continue  # an older version than we hold: applying twice is a no-op
@@ -207,9 +244,14 @@ class IndexCache:
             self._remember(r.id, entry, _row_input(r))
             add_ids.append(r.id)
             add_vecs.append(np.frombuffer(r.vector, dtype="<f4"))
+            if _has_second(r):
+                add_ids2.append(r.id)
+                add_vecs2.append(np.frombuffer(r.vector2, dtype="<f4"))
             upserted += 1
         if add_ids:
             self._store.add(add_ids, np.vstack(add_vecs))
+        if add_ids2:
+            self._store2.add(add_ids2, np.vstack(add_vecs2))
         return upserted, removed
 
     def _row_columns(self) -> list[sa.Column[Any]]:
@@ -246,9 +288,12 @@ class IndexCache:
         """Rebuild everything from the table (searches keep using the old copy meanwhile)."""
         t = self.table.c
         with self._sync_lock:
-            fresh = IndexCache(self.table, self.embedder, fusion=self.fusion, overlap=self.overlap, store=self._store.empty_like())
+            fresh = IndexCache(self.table, self.embedder, fusion=self.fusion, overlap=self.overlap, store=self._store.empty_like(),
+                               second_embedder=self._second_embedder)
             ids: list[int] = []
             vecs: list[np.ndarray] = []
+            ids2: list[int] = []
+            vecs2: list[np.ndarray] = []
             watermark = 0
             # Stream (server-side cursor on PostgreSQL); close it even when a row fails the model check.
             result = conn.execute(sa.select(*self._row_columns()).order_by(t.id).execution_options(yield_per=5000))
@@ -263,7 +308,11 @@ class IndexCache:
                     fresh._remember(r.id, entry, _row_input(r))
                     ids.append(r.id)
                     vecs.append(np.frombuffer(r.vector, dtype="<f4"))
+                    if _has_second(r):
+                        ids2.append(r.id)
+                        vecs2.append(np.frombuffer(r.vector2, dtype="<f4"))
             fresh._store.build(ids, np.vstack(vecs) if vecs else np.zeros((0, self.embedder.dim), np.float32))
+            fresh._store2.build(ids2, np.vstack(vecs2) if vecs2 else np.zeros((0, SECOND_DIM), np.float32))
             fresh.watermark = watermark
             self._lock.acquire_write()
             try:
@@ -273,7 +322,7 @@ class IndexCache:
             return len(ids)
 
     def _adopt(self, other: IndexCache) -> None:
-        self._store, self._lexical, self._entries = other._store, other._lexical, other._entries
+        self._store, self._store2, self._lexical, self._entries = other._store, other._store2, other._lexical, other._entries
         self._by_type, self._by_meta = other._by_type, other._by_meta
         self._tombstone_seq, self.watermark = other._tombstone_seq, other.watermark
 
@@ -283,6 +332,7 @@ class IndexCache:
 
         def fill(snap: Path) -> None:
             self._store.save(snap / "store")
+            self._store2.save(snap / "store2")
             ids = list(self._entries)
             cols: dict[str, list[Any]] = {"id": ids, "tokens": [" ".join(self._lexical._tokens.get(i, ())) for i in ids]}
             for f in Entry.__slots__:
@@ -292,6 +342,8 @@ class IndexCache:
                 "version": SNAPSHOT_VERSION,
                 "model": self.embedder.model_name,
                 "dim": self.embedder.dim,
+                "model2": SECOND_MODEL,
+                "dim2": SECOND_DIM,
                 "watermark": self.watermark,
                 "table": self.table.name,
                 "tombstones": list(self._tombstone_seq.items()),
@@ -319,10 +371,17 @@ class IndexCache:
         if snap is None:
             return cache
         state = json.loads((snap / "state.json").read_text())
+        if state.get("version") != SNAPSHOT_VERSION:
+            raise SnapshotVersionError(f"saved index {snap} has format {state.get('version')}, not {SNAPSHOT_VERSION}")
         emb = cache.embedder
         if state["model"] != emb.model_name or state["dim"] != emb.dim:
             raise ModelMismatchError(f"{state['model']} (dim {state['dim']})", f"{emb.model_name} (dim {emb.dim})", f"saved index {snap}")
         cache._store = VectorStore.load(snap / "store", mmap=mmap)
+        if state.get("model2") == SECOND_MODEL and state.get("dim2") == SECOND_DIM:
+            cache._store2 = VectorStore.load(snap / "store2")
+        else:  # the second vectors of another model are not searched: rebuilt when the table has them again
+            raise ModelMismatchError(f"{state.get('model2')} (dim {state.get('dim2')})",
+                                     f"{SECOND_MODEL} (dim {SECOND_DIM})", f"saved index {snap}")
         cache.snapshot = snap
         cols = json.loads((snap / "entries.json").read_text())
         for n, entry_id in enumerate(cols["id"]):
@@ -430,16 +489,68 @@ class IndexCache:
         query_vector: np.ndarray | None = None,
         fusion: Fusion | None = None,
     ) -> list[Hit]:
-        """Hybrid search: top-k passages for query, fused per self.fusion, filtered."""
-        fusion = fusion or self.fusion
-        qvec = self.embedder.encode_query(query) if query_vector is None else np.asarray(query_vector, np.float32)
+        """Hybrid search: top-k passages for query, fused per self.fusion, filtered.
+
+        A query in CJK script over passages that all carry a second vector (filters name only second types)
+        is ranked by the multilingual model fused with BM25 (SECOND_FUSION) instead.
+        """
+        second = query_vector is None and fusion is None and self.uses_second(query, filters)
+        fusion = SECOND_FUSION if second else fusion or self.fusion
+        store = self._store2 if second else self._store
+        if second:
+            qvec = self.second_embedder.encode_query(query)
+        else:
+            qvec = self.embedder.encode_query(query) if query_vector is None else np.asarray(query_vector, np.float32)
         self._lock.acquire_read()
         try:
             allowed = self._allowed(filters)
             if allowed is not None and not len(allowed):
                 return []
-            ranked = rank(self._store, self._lexical, qvec, query, k, fusion, allowed)
+            ranked = rank(store, self._lexical, qvec, query, k, fusion, allowed)
             return self._hits(ranked, query)
+        finally:
+            self._lock.release_read()
+
+    def uses_second(self, query: str | None, filters: Filters | None) -> bool:
+        """Whether search() ranks this query with the multilingual model: CJK script, and a filter that keeps
+        only source types with second vectors (other passages have none to be ranked by)."""
+        if not has_cjk(query) or not len(self._store2) or not filters or "source_type" not in filters:
+            return False
+        wanted = filters["source_type"]
+        types = {wanted} if isinstance(wanted, str) else set(wanted)
+        return bool(types) and types <= second_types(self.table)
+
+    def second_candidates(self, query_vector: np.ndarray, query: str | None, n: int = 50,
+                          filters: Filters | None = None, lexical: bool = True) -> list[Hit]:
+        """Passages by the multilingual model: the union of its top-n and BM25's top-n among passages with a
+        second vector, with both scores (score = dense), for a re-ranker; no sentence spans."""
+        self._lock.acquire_read()
+        try:
+            allowed = self._allowed(filters)
+            if allowed is not None and not len(allowed):
+                return []
+            ids, dense, lex = candidate_scores(self._store2, self._lexical, np.asarray(query_vector, np.float32),
+                                               query, n, allowed, lexical)
+            ranked = [(int(a), float(b), float(b), float(c)) for a, b, c in zip(ids, dense, lex, strict=True)]
+            return self._hits(ranked, None)
+        finally:
+            self._lock.release_read()
+
+    def document_lexical(self, query: str, documents: Iterable[tuple[str, str]] = (), n: int = 50,
+                         filters: Filters | None = None) -> dict[tuple[str, str], float]:
+        """Best BM25 score of each document among the given ones and those of the top-n passages matching
+        filters: the lexical side of a document-level fusion (bot.engine, CJK questions)."""
+        self._lock.acquire_read()
+        try:
+            full = self._lexical.scores(query)
+            allowed = self._allowed(filters)
+            ids = list(top_of(full, n, allowed)[0].tolist()) if allowed is None or len(allowed) else []
+            docs = {(e.source_type, e.source_id) for i in ids if (e := self._entries.get(i)) is not None}
+            docs.update((t, str(d)) for t, d in documents)
+            members = {doc: sorted(self._by_doc.get(doc, ())) for doc in docs}
+            every = np.fromiter((i for m in members.values() for i in m), np.int64)
+            scores = dict(zip(every.tolist(), self._lexical.scores_for(full, every).tolist(), strict=True))
+            return {doc: max((scores[i] for i in m), default=0.0) for doc, m in members.items()}
         finally:
             self._lock.release_read()
 

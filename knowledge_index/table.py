@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import sqlalchemy as sa
@@ -16,16 +16,25 @@ from sqlalchemy.engine import Connection
 
 from .chunking import HEADING_SEP, Passage, content_hash, embed_input
 from .embedder import Embedder, ModelMismatchError, get_embedder
+from .multilingual import DIM as SECOND_DIM, MODEL_NAME as SECOND_MODEL
 
-SNAPSHOT_VERSION = 1
+# 2: snapshots hold the second (multilingual) vector index too; an older snapshot is rebuilt, not loaded.
+SNAPSHOT_VERSION = 2
 # A transaction that wrote a row commits at most this long after its updated_at (its start).
 DEFAULT_OVERLAP = timedelta(minutes=5)
 _FETCH_CHUNK = 500
 
 
 # ---------------------------------------------------------------- table
-def define_entries_table(metadata: sa.MetaData, name: str = "index_entries") -> sa.Table:
-    """Define the index entries table on the app's metadata (so its migrations include it)."""
+def define_entries_table(metadata: sa.MetaData, name: str = "index_entries",
+                         second_types: Iterable[str] = ()) -> sa.Table:
+    """Define the index entries table on the app's metadata (so its migrations include it).
+
+    Entries of second_types also get a second vector from the multilingual model (knowledge_index.multilingual),
+    written with the first: the passages an application answers questions from, so that Chinese queries and
+    questions in the other language reach them. Not every source type: 512 more floats for each passage of a
+    million-post forum would be 2 GB more per process for passages nobody answers from.
+    """
     # On PostgreSQL the change sequence is a real SEQUENCE; SQLite serializes writers, so max+1 is
     # already in commit order there. Alembic autogenerate does not emit CREATE SEQUENCE: add
     # op.execute(sa.schema.CreateSequence(sa.Sequence(f"{name}_seq"))) to the migration by hand.
@@ -47,6 +56,10 @@ def define_entries_table(metadata: sa.MetaData, name: str = "index_entries") -> 
         sa.Column("vector", sa.LargeBinary, nullable=True),
         sa.Column("model", sa.String(128), nullable=False),
         sa.Column("dim", sa.Integer, nullable=False),
+        # The second (multilingual) vector, its model and dimension; NULL for source types without one.
+        sa.Column("vector2", sa.LargeBinary, nullable=True),
+        sa.Column("model2", sa.String(128), nullable=True),
+        sa.Column("dim2", sa.Integer, nullable=True),
         sa.Column("content_hash", sa.String(64), nullable=False, default=""),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
@@ -57,7 +70,33 @@ def define_entries_table(metadata: sa.MetaData, name: str = "index_entries") -> 
         sa.Index(f"ix_{name}_model", "model"),
     )
     table.info["seq"] = seq
+    table.info["second_types"] = frozenset(second_types)
     return table
+
+
+def second_types(table: sa.Table) -> frozenset[str]:
+    """The source types whose entries carry a second (multilingual) vector."""
+    types: frozenset[str] = table.info.get("second_types", frozenset())
+    return types
+
+
+class SecondEmbedder(Protocol):
+    """What the table needs of the multilingual model (knowledge_index.multilingual.MultilingualEmbedder)."""
+
+    model_name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, progress: bool | None = ...) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+def _second(embedder: SecondEmbedder | None) -> SecondEmbedder:
+    if embedder is not None:
+        return embedder
+    from .multilingual import get_multilingual_embedder
+
+    return get_multilingual_embedder()
 
 
 def _next_seq(conn: Connection, table: sa.Table) -> Any:
@@ -110,6 +149,7 @@ class _Plan:
     inputs: list[str]
     hashes: list[str]
     to_embed: list[int]
+    to_embed2: list[int]  # passages that need a (new) second vector
 
 
 def _plan(conn: Connection, table: sa.Table, doc: SourceDoc, embedder: Embedder) -> _Plan:
@@ -117,7 +157,8 @@ def _plan(conn: Connection, table: sa.Table, doc: SourceDoc, embedder: Embedder)
     existing = {
         r.chunk_key: r
         for r in conn.execute(
-            sa.select(t.id, t.chunk_key, t.chunk_no, t.content_hash, t.deleted, t.meta, t.title, t.kind, t.model, t.dim).where(
+            sa.select(t.id, t.chunk_key, t.chunk_no, t.content_hash, t.deleted, t.meta, t.title, t.kind, t.model, t.dim,
+                      t.model2, t.dim2).where(
                 t.source_type == doc.source_type, t.source_id == doc.source_id
             )
         )
@@ -132,14 +173,23 @@ def _plan(conn: Connection, table: sa.Table, doc: SourceDoc, embedder: Embedder)
         n for n, p in enumerate(doc.passages)
         if (r := existing.get(p.chunk_key)) is None or r.deleted or r.content_hash != hashes[n]
     ]
-    return _Plan(doc, existing, inputs, hashes, to_embed)
+    to_embed2: list[int] = []
+    if doc.source_type in second_types(table):
+        changed = set(to_embed)
+        to_embed2 = [
+            n for n, p in enumerate(doc.passages)
+            if n in changed or (r := existing[p.chunk_key]).model2 != SECOND_MODEL or r.dim2 != SECOND_DIM
+        ]
+    return _Plan(doc, existing, inputs, hashes, to_embed, to_embed2)
 
 
-def _write(conn: Connection, table: sa.Table, plan: _Plan, vectors: np.ndarray, embedder: Embedder) -> UpsertResult:
+def _write(conn: Connection, table: sa.Table, plan: _Plan, vectors: np.ndarray, embedder: Embedder,
+           vectors2: np.ndarray | None = None, second: SecondEmbedder | None = None) -> UpsertResult:
     t = table.c
     doc = plan.doc
     meta_d = dict(doc.meta or {})
     vec_of = {n: vectors[j] for j, n in enumerate(plan.to_embed)}
+    vec2_of = {n: vectors2[j] for j, n in enumerate(plan.to_embed2)} if vectors2 is not None else {}
     unchanged = 0
     for n, p in enumerate(doc.passages):
         r = plan.existing.get(p.chunk_key)
@@ -149,7 +199,9 @@ def _write(conn: Connection, table: sa.Table, plan: _Plan, vectors: np.ndarray, 
         }
         if n in vec_of:
             values.update(vector=_vec_bytes(vec_of[n]), model=embedder.model_name, dim=embedder.dim, content_hash=plan.hashes[n])
-        elif r is not None and r.chunk_no == n and r.meta == meta_d and r.title == doc.title and r.kind == p.kind:
+        if n in vec2_of and second is not None:
+            values.update(vector2=_vec_bytes(vec2_of[n]), model2=second.model_name, dim2=second.dim)
+        elif r is not None and n not in vec_of and r.chunk_no == n and r.meta == meta_d and r.title == doc.title and r.kind == p.kind:
             unchanged += 1
             continue
         values.update(seq=_next_seq(conn, table), updated_at=sa.func.now())
@@ -173,12 +225,17 @@ def upsert_source(
     embedder: Embedder | None = None,
     *,
     title: str = "",
+    second_embedder: SecondEmbedder | None = None,
 ) -> UpsertResult:
     """Make the source's entries equal passages; embeds only changed ones; never commits."""
     embedder = embedder or get_embedder()
     plan = _plan(conn, table, SourceDoc(source_type, source_id, passages, meta, title), embedder)
     vectors = embedder.encode([plan.inputs[n] for n in plan.to_embed])
-    return _write(conn, table, plan, vectors, embedder)
+    vectors2 = None
+    if plan.to_embed2:
+        second_embedder = _second(second_embedder)
+        vectors2 = second_embedder.encode([plan.inputs[n] for n in plan.to_embed2])
+    return _write(conn, table, plan, vectors, embedder, vectors2, second_embedder)
 
 
 def upsert_sources(
@@ -189,19 +246,29 @@ def upsert_sources(
     *,
     batch_passages: int = 1024,
     progress: bool = False,
+    second_embedder: SecondEmbedder | None = None,
 ) -> UpsertResult:
     """Bulk upsert_source: embeds changed passages of many sources in shared batches; never commits."""
     embedder = embedder or get_embedder()
+    second: SecondEmbedder | None = second_embedder
     totals = [0, 0, 0]
     pending: list[_Plan] = []
 
     def flush() -> None:
+        nonlocal second
         texts = [p.inputs[n] for p in pending for n in p.to_embed]
         vectors = embedder.encode(texts, progress=progress)
-        offset = 0
+        texts2 = [p.inputs[n] for p in pending for n in p.to_embed2]
+        vectors2 = np.zeros((0, 0), np.float32)
+        if texts2:
+            second = _second(second)
+            vectors2 = second.encode(texts2, progress=progress)
+        offset = offset2 = 0
         for plan in pending:
-            res = _write(conn, table, plan, vectors[offset : offset + len(plan.to_embed)], embedder)
+            res = _write(conn, table, plan, vectors[offset : offset + len(plan.to_embed)], embedder,
+                         vectors2[offset2 : offset2 + len(plan.to_embed2)], second)
             offset += len(plan.to_embed)
+            offset2 += len(plan.to_embed2)
             totals[0] += res.embedded
             totals[1] += res.unchanged
             totals[2] += res.removed
@@ -211,7 +278,7 @@ def upsert_sources(
     for doc in docs:
         plan = _plan(conn, table, doc, embedder)
         pending.append(plan)
-        count += len(plan.to_embed)
+        count += len(plan.to_embed) + len(plan.to_embed2)
         if count >= batch_passages:
             flush()
             count = 0
@@ -227,7 +294,8 @@ def _tombstone(conn: Connection, table: sa.Table, ids: Sequence[int]) -> None:
             conn.execute(
                 sa.update(table)
                 .where(table.c.id == entry_id)
-                .values(deleted=True, vector=None, text="", content_hash="", seq=_next_seq(conn, table), updated_at=sa.func.now())
+                .values(deleted=True, vector=None, vector2=None, model2=None, dim2=None, text="", content_hash="",
+                        seq=_next_seq(conn, table), updated_at=sa.func.now())
             )
 
 
@@ -241,8 +309,10 @@ def remove_source(conn: Connection, table: sa.Table, source_type: str, source_id
     return len(ids)
 
 
-def reindex_all(conn: Connection, table: sa.Table, embedder: Embedder | None = None, batch_size: int = 256, progress: bool = False) -> int:
-    """Re-embed every live entry made by another model; returns how many; never commits."""
+def reindex_all(conn: Connection, table: sa.Table, embedder: Embedder | None = None, batch_size: int = 256,
+                progress: bool = False, second_embedder: SecondEmbedder | None = None) -> int:
+    """Re-embed every live entry made by another model, and give the entries of the table's second types a
+    second vector where they lack one (or have another model's); returns how many rows changed; never commits."""
     embedder = embedder or get_embedder()
     t = table.c
     rows = conn.execute(
@@ -261,7 +331,29 @@ def reindex_all(conn: Connection, table: sa.Table, embedder: Embedder | None = N
                     content_hash=content_hash(x), seq=_next_seq(conn, table), updated_at=sa.func.now(),
                 )
             )
-    return len(rows)
+    changed = {r.id for r in rows}
+    types = second_types(table)
+    if types:
+        rows2 = conn.execute(
+            sa.select(t.id, t.kind, t.title, t.heading_path, t.text).where(
+                t.deleted.is_(False), t.source_type.in_(sorted(types)),
+                sa.or_(t.model2.is_(None), t.model2 != SECOND_MODEL, t.dim2 != SECOND_DIM),
+            )
+        ).all()
+        if rows2:
+            second = _second(second_embedder)
+            for start in range(0, len(rows2), batch_size):
+                part = rows2[start : start + batch_size]
+                vecs = second.encode([_row_input(r) for r in part], progress=progress)
+                for r, v in zip(part, vecs, strict=True):
+                    conn.execute(
+                        sa.update(table).where(t.id == r.id).values(
+                            vector2=_vec_bytes(v), model2=second.model_name, dim2=second.dim,
+                            seq=_next_seq(conn, table), updated_at=sa.func.now(),
+                        )
+                    )
+            changed.update(r.id for r in rows2)
+    return len(changed)
 
 
 def _row_input(r: Any) -> str:

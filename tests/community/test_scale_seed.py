@@ -19,6 +19,12 @@ def test_scale_seed_writes_posts_members_and_their_index_in_bulk(app, runner, cl
     result = runner.invoke(args=["coknow", "seed", "--scale", "400", "--members", "30"])
     assert result.exit_code == 0, result.output
     assert "30 members, 100 threads, 300 replies and 200 index passages" in result.output
+    # The demo's help center, its Chinese section included, carries the multilingual vectors; forum threads do not.
+    t = index_entries.c
+    live = t.deleted.is_(False)
+    assert count(index_entries, live, t.source_type == "article", t.vector2.is_(None)) == 0
+    assert count(index_entries, live, t.source_type == "article", t.title == "重置忘记的密码", t.vector2.is_not(None)) > 0
+    assert count(index_entries, live, t.source_type == "thread", t.vector2.is_not(None)) == 0
     scaled = select(Thread.id).where(Thread.title.like("% (#%)"))
     assert count(Thread, Thread.id.in_(scaled)) == 100
     assert count(Reply, Reply.thread_id.in_(scaled)) == 300

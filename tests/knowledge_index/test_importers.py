@@ -27,7 +27,7 @@ def test_jsonl_good_and_bad_lines(tmp_path: Path) -> None:
                 '{"id": "a1", "title": "Refunds", "body": "Money back in 30 days.", "questions": ["refund?"]}',
                 '{"id": "a2", "title": "Broken", "body": ',
                 '{"id": "a3", "body": "no title here"}',
-                '{"id": "a4", "title": "Empty", "body": "", "questions": []}',
+                '{"id": "a4", "title": " ", "body": "", "questions": []}',
                 '{"id": "a1", "title": "Dup", "body": "x"}',
                 "[1, 2]",
                 '{"id": "a5", "title": "Intent only", "body": "", "questions": ["set an alarm", " "]}',
@@ -45,7 +45,7 @@ def test_jsonl_good_and_bad_lines(tmp_path: Path) -> None:
     assert [(b.line, b.reason.split(":")[0]) for b in bad] == [
         (2, "bad JSON"),
         (3, "missing title"),
-        (4, "empty body and no questions"),
+        (4, "empty record"),
         (5, "duplicate id 'a1' (first on line 1)"),
         (6, "not a JSON object"),
         (9, "questions must be a list of strings"),
@@ -105,3 +105,13 @@ def test_html_pages_and_dispatch(tmp_path: Path) -> None:
     assert [(b.origin, b.reason) for b in bad] == [("b.htm", "no text content")]
     assert [type(r).__name__ for r in read_path(tmp_path)] == ["ImportedDocument", "Rejected"]
     assert read_path(tmp_path / "x.pdf").__next__().reason == "unsupported file type .pdf"
+
+
+def test_jsonl_title_only_record_is_a_question(tmp_path: Path) -> None:
+    """An FAQ export (or LCQMC's questions) can hold a question as the whole record: kept, body empty."""
+    path = tmp_path / "kb.jsonl"
+    path.write_text('{"id": "0", "title": "开初婚未育证明怎么弄？", "body": "", "questions": []}\n'
+                    '{"id": "1", "title": "", "body": ""}\n', encoding="utf-8")
+    docs, bad = _split(list(read_jsonl(path)))
+    assert [(d.external_id, d.title, d.body) for d in docs] == [("0", "开初婚未育证明怎么弄？", "")]
+    assert [(b.line, b.reason) for b in bad] == [(2, "empty record: no title, body or questions")]
