@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=60)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", help="also write the cProfile statistics of the counted run to this file")
     args = parser.parse_args()
     prepare()
 
@@ -102,6 +103,8 @@ def main() -> None:
     for n in range(args.messages):
         ask(n)
     profile.disable()
+    if args.profile:
+        profile.dump_stats(args.profile)
     calls = pstats.Stats(profile).total_calls / args.messages  # type: ignore[attr-defined]
     cpu, encoder = min(runs)
     print(json.dumps({"messages": args.messages, "thread_cpu_ms_per_message": round(cpu, 2),
