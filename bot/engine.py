@@ -19,6 +19,7 @@ from knowledge_index.chunking import HEADING_SEP
 from knowledge_index.multilingual import get_multilingual_embedder, has_cjk
 from knowledge_index.search import SECOND_FUSION, best_span
 
+from bot.calibration import COVERED_COSINE
 from bot.knowledge import ANSWERABLE, BotKnowledge, document_key, knowledge, passage_kind, second_knowledge, split_key
 from bot.scoring import BotSettings, PassageHit, ScoredArticle, decide, rank_articles, settings_from_config
 from community.search import get_cache
@@ -289,6 +290,11 @@ def _other_language(question: str, ranking: _Ranking, settings: BotSettings) -> 
     help center (the development sets) never asks it, so its English path costs nothing more."""
     if ranking.second:
         return None  # the multilingual model already ranked every language
+    if ranking.articles and ranking.articles[0].max_sim >= COVERED_COSINE:
+        # A passage in the question's own language says nearly what the question says (its own example
+        # question, say): an article in the other language cannot come first, and the multilingual encode
+        # would cost a third of the answer's CPU (bench/RESULTS.md, session 7, issue 21).
+        return None
     other = "en" if question_language(question) == "zh" else "zh"
     if other not in knowledge().languages.values():
         return None

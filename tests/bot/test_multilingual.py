@@ -86,3 +86,27 @@ def test_warm_up_fits_the_multilingual_model_only_for_a_help_center_with_chinese
     _publish("zh-refunds", "zh-two-factor", "zh-reset-password")
     warm_up(app).join(120)
     assert second_knowledge(app).model is not None
+
+
+def test_a_question_its_own_language_covers_closely_costs_no_multilingual_encode(app, bilingual_help_center):
+    from knowledge_index.multilingual import MultilingualEmbedder
+
+    answer("Can I get my money back?")  # the models are fitted and loaded before counting
+    asked: list[str] = []
+    encode = MultilingualEmbedder.encode
+
+    def counted(self, texts, *args, **kwargs):  # the real encode, counted
+        asked.extend(texts)
+        return encode(self, texts, *args, **kwargs)
+
+    MultilingualEmbedder.encode = counted  # type: ignore[method-assign]
+    try:
+        # One of the English article's own example questions: that article is the answer, in English.
+        close = answer("How do I reset my password?")
+        assert close.kind == "answer" and close.source is not None and close.source.url.endswith("/reset-password")
+        assert asked == []
+        # A Chinese question is ranked by the multilingual model.
+        answer("我忘了密码，怎么重新设置？")
+        assert asked == ["我忘了密码，怎么重新设置？"]
+    finally:
+        MultilingualEmbedder.encode = encode  # type: ignore[method-assign]
