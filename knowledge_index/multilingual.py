@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import native
+
 MODEL_NAME = "use-multilingual-v3"
 DIM = 512
 
@@ -60,7 +62,8 @@ class MultilingualEmbedder:
         for start in range(0, len(texts), batch_size):
             part = list(texts[start : start + batch_size])
             with self._lock:
-                vectors = np.asarray(self._use.encode(part), np.float32)
+                # Its matrix products release the GIL: off the event loop under gevent (knowledge_index.native).
+                vectors = np.asarray(native.run(self._use.encode, part), np.float32)
             norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
             out[start : start + len(part)] = vectors / norms
         return out
