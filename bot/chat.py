@@ -148,13 +148,6 @@ def find_conversation(user: User | None, key: str | None, *, create: bool = Fals
     return conversation
 
 
-def open_conversation(user: User | None, key: str | None) -> Conversation:
-    """The visitor's open conversation, created when there is none, locked for this transaction's writes."""
-    conversation = find_conversation(user, key, create=True, lock=True)
-    assert conversation is not None
-    return conversation
-
-
 def history(user: User | None, conversation: Conversation | None) -> list[ChatMessage]:
     """Messages to show: a signed-in customer's across all their conversations, else this conversation's."""
     query = select(ChatMessage).join(Conversation)
@@ -310,25 +303,33 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
     """Store the customer's message, its kind and the bot's reply (answer, clarify, abstain; a feature
     request's idea or the idea form; a bug report acknowledged); once a person from support has joined,
     only the message and its kind (the bot stays quiet). conversation: the visitor's, when the caller
-    has already found and locked it (open_conversation)."""
+    has already found and locked it (find_conversation with lock)."""
     text = check_text(text)
     client_id = check_client_id(client_id)
-    conversation = conversation or open_conversation(user, key)
-    existing = _existing(conversation, client_id)
-    if existing is not None:
-        return existing
-    check_rate(conversation)
-    if conversation.status is ConversationStatus.with_staff:
-        return _store(conversation, text, client_id, None, kinds.classify_text(text))
-    reply = answer(text, conversation_context(conversation))
+    conversation = conversation or find_conversation(user, key, lock=True)
+    context = ConversationContext()
+    if conversation is not None:
+        existing = _existing(conversation, client_id)
+        if existing is not None:
+            return existing
+        check_rate(conversation)
+        if conversation.status is ConversationStatus.with_staff:
+            return _store(conversation, text, client_id, None, kinds.classify_text(text))
+        context = conversation_context(conversation)
+    reply = answer(text, context)
     # From the vector the engine already computed: recognising the kind costs no second encode.
     kind = kinds.classify(reply.question or text, reply.query_vector)
     # A tester's own build first: a known issue of their program answers before the help center.
     known = beta_issues.known_issue_reply(user, text)
-    if known is not None:
-        return _store(conversation, text, client_id, known, kind)
-    reply = bugs.acknowledge(idea_requests.meet_ideas(reply, kind), kind, user, text)
-    return _store(conversation, text, client_id, reply, kind)
+    if known is None:
+        reply = bugs.acknowledge(idea_requests.meet_ideas(reply, kind), kind, user, text)
+    if conversation is None:
+        # A first message starts its conversation only once answered: on SQLite the new row takes the
+        # database's write lock, which was then held while the engine worked, and every other first
+        # message of the process waited for it (issue 21).
+        conversation = find_conversation(user, key, create=True, lock=True)
+        assert conversation is not None
+    return _store(conversation, text, client_id, known or reply, kind)
 
 
 def choose(user: User | None, key: str | None, choice: object, message_id: object,

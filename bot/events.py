@@ -84,7 +84,7 @@ class ChatNamespace(Namespace):
         chat.check_text(data["text"])
         chat.check_client_id(data.get("client_id"))
         chat.check_sender_rate(_user(), client_address())
-        conversation = chat.open_conversation(_user(), _key())
+        conversation = chat.find_conversation(_user(), _key(), lock=True)
         return self._answering(conversation, lambda: chat.send_message(
             _user(), _key(), data["text"], data.get("client_id"), conversation=conversation))
 
