@@ -22,7 +22,7 @@ from bot import beta as beta_issues
 from bot import bugs, capture, idea_requests, kinds, learning
 from bot.engine import ConversationContext, Reply, answer, answer_choice
 from bot.row_ids import parse_row_id
-from community import limits, search
+from community import concurrency, limits, search
 from community.webhooks import emit_event, payloads
 from community.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from community.extensions import db, socketio
@@ -317,6 +317,7 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
             return _store(conversation, text, client_id, None, kinds.classify_text(text))
         context = conversation_context(conversation)
     reply = answer(text, context)
+    concurrency.let_others_run()  # questions that arrived meanwhile are admitted or refused before this one writes
     # From the vector the engine already computed: recognising the kind costs no second encode.
     kind = kinds.classify(reply.question or text, reply.query_vector)
     # A tester's own build first: a known issue of their program answers before the help center.

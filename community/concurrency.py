@@ -54,6 +54,17 @@ def take_turns(app: Any) -> None:
         gevent.sleep(0)
 
 
+def let_others_run() -> None:
+    """Under gevent, let every other ready greenlet run first (gevent.sleep(0)); elsewhere nothing.
+
+    A long stretch of Python in one greenlet (an answer's ranking, storing and rendering: several ms)
+    holds every other socket's events: a question that only needs "busy" waited behind it."""
+    if green():
+        import gevent
+
+        gevent.sleep(0)
+
+
 def install_native_runner() -> None:
     """Under gevent, send knowledge_index's native calls to gevent's OS thread pool; else run them inline."""
     if not green():
