@@ -135,25 +135,11 @@ def lcqmc_clusters(docs: list[str]) -> np.ndarray:
     twin as wrong. This second figure counts a top-1 as right when LCQMC itself labels it a paraphrase
     of the expected article (through shared positive pairs). It uses only the data set's labels.
     """
-    import csv
+    from bot.evaluate import paraphrase_clusters
 
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    with (DATA.parent / "zh" / "lcqmc_dev.csv").open(encoding="utf-8") as fh:
-        rows = csv.reader(fh)
-        next(rows)
-        for a, b, label in rows:
-            if label == "1":
-                parent[find(a)] = find(b)
+    cluster_of = paraphrase_clusters(DATA.parent / "zh" / "lcqmc_dev.csv")
     roots: dict[str, int] = {}
-    return np.array([roots.setdefault(find(d), len(roots)) for d in docs])
+    return np.array([roots.setdefault(cluster_of.get(d, d), len(roots)) for d in docs])
 
 
 def both(scores: np.ndarray, gold: np.ndarray) -> str:
