@@ -158,7 +158,7 @@ class Embedder:
 
     @functools.cached_property
     def _queries(self) -> QueryBatcher:
-        return QueryBatcher(self._encode_queries)
+        return QueryBatcher(lambda texts: self._encode_queries(texts))  # looked up per pass, not bound once
 
 
 class _Ask:

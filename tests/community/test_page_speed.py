@@ -20,14 +20,17 @@ def encoder_calls(app, monkeypatch):
     from knowledge_index.embedder import get_embedder
 
     embedder_type = type(get_embedder())
-    real = embedder_type.encode
     calls: list[int] = []
 
-    def counting(self, texts, *args, **kwargs):
-        calls.append(len(texts) if isinstance(texts, (list, tuple)) else 1)
-        return real(self, texts, *args, **kwargs)
+    def counted(real):
+        def counting(self, texts, *args, **kwargs):
+            calls.append(len(texts) if isinstance(texts, (list, tuple)) else 1)
+            return real(self, texts, *args, **kwargs)
+        return counting
 
-    monkeypatch.setattr(embedder_type, "encode", counting)
+    # The model runs through encode (documents) and _encode_queries (queries, batched by QueryBatcher).
+    for name in ("encode", "_encode_queries"):
+        monkeypatch.setattr(embedder_type, name, counted(getattr(embedder_type, name)))
     return calls
 
 
