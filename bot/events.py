@@ -132,8 +132,8 @@ class ChatNamespace(Namespace):
 
     def _answering(self, conversation: Conversation | None, act: Callable[[], chat.Exchange]) -> dict[str, Any]:
         """Show the typing indicator to the conversation while the engine works."""
-        # The conversation's windows when this socket is one of them; else (a conversation this message
-        # starts, not yet committed) only the asker.
+        # The conversation's windows when this socket is one of them; else (a first message: no conversation
+        # yet) only the asker.
         room = conversation_room(conversation.id) if conversation else socket_sid()
         if not in_room(room, CHAT_NAMESPACE):
             room = socket_sid()
