@@ -72,9 +72,10 @@ run: seed
 	$(BIN)/flask coknow serve --host $(HOST) --port $(PORT)
 
 # Programs the tests drive, from Debian's packages (command:package): chromium for the browser tests
-# (browsers cannot be downloaded here), nginx for the production tests and the scaling benchmark.
+# (browsers cannot be downloaded here), nginx for the production tests and the scaling benchmark, and a
+# Chinese font so that screenshots of the Chinese interface show its text.
 # Installed as root when missing; otherwise named, and the tests that need them are skipped.
-SYSTEM_DEPS := chromium:chromium nginx:nginx
+SYSTEM_DEPS := chromium:chromium nginx:nginx fonts-wqy-zenhei:fonts-wqy-zenhei
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
 		command -v "$${dep%%:*}" >/dev/null || dpkg-query -W -f='$${Status}' "$${dep#*:}" 2>/dev/null | grep -q "ok installed" || missing="$$missing $${dep#*:}"; \
