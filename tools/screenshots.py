@@ -102,8 +102,8 @@ def main() -> int:
     parser.add_argument("out", type=Path, help="folder for the PNG files (created)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(chromium):
+    chromium = shutil.which("chromium")  # Debian's, on PATH (make system-deps)
+    if chromium is None:
         print("Debian's chromium is needed: apt-get install chromium", file=sys.stderr)
         return 2
 
