@@ -16,7 +16,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from flask import Flask, current_app
@@ -320,16 +320,19 @@ def _load_embeddings(path: Path) -> dict[str, np.ndarray]:
 
 
 class _MemoEmbedder:
-    """The process embedder behind the memo; everything but encode passes through."""
+    """A process model behind its memo, loaded on first use; everything but encode passes through.
+    known: attributes readable without loading the model (the multilingual one loads only when needed)."""
 
-    def __init__(self, inner: Embedder) -> None:
-        self._inner = inner
+    def __init__(self, memo: _EmbeddingMemo, model: Callable[[], Any], **known: Any) -> None:
+        self._memo = memo
+        self._model = model
+        self.__dict__.update(known)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+        return getattr(self._model(), name)
 
     def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
-        return _memo.encode(self._inner, texts, **kwargs)
+        return self._memo.encode(self._model(), texts, **kwargs)
 
 
 def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]], *, lead_paragraph: bool = False,
@@ -351,20 +354,7 @@ def batch_embedding(documents: Sequence[tuple[str, str, str, Sequence[str]]], *,
 
 
 def _embedder() -> Embedder:
-    return _MemoEmbedder(get_embedder())  # type: ignore[return-value]
-
-
-class _SecondMemoEmbedder:
-    """The multilingual model behind its memo; loaded only when a passage needs a second vector."""
-
-    model_name = SECOND_MODEL
-    dim = SECOND_DIM
-
-    def encode(self, texts: Sequence[str], *, progress: bool | None = None) -> np.ndarray:
-        return _memo2.encode(get_multilingual_embedder(), texts, progress=progress)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        return get_multilingual_embedder().encode_query(text)
+    return _MemoEmbedder(_memo, get_embedder)  # type: ignore[return-value]
 
 
 def _mark_dirty() -> None:
@@ -395,7 +385,7 @@ def index_document(
     upsert_source(
         db.session.connection(), index_entries, source_type, str(source_id), passages,
         {k: v for k, v in (meta or {}).items() if v is not None}, embedder, title=title,
-        second_embedder=_SecondMemoEmbedder(),
+        second_embedder=_MemoEmbedder(_memo2, get_multilingual_embedder, model_name=SECOND_MODEL, dim=SECOND_DIM),
     )
     _mark_dirty()
 
