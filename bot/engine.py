@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from knowledge_index.embedder import get_embedder
 from knowledge_index.chunking import HEADING_SEP
-from knowledge_index.multilingual import get_multilingual_embedder, has_cjk
+from knowledge_index.multilingual import get_multilingual_embedder, has_cjk, language_of
 from knowledge_index.search import SECOND_FUSION, best_span
 
 from bot.calibration import COVERED_COSINE
@@ -99,11 +99,6 @@ class _Ranking:
     @property
     def second(self) -> bool:
         return self.qvec2 is not None
-
-
-def question_language(text: str) -> str:
-    """"zh" for a question in CJK script, else "en" (the languages of BotKnowledge.languages)."""
-    return "zh" if has_cjk(text) else "en"
 
 
 def other_language_note(language: str) -> str:
@@ -258,9 +253,9 @@ def _fuse_lexical(question: str, model: Any, qvec2: np.ndarray, dense: list[Scor
     return [dataclasses.replace(union[i], score=float(moved[i])) for i in order]
 
 
-def _answer_reply(key: str, question: str, confidence: float, ranked: Sequence[ScoredArticle], ranking: _Ranking,
-                  settings: BotSettings) -> Reply:
+def _answer_reply(key: str, question: str, confidence: float, ranking: _Ranking, settings: BotSettings) -> Reply:
     kn = ranking.knowledge or knowledge()
+    ranked = ranking.articles
     if ranking.second:
         assert ranking.qvec2 is not None
         passage, path, highlights = _best_passage(key, ranking.qvec2, question, second=True)
@@ -275,7 +270,7 @@ def _answer_reply(key: str, question: str, confidence: float, ranked: Sequence[S
     ][:MAX_RELATED]
     text = _("Here is what I found in “%(title)s”.", title=source.title)
     language = kn.languages.get(key, "en")
-    if language != question_language(question):
+    if language != language_of(question):
         text = f"{text} {other_language_note(language)}"
     return Reply(
         kind="answer", text=text,
@@ -295,7 +290,7 @@ def _other_language(question: str, ranking: _Ranking, settings: BotSettings) -> 
         # question, say): an article in the other language cannot come first, and the multilingual encode
         # would cost a third of the answer's CPU (bench/RESULTS.md, session 7, issue 21).
         return None
-    other = "en" if question_language(question) == "zh" else "zh"
+    other = "en" if language_of(question) == "zh" else "zh"
     if other not in knowledge().languages.values():
         return None
     return _rank_second(question, settings, ranking.qvec)
@@ -323,7 +318,7 @@ def answer(question: str, conversation: ConversationContext | None = None,
             resolved, ranking, decision = combined, ranking_c, decision_c
     other = _other_language(resolved, ranking, settings)
     if other is not None and other.articles and other.knowledge is not None \
-            and other.knowledge.languages.get(other.articles[0].article_id) != question_language(resolved):
+            and other.knowledge.languages.get(other.articles[0].article_id) != language_of(resolved):
         # The multilingual model compares the question with articles in both languages on one scale, and an
         # article in the other language starts behind (a translation is less similar than a paraphrase): when
         # one still comes first, it answers what the same-language articles do not (measured in
@@ -335,7 +330,7 @@ def answer(question: str, conversation: ConversationContext | None = None,
     ranked, qvec = ranking.articles, ranking.qvec
     kn = ranking.knowledge or knowledge()
     if decision.kind == "answer":
-        reply = _answer_reply(decision.article_ids[0], resolved, decision.confidence, ranked, ranking, settings)
+        reply = _answer_reply(decision.article_ids[0], resolved, decision.confidence, ranking, settings)
     elif decision.kind == "clarify":
         reply = Reply(
             kind="clarify", text=_("Did you mean one of these?"), question=resolved,
@@ -369,7 +364,7 @@ def answer_choice(choice_key: str, conversation: ConversationContext,
     ranking = _rank(question, settings)
     scored = next((r for r in ranking.articles if r.article_id == choice_key), None)
     confidence = scored.confidence if scored is not None else 0.0
-    reply = _answer_reply(choice_key, question, confidence, ranking.articles, ranking, settings)
+    reply = _answer_reply(choice_key, question, confidence, ranking, settings)
     reply.query_vector = ranking.qvec
     reply.latency_ms = (time.perf_counter() - started) * 1000
     return reply

@@ -20,7 +20,7 @@ from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
 from knowledge_index import native
-from knowledge_index.multilingual import DIM as SECOND_DIM, MODEL_NAME as SECOND_MODEL, has_cjk
+from knowledge_index.multilingual import DIM as SECOND_DIM, MODEL_NAME as SECOND_MODEL, language_of
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class BotKnowledge:
                 continue
             meta.setdefault(key, dict(r.meta or {}))
             titles.setdefault(key, r.title)
-            languages.setdefault(key, "zh" if has_cjk(r.title) else "en")
+            languages.setdefault(key, language_of(r.title))
             if r.kind == "heading":
                 continue  # picks the section to quote (engine._best_passage); too generic to rank by
             passages.append((key, passage_kind(r.chunk_key, r.kind), np.frombuffer(r.vector, dtype="<f4")))

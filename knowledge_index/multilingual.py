@@ -31,6 +31,11 @@ def has_cjk(text: str | None) -> bool:
     return bool(text) and _CJK.search(text or "") is not None
 
 
+def language_of(text: str | None) -> str:
+    """"zh" for a text in CJK script, else "en": the two languages a help center's articles and questions are told apart by."""
+    return "zh" if has_cjk(text) else "en"
+
+
 def default_threads() -> int:
     """BLAS threads per encode: COKNOW_EMBED_THREADS, else 1.
 
