@@ -238,8 +238,10 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def summarize(step: Step, clients: list[socketio.AsyncClient], pid: int, cpu_seconds: float) -> dict:
-    """cpu_seconds: the server's CPU during the step (its main thread and the encoder's pool together)."""
+def summarize(step: Step, clients: list[socketio.AsyncClient], pid: int, cpu_seconds: float,
+              generator_seconds: float, wall_seconds: float) -> dict:
+    """cpu_seconds: the server's CPU during the step (its main thread and the encoder's pool together);
+    generator_seconds: this process's (the clients') CPU during the step, on the same cores."""
     ok = [o.latency * 1000 for o in step.outcomes if o.result == "ok"]
     busy = [o.latency * 1000 for o in step.outcomes if o.result == "busy"]
     rss, threads = proc_stats(pid)
@@ -251,8 +253,14 @@ def summarize(step: Step, clients: list[socketio.AsyncClient], pid: int, cpu_sec
         "timeouts": sum(o.result == "timeout" for o in step.outcomes),
         "connected": sum(c.connected for c in clients), "server_mb": round(rss), "server_threads": threads,
         "server_cpu_ms_per_answer": round(cpu_seconds * 1000 / len(ok), 1) if ok else None,
+        "server_cores": round(cpu_seconds / wall_seconds, 2), "generator_cores": round(generator_seconds / wall_seconds, 2),
         "load": load_average(),
     }
+
+
+def own_cpu() -> float:
+    used = os.times()
+    return used.user + used.system
 
 
 def recovery_seconds(step: Step, target_ms: float = 100) -> float | None:
@@ -284,9 +292,10 @@ async def sweep(server: Server, args: argparse.Namespace, rates: list[float], ex
         if args.overload:
             steps += [Step("overload", args.overload, args.overload_seconds), Step("after", rates[0], args.step)]
         for step in steps:
-            cpu_before = proc_cpu(server.proc.pid)
+            cpu_before, own_before, began = proc_cpu(server.proc.pid), own_cpu(), time.perf_counter()
             await offer(clients, step, texts, args.timeout)
-            summary = summarize(step, clients, server.proc.pid, proc_cpu(server.proc.pid) - cpu_before)
+            summary = summarize(step, clients, server.proc.pid, proc_cpu(server.proc.pid) - cpu_before,
+                                own_cpu() - own_before, time.perf_counter() - began)
             if step.name == "after":
                 summary["recovered_after_s"] = recovery_seconds(step)
             results.append(summary)
@@ -322,7 +331,8 @@ def main() -> None:
     finally:
         server.stop()
     header = ("step", "offered_qps", "answered_qps", "p50_ms", "p95_ms", "refused", "refusal_p95_ms", "errors",
-              "timeouts", "connected", "server_mb", "server_threads", "server_cpu_ms_per_answer", "load")
+              "timeouts", "connected", "server_mb", "server_threads", "server_cpu_ms_per_answer", "server_cores",
+              "generator_cores", "load")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in results:
