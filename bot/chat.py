@@ -8,14 +8,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import beta as beta_issues
@@ -111,13 +113,37 @@ _BY_CLIENT_ID = select(ChatMessage).where(ChatMessage.conversation_id == bindpar
                                           ChatMessage.client_id == bindparam("client_id"))
 _FIRST_REPLY = select(ChatMessage).where(ChatMessage.reply_to_id == bindparam("message_id")).order_by(
     ChatMessage.id).limit(1)
-_RECENT_QUESTIONS = select(func.count(ChatMessage.id), func.min(ChatMessage.created_at)).where(
-    ChatMessage.conversation_id == bindparam("conversation_id"), ChatMessage.role == "customer",
-    ChatMessage.created_at >= bindparam("since"))
-_LAST_ANSWERED = select(ChatMessage).where(
-    ChatMessage.conversation_id == bindparam("conversation_id"), ChatMessage.role == "bot",
-    ChatMessage.question.is_not(None)).order_by(ChatMessage.id.desc()).limit(1)
+# Before a new message, one read tells all that the conversation's stored messages decide: whether this
+# client_id was stored already (a re-send), how many questions the customer asked in the last minute (the rate
+# limit), and the last answered question (a follow-up's context). Three ORM queries cost ~1.2 ms of CPU.
+_M = ChatMessage.__table__.c
+_OF_CONVERSATION = _M.conversation_id == bindparam("conversation_id")
+_RECENT = (_OF_CONVERSATION, _M.role == "customer", _M.created_at >= bindparam("since"))
+_LAST_ANSWERED = (_OF_CONVERSATION, _M.role == "bot", _M.question.is_not(None))
+_STANDING = select(
+    select(_M.id).where(_OF_CONVERSATION, _M.client_id == bindparam("client_id")).scalar_subquery().label("stored_id"),
+    select(func.count(_M.id)).where(*_RECENT).scalar_subquery().label("recent"),
+    select(func.min(_M.created_at)).where(*_RECENT).scalar_subquery().label("oldest_recent"),
+    *(select(column).where(*_LAST_ANSWERED).order_by(_M.id.desc()).limit(1).scalar_subquery().label(name)
+      for name, column in (("last_id", _M.id), ("last_question", _M.question), ("last_kind", _M.reply_kind))),
+)
+_PAYLOAD = select(_M.payload).where(_M.id == bindparam("message_id"))
 _ARTICLE_ID = select(Article.id).where(Article.id == bindparam("article_id"))
+# A question and its reply are stored with Core INSERT … RETURNING, not the ORM's unit of work: two
+# messages and the conversation's last_message_at cost 3.8-5.2 ms of CPU through add-and-flush (with the
+# savepoint a client_id needed), 2.0-2.2 ms this way (bench/RESULTS.md, session 8). A client_id already
+# stored inserts nothing (ON CONFLICT DO NOTHING): no savepoint, no IntegrityError.
+_MESSAGES = ChatMessage.__table__
+_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_INSERT_NEW_CLIENT_ID = {
+    dialect: build(_MESSAGES).on_conflict_do_nothing(index_elements=["conversation_id", "client_id"])
+    .returning(_MESSAGES.c.id)
+    for dialect, build in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+_MESSAGE_COLUMNS = frozenset(_MESSAGES.c.keys()) - {"id"}
+_CONVERSATIONS = Conversation.__table__
+_TOUCH = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("conversation_id")).values(
+    last_message_at=bindparam("now"))
 
 
 def find_conversation(user: User | None, key: str | None, *, create: bool = False,
@@ -191,33 +217,54 @@ def check_client_id(client_id: object) -> str | None:
     return client_id
 
 
-def check_rate(conversation: Conversation) -> None:
+@dataclass(frozen=True)
+class Standing:
+    """What the conversation's stored messages decide about a new one (one read: _STANDING)."""
+
+    stored_id: int | None  # the customer message already stored under this client_id
+    recent: int  # the customer's messages in the last minute
+    oldest_recent: datetime | None
+    since: datetime
+    last_id: int | None  # the last bot message that answered a question
+    last_question: str | None
+    last_kind: str | None
+
+
+def standing(conversation: Conversation, client_id: str | None = None) -> Standing:
+    """Read what the conversation's stored messages decide about a new message (see Standing)."""
+    since = utcnow() - timedelta(minutes=1)
+    row = db.session.execute(_STANDING, {"conversation_id": conversation.id, "client_id": client_id,
+                                         "since": since}).one()
+    return Standing(since=since, **row._asdict())
+
+
+def check_rate(state: Standing) -> None:
     """At most COKNOW_CHAT_RATE_PER_MINUTE customer messages a minute, counted in the database
     so the limit holds across worker processes."""
     limit = int(current_app.config["COKNOW_CHAT_RATE_PER_MINUTE"])
-    since = utcnow() - timedelta(minutes=1)
-    count, oldest = db.session.execute(_RECENT_QUESTIONS, {"conversation_id": conversation.id, "since": since}).one()
-    if count >= limit:
+    if state.recent >= limit:
         wait = 60
+        oldest = state.oldest_recent
         if oldest is not None:
             if oldest.tzinfo is None:  # SQLite returns naive UTC
-                oldest = oldest.replace(tzinfo=since.tzinfo)
-            wait = max(1, int((oldest - since).total_seconds()) + 1)
+                oldest = oldest.replace(tzinfo=state.since.tzinfo)
+            wait = max(1, int((oldest - state.since).total_seconds()) + 1)
         raise ChatRateLimited(
             _("You're sending messages faster than %(limit)d a minute. Please wait %(n)d seconds and try again.",
               limit=limit, n=wait)
         )
 
 
-def conversation_context(conversation: Conversation) -> ConversationContext:
+def conversation_context(conversation: Conversation, state: Standing | None = None) -> ConversationContext:
     """What the engine needs from earlier turns, read from the stored messages."""
-    last_bot = db.session.scalar(_LAST_ANSWERED, {"conversation_id": conversation.id})
-    if last_bot is None:
+    state = state or standing(conversation)
+    if state.last_id is None:
         return ConversationContext()
-    context = ConversationContext(previous_question=last_bot.question)
-    if last_bot.reply_kind == "clarify":
-        context.pending_question = last_bot.question
-        context.pending_choices = tuple(c["key"] for c in (last_bot.payload or {}).get("choices", []))
+    context = ConversationContext(previous_question=state.last_question)
+    if state.last_kind == "clarify":
+        payload = db.session.scalar(_PAYLOAD, {"message_id": state.last_id}) or {}
+        context.pending_question = state.last_question
+        context.pending_choices = tuple(c["key"] for c in payload.get("choices", []))
     return context
 
 
@@ -243,41 +290,51 @@ def _article_id(reply: Reply) -> int | None:
     return db.session.scalar(_ARTICLE_ID, {"article_id": article_id})  # not the whole article
 
 
+def _insert_message(conversation: Conversation, **values: Any) -> ChatMessage | None:
+    """Store one message of the conversation; None when its client_id is stored already. The message comes
+    back in the session as if just loaded, every column as stored."""
+    connection = db.session.connection()
+    statement = _INSERT_MESSAGE if values.get("client_id") is None else _INSERT_NEW_CLIENT_ID[connection.dialect.name]
+    values["conversation_id"] = conversation.id
+    message_id = connection.execute(statement, values).scalar()
+    if message_id is None:
+        return None
+    message = ChatMessage(**{**dict.fromkeys(_MESSAGE_COLUMNS), **values, "id": message_id})
+    make_transient_to_detached(message)
+    db.session.add(message)
+    set_committed_value(message, "conversation", conversation)
+    set_committed_value(message, "feedback", None)  # a new message has none: rendering it needs no query
+    return message
+
+
+def _touch(conversation: Conversation, now: datetime) -> None:
+    db.session.connection().execute(_TOUCH, {"conversation_id": conversation.id, "now": now})
+    set_committed_value(conversation, "last_message_at", now)
+
+
 def _store(conversation: Conversation, text: str, client_id: str | None, reply: Reply | None,
            message_kind: str | None = None) -> Exchange:
     now = utcnow()
-    customer = ChatMessage(conversation_id=conversation.id, role="customer", text=text, client_id=client_id,
-                           message_kind=message_kind, created_at=now)
-    if client_id is None:  # nothing unique to collide with: no savepoint
-        db.session.add(customer)
-        db.session.flush()
-    else:
-        try:
-            with db.session.begin_nested():
-                db.session.add(customer)
-                db.session.flush()
-        except IntegrityError:
-            # Another worker stored the same client_id between our check and our insert.
-            existing = _existing(conversation, client_id)
-            assert existing is not None
-            return existing
+    customer = _insert_message(conversation, role="customer", text=text, client_id=client_id,
+                               message_kind=message_kind, created_at=now)
+    if customer is None:
+        # Another worker stored the same client_id between our check and our insert.
+        existing = _existing(conversation, client_id)
+        assert existing is not None
+        return existing
+    _touch(conversation, now)
     if reply is None:  # a person from support answers
-        conversation.last_message_at = now
-        db.session.flush()
         tell_console(conversation, [customer])
         return Exchange(customer, None)
-    bot = ChatMessage(
-        conversation_id=conversation.id, role="bot", text=reply.text, reply_to_id=customer.id, reply_kind=reply.kind,
+    bot = _insert_message(
+        conversation, role="bot", text=reply.text, reply_to_id=customer.id, reply_kind=reply.kind,
         question=reply.question,
         source_type=reply.source.source_type if reply.source else None,
         source_id=reply.source.source_id if reply.source else None,
         article_id=_article_id(reply), confidence=reply.confidence, payload=reply.to_dict(),
         latency_ms=round(reply.latency_ms, 2), message_kind=message_kind, created_at=now,
     )
-    db.session.add(bot)
-    conversation.last_message_at = now
-    db.session.flush()
-    set_committed_value(bot, "feedback", None)  # a new reply has none: rendering it needs no query
+    assert bot is not None  # a reply has no client_id: nothing to collide with
     if idea_requests.records_gap(reply.kind):
         # The loop starts here: what the bot could not answer becomes a tracked gap.
         capture.record_gap(reply.question, GapSource.abstain, user=conversation.user,
@@ -309,13 +366,15 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
     conversation = conversation or find_conversation(user, key, lock=True)
     context = ConversationContext()
     if conversation is not None:
-        existing = _existing(conversation, client_id)
-        if existing is not None:
+        state = standing(conversation, client_id)
+        if state.stored_id is not None:
+            existing = _existing(conversation, client_id)
+            assert existing is not None
             return existing
-        check_rate(conversation)
+        check_rate(state)
         if conversation.status is ConversationStatus.with_staff:
             return _store(conversation, text, client_id, None, kinds.classify_text(text))
-        context = conversation_context(conversation)
+        context = conversation_context(conversation, state)
     reply = answer(text, context)
     concurrency.let_others_run()  # questions that arrived meanwhile are admitted or refused before this one writes
     # From the vector the engine already computed: recognising the kind costs no second encode.
@@ -347,10 +406,12 @@ def choose(user: User | None, key: str | None, choice: object, message_id: objec
     if not isinstance(choice, str) or choice not in choices:
         raise ValidationFailed(_("Pick one of the suggested articles."), {"choice": [_("Not one of the choices.")]})
     assert conversation is not None
-    existing = _existing(conversation, client_id)
-    if existing is not None:
+    state = standing(conversation, client_id)
+    if state.stored_id is not None:
+        existing = _existing(conversation, client_id)
+        assert existing is not None
         return existing
-    check_rate(conversation)
+    check_rate(state)
     if conversation.status is ConversationStatus.with_staff:
         raise Conflict(_("A person from support is answering this conversation now: ask them here."))
     context = ConversationContext(previous_question=clarify.question, pending_question=clarify.question,

@@ -75,6 +75,8 @@ class ChatMessage(Model):
         Index("ix_chat_messages_kind_created", "message_kind", "created_at"),
         # A re-sent message's stored reply, and deleting a message (its replies' reply_to_id is set NULL).
         Index("ix_chat_messages_reply_to", "reply_to_id"),
+        # A conversation's last answered question (a follow-up's context) without sorting its messages.
+        Index("ix_chat_messages_conversation_role", "conversation_id", "role", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
