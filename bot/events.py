@@ -20,7 +20,7 @@ from bot import idea_requests
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
 from community.limits import client_address
-from community.realtime import after_commit, in_room, join_room_while_connected, socket_sid
+from community.realtime import after_commit, join_room_while_connected, socket_sid
 from community.extensions import db, socketio
 from community.models import Conversation, ConversationStatus
 
@@ -131,21 +131,19 @@ class ChatNamespace(Namespace):
             return {"articles": []}
 
     def _answering(self, conversation: Conversation | None, act: Callable[[], chat.Exchange]) -> dict[str, Any]:
-        """Show the typing indicator to the conversation while the engine works."""
-        # The conversation's windows when this socket is one of them; else (a first message: no conversation
-        # yet) only the asker.
-        room = conversation_room(conversation.id) if conversation else socket_sid()
-        if not in_room(room, CHAT_NAMESPACE):
-            room = socket_sid()
+        """Show the typing indicator in the conversation's other windows while the engine works."""
+        # The asking window shows its own indicator from the moment it sends (static/js/chat.js): telling it
+        # too cost two more packets per question (issue 21). A first message has no conversation: no others.
         # Once a person from support has joined, the bot is not the one about to answer.
-        typing = conversation is None or conversation.status is not ConversationStatus.with_staff
-        if typing:
-            emit("typing", {"typing": True}, to=room)
+        others = (conversation_room(conversation.id) if conversation is not None
+                  and conversation.status is not ConversationStatus.with_staff else None)
+        if others:
+            emit("typing", {"typing": True}, to=others, skip_sid=socket_sid())
         try:
             exchange = act()
         finally:
-            if typing:
-                emit("typing", {"typing": False}, to=room)
+            if others:
+                emit("typing", {"typing": False}, to=others, skip_sid=socket_sid())
         room = conversation_room(exchange.customer.conversation_id)
         join_room_while_connected(room)
         payload = exchange_payload(exchange)

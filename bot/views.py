@@ -81,7 +81,11 @@ def idea_state(idea_id: Any) -> dict[str, Any] | None:
 
 def message_payload(message: ChatMessage) -> dict[str, Any]:
     """A stored message as data plus its rendered HTML (the web UI inserts the HTML as is)."""
-    html = render_template("chat/_message.html", message=message, reasons=chat.reason_labels())
+    # The fragment is rendered without the page shell's context processors (navigation, and for a signed-in
+    # customer an unread-notification query per message): the same HTML, 0.48 -> 0.13 ms for a question
+    # (issue 21). It reads only Jinja's globals and what is passed here.
+    template = current_app.jinja_env.get_template("chat/_message.html")
+    html = template.render(message=message, reasons=chat.reason_labels(), current_user=current_user)
     return {**chat.message_dict(message), "html": html}
 
 

@@ -83,12 +83,3 @@ def join_room_while_connected(room: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-def in_room(room: str, namespace: str) -> bool:
-    """Whether this event's socket is in room (this process's sockets; the room's few members are read,
-    where flask_socketio.rooms() would walk every room of the namespace)."""
-    from community.extensions import socketio
-
-    sid = socket_sid()
-    return any(member == sid for member, _ in socketio.server.manager.get_participants(namespace, room))

@@ -185,6 +185,8 @@
     this.sendButton.disabled = true;
     this.hideSuggestions();
     this.input.value = "";
+    // The server tells only the conversation's other windows that the bot is typing.
+    if (value.trim()) { this.typing.hidden = false; }
     call("message", { text: value, client_id: newClientId() }).then(function (ack) {
       pending.remove();
       self.sendButton.disabled = false;

@@ -32,7 +32,7 @@ def ask(socket, data, event="message"):
     return socket.emit(event, data, namespace=NS, callback=True)
 
 
-def test_message_ack_with_typing_and_a_cited_answer(app, help_center, connect):
+def test_message_ack_with_typing_and_a_cited_answer(app, help_center, connect, client):
     socket = connect()
     assert ask(socket, None, "history") == {"ok": True, "conversation_id": None, "messages": []}
     ack = ask(socket, {"text": "can I get my money back?", "client_id": "m1"})
@@ -41,7 +41,11 @@ def test_message_ack_with_typing_and_a_cited_answer(app, help_center, connect):
     reply = ack["reply"]
     assert reply["kind"] == "answer" and reply["reply"]["source"]["url"] == "/help/articles/refund-policy"
     assert "<mark>" in reply["html"] and 'href="/help/articles/refund-policy"' in reply["html"]
-    typing = [m["args"][0]["typing"] for m in socket.get_received(NS) if m["name"] == "typing"]
+    # The asking window shows its own indicator; another window of the conversation is told.
+    other = connect(client)
+    ask(socket, {"text": "forgot my password"})
+    assert not [m for m in socket.get_received(NS) if m["name"] == "typing"]
+    typing = [m["args"][0]["typing"] for m in other.get_received(NS) if m["name"] == "typing"]
     assert typing == [True, False]
     stored = db.session.get(ChatMessage, reply["id"])
     assert stored.article_id == help_center["refund-policy"].id and stored.confidence == reply["reply"]["confidence"]
@@ -56,8 +60,9 @@ def test_reconnect_keeps_the_conversation(app, help_center, connect, client):
     assert [m["role"] for m in history["messages"]] == ["customer", "bot"]
     assert history["messages"][0]["text"] == "can I get my money back?"
     assert history["conversation_id"] == db.session.scalar(select(Conversation.public_id))
-    # The reconnected socket is in the conversation's room again: typing shows up there.
-    ask(second, {"text": "forgot my password"})
+    # The reconnected socket is in the conversation's room again: another window's question shows it typing.
+    third = connect(client)
+    ask(third, {"text": "forgot my password"})
     assert any(m["name"] == "typing" for m in second.get_received(NS))
 
 
