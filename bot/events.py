@@ -5,18 +5,18 @@ Handlers are thin like views: check the payload's shape, call bot.chat, commit, 
 """
 from __future__ import annotations
 
-import functools
 import logging
+from contextlib import nullcontext
 from typing import Any, Callable
 
-from flask import session
+from flask import Flask, request, session
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
-from bot import chat
+from bot import admission, chat, idea_requests
 from bot.acks import acknowledged, failure, require_fields
-from bot.admission import ChatBusy, admitted
-from bot import idea_requests
+from bot.admission import ChatBusy
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
 from community.limits import client_address
@@ -47,24 +47,43 @@ def _key() -> str:
     return chat.session_key(session)
 
 
-def in_line(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Answer inside the process's admission line (reading, the engine, the commit); when the line is full,
-    acknowledge "busy, try again in a moment" at once, before anything is read or counted."""
-    @functools.wraps(handler)
-    def run(self, data=None):
-        try:
-            with admitted():
-                return handler(self, data)
-        except ChatBusy as error:
-            return failure(error)
+# Events answered by the engine: they take a turn in the process's admission line (bot.admission).
+ANSWERED_EVENTS = frozenset({"message", "choose"})
+# The socket's interface language, read at connect: a refusal is acknowledged in it without building the
+# event's request context (the session, the user, the locale: most of what a refusal cost, issue 21).
+_LOCALE = "coknow.chat_locale"
+_BUSY_ACKS = "coknow_chat_busy_acks"
 
-    return run
+
+def busy_ack(app: Flask, locale: str | None) -> dict[str, Any]:
+    """The "busy, try again in a moment" acknowledgement in locale, made once per language."""
+    acks: dict[str | None, dict[str, Any]] = app.extensions.setdefault(_BUSY_ACKS, {})
+    ack = acks.get(locale)
+    if ack is None:
+        with app.app_context(), (force_locale(locale) if locale else nullcontext()):
+            ack = acks[locale] = failure(ChatBusy())
+    return ack
 
 
 class ChatNamespace(Namespace):
     """The customer's side of the support chat."""
 
+    def trigger_event(self, event, *args):
+        """A question or a choice is answered inside the process's admission line (reading, the engine, the
+        commit); when the line is full it is acknowledged "busy, try again in a moment" at once, before
+        anything is read, counted or stored."""
+        environ = self.socketio.server.get_environ(args[0], namespace=self.namespace) if args else None
+        if event not in ANSWERED_EVENTS or not environ:
+            return super().trigger_event(event, *args)
+        app = environ["flask.app"]
+        try:
+            with admission.for_app(app).admit():
+                return super().trigger_event(event, *args)
+        except ChatBusy:
+            return busy_ack(app, environ.get(_LOCALE))
+
     def on_connect(self, auth=None):
+        request.environ[_LOCALE] = str(get_locale())
         join_session_room(current_user)  # closed when this login session ends
         conversation = chat.find_conversation(_user(), _key())
         if conversation is not None:
@@ -77,7 +96,6 @@ class ChatNamespace(Namespace):
         return {"conversation_id": conversation.public_id if conversation else None,
                 "messages": [message_payload(m) for m in messages]}
 
-    @in_line
     @acknowledged
     def on_message(self, data=None):
         data = require_fields(data, "text")
@@ -88,7 +106,6 @@ class ChatNamespace(Namespace):
         return self._answering(conversation, lambda: chat.send_message(
             _user(), _key(), data["text"], data.get("client_id"), conversation=conversation))
 
-    @in_line
     @acknowledged
     def on_choose(self, data=None):
         data = require_fields(data, "choice", "message_id")

@@ -63,12 +63,18 @@ def test_the_line_admits_up_to_its_limits_and_refuses_the_rest_at_once():
 def test_a_full_line_answers_busy_on_the_socket_http_and_form(app, help_center, client, open_socket):
     socket = open_socket("/chat", page="/chat/")
     token = csrf_token(client, "/chat/")
+    chinese = app.test_client()
+    chinese.set_cookie("coknow_lang", "zh")
+    chinese_socket = open_socket("/chat", chinese, page="/chat/")
     with for_app(app).admit():  # the one turn is taken (a question being answered)
         ack = socket.emit("message", {"text": QUESTION}, namespace="/chat", callback=True)
+        chinese_ack = chinese_socket.emit("message", {"text": QUESTION}, namespace="/chat", callback=True)
         response = client.post(API, json={"text": QUESTION})
         form = client.post("/chat/", data={"text": QUESTION, "csrf_token": token})
     assert ack["ok"] is False and ack["error"]["code"] == "busy"
     assert "try again in a moment" in ack["error"]["message"]
+    # Refused before the event's request context is built, in the language the socket's page was shown in.
+    assert chinese_ack["error"]["code"] == "busy" and chinese_ack["error"]["message"] == "助手现在很忙，请稍后再试。"
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert response.get_json()["error"]["code"] == "busy"
     assert form.status_code == 503 and form.headers["Retry-After"] == "1"
