@@ -5,7 +5,8 @@ Makes a fresh SQLite instance with the demo seed, opens --clients Socket.IO test
 the seed's articles (with client_ids, as the web client sends them), round-robin over the clients. Prints,
 per message: the thread's CPU (best of --repeats runs; the event handler runs in this thread, the
 encoder's forward pass too), the part of it spent in the encoder's forward passes, and the number of Python
-function calls (cProfile; unlike times, a count that the machine's load does not change).
+function calls (cProfile; unlike times, a count that the machine's load does not change); then the thread's CPU
+per question refused "busy" (every turn of the admission line held, as by questions being answered).
 
     PYTHONPATH=. .venv/bin/python bench/load/chat_cpu.py
 """
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +38,8 @@ def prepare() -> None:
         "SECRET_KEY": "chat-cpu-benchmark-secret", "FLASK_APP": "wsgi:app", "COKNOW_RATE_LIMITS": "0",
         "COKNOW_CHAT_RATE_PER_MINUTE": "10000", "COKNOW_CHAT_RATE_PER_ADDRESS": "100000",
         "COKNOW_BACKGROUND_FITS": "0", "HF_HUB_OFFLINE": "1",
+        # One question at a time is answered here, so nobody waits in line; a full line refuses at once.
+        "COKNOW_CHAT_WAITING": "0",
     })
     flask = [sys.executable, "-m", "flask"]
     for command in (["db", "upgrade", "heads"], ["coknow", "seed"]):
@@ -58,6 +62,7 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=60)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--refusals", type=int, default=2000, help="questions refused (the line held full) per run")
     parser.add_argument("--profile", help="also write the cProfile statistics of the counted run to this file")
     args = parser.parse_args()
     prepare()
@@ -66,6 +71,7 @@ def main() -> None:
     from knowledge_index.onnx_model import OnnxEncoder
     from wsgi import app
 
+    from bot.admission import for_app
     from community.extensions import socketio
 
     encoder_seconds = [0.0]
@@ -107,8 +113,21 @@ def main() -> None:
         profile.dump_stats(args.profile)
     calls = pstats.Stats(profile).total_calls / args.messages  # type: ignore[attr-defined]
     cpu, encoder = min(runs)
+    refusal_runs = []
+    with app.app_context(), ExitStack() as held:
+        line = for_app(app)
+        for _ in range(line.active):  # every turn taken, as by questions being answered
+            held.enter_context(line.admit())
+        for _ in range(args.repeats):
+            started = time.thread_time()
+            for n in range(args.refusals):
+                ack = clients[n % len(clients)].emit("message", {"text": rng.choice(texts)}, namespace="/chat",
+                                                     callback=True)
+                assert ack["error"]["code"] == "busy", ack
+            refusal_runs.append((time.thread_time() - started) * 1000 / args.refusals)
     print(json.dumps({"messages": args.messages, "thread_cpu_ms_per_message": round(cpu, 2),
                       "of_which_encoder_ms": round(encoder, 2), "python_calls_per_message": round(calls),
+                      "thread_cpu_ms_per_refusal": round(min(refusal_runs), 3),
                       "runs_cpu_ms": [round(r[0], 2) for r in runs], "load": os.getloadavg()[0]}))
 
 
