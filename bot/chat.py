@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
@@ -133,7 +133,7 @@ _ARTICLE_ID = select(Article.id).where(Article.id == bindparam("article_id"))
 # messages and the conversation's last_message_at cost 3.8-5.2 ms of CPU through add-and-flush (with the
 # savepoint a client_id needed), 2.0-2.2 ms this way (bench/RESULTS.md, session 8). A client_id already
 # stored inserts nothing (ON CONFLICT DO NOTHING): no savepoint, no IntegrityError.
-_MESSAGES = ChatMessage.__table__
+_MESSAGES: Table = ChatMessage.__table__  # type: ignore[assignment]  # declared as a FromClause
 _INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
 _INSERT_NEW_CLIENT_ID = {
     dialect: build(_MESSAGES).on_conflict_do_nothing(index_elements=["conversation_id", "client_id"])
@@ -141,7 +141,7 @@ _INSERT_NEW_CLIENT_ID = {
     for dialect, build in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
 }
 _MESSAGE_COLUMNS = frozenset(_MESSAGES.c.keys()) - {"id"}
-_CONVERSATIONS = Conversation.__table__
+_CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
 _TOUCH = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("conversation_id")).values(
     last_message_at=bindparam("now"))
 

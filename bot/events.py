@@ -20,7 +20,7 @@ from bot.admission import ChatBusy
 from bot.views import exchange_payload, message_payload
 from community.auth.sessions import join_session_room
 from community.limits import client_address
-from community.realtime import after_commit, join_room_while_connected, socket_sid
+from community.realtime import after_commit, join_room_while_connected, reaches_others, socket_sid
 from community.extensions import db, socketio
 from community.models import Conversation, ConversationStatus
 
@@ -35,7 +35,11 @@ def conversation_room(conversation_id: int) -> str:
 
 def announce(room: str, payload: dict[str, Any], skip_sid: str | None = None) -> None:
     """After commit, show new messages in the conversation's other windows (tabs, devices, the launcher)."""
-    after_commit(lambda: socketio.emit("messages", payload, to=room, namespace=CHAT_NAMESPACE, skip_sid=skip_sid))
+    def send() -> None:
+        if reaches_others(room, CHAT_NAMESPACE, skip_sid):
+            socketio.emit("messages", payload, to=room, namespace=CHAT_NAMESPACE, skip_sid=skip_sid)
+
+    after_commit(send)
 
 
 def _user():
@@ -154,6 +158,8 @@ class ChatNamespace(Namespace):
         # Once a person from support has joined, the bot is not the one about to answer.
         others = (conversation_room(conversation.id) if conversation is not None
                   and conversation.status is not ConversationStatus.with_staff else None)
+        if others and not reaches_others(others, CHAT_NAMESPACE, socket_sid()):
+            others = None
         if others:
             emit("typing", {"typing": True}, to=others, skip_sid=socket_sid())
         try:
