@@ -115,7 +115,7 @@ _FIRST_REPLY = select(ChatMessage).where(ChatMessage.reply_to_id == bindparam("m
     ChatMessage.id).limit(1)
 # Before a new message, one read tells all that the conversation's stored messages decide: whether this
 # client_id was stored already (a re-send), how many questions the customer asked in the last minute (the rate
-# limit), and the last answered question (a follow-up's context). Three ORM queries cost ~1.2 ms of CPU.
+# limit), and the last answered question (a follow-up's context): one statement instead of three ORM queries.
 _M = ChatMessage.__table__.c
 _OF_CONVERSATION = _M.conversation_id == bindparam("conversation_id")
 _RECENT = (_OF_CONVERSATION, _M.role == "customer", _M.created_at >= bindparam("since"))
@@ -268,12 +268,10 @@ def conversation_context(conversation: Conversation, state: Standing | None = No
     return context
 
 
-def _existing(conversation: Conversation, client_id: str | None) -> Exchange | None:
-    if client_id is None:
-        return None
+def _existing(conversation: Conversation, client_id: str | None) -> Exchange:
+    """The exchange already stored under client_id (the caller saw it there)."""
     customer = db.session.scalar(_BY_CLIENT_ID, {"conversation_id": conversation.id, "client_id": client_id})
-    if customer is None:
-        return None
+    assert customer is not None
     # None when the message went to a person from support (a half-stored exchange cannot happen: one transaction).
     reply = db.session.scalar(_FIRST_REPLY, {"message_id": customer.id})
     return Exchange(customer, reply, duplicate=True)
@@ -319,9 +317,7 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
                                message_kind=message_kind, created_at=now)
     if customer is None:
         # Another worker stored the same client_id between our check and our insert.
-        existing = _existing(conversation, client_id)
-        assert existing is not None
-        return existing
+        return _existing(conversation, client_id)
     _touch(conversation, now)
     if reply is None:  # a person from support answers
         tell_console(conversation, [customer])
@@ -368,9 +364,7 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
     if conversation is not None:
         state = standing(conversation, client_id)
         if state.stored_id is not None:
-            existing = _existing(conversation, client_id)
-            assert existing is not None
-            return existing
+            return _existing(conversation, client_id)
         check_rate(state)
         if conversation.status is ConversationStatus.with_staff:
             return _store(conversation, text, client_id, None, kinds.classify_text(text))
@@ -408,9 +402,7 @@ def choose(user: User | None, key: str | None, choice: object, message_id: objec
     assert conversation is not None
     state = standing(conversation, client_id)
     if state.stored_id is not None:
-        existing = _existing(conversation, client_id)
-        assert existing is not None
-        return existing
+        return _existing(conversation, client_id)
     check_rate(state)
     if conversation.status is ConversationStatus.with_staff:
         raise Conflict(_("A person from support is answering this conversation now: ask them here."))
