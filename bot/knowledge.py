@@ -20,7 +20,8 @@ from community.extensions import db
 from community.models import index_entries
 from community.search import get_cache
 from knowledge_index import native
-from knowledge_index.multilingual import DIM as SECOND_DIM, MODEL_NAME as SECOND_MODEL, language_of
+from knowledge_index.embedder import get_embedder
+from knowledge_index.multilingual import DIM as SECOND_DIM, MODEL_NAME as SECOND_MODEL, get_multilingual_embedder, language_of
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +337,12 @@ def second_knowledge(app: Flask | None = None) -> BotKnowledge:
     return state
 
 
+# One question per help-center language, encoded and searched at start-up: it loads what only a question
+# loads (the multilingual model's weights, the index's BM25 view, jieba's dictionary for Chinese: ~4 s that
+# every question of a server's first seconds waited behind, issue 21). What it asks does not matter.
+WARM_UP_QUESTIONS = {"en": "how do I reset my password", "zh": "如何重置密码"}
+
+
 def warm_up(app: Flask) -> threading.Thread:
     """Load the index and the bot's model in a background thread, so the first question after start-up
     does not wait for them (connected to community.hooks.server_starting)."""
@@ -352,6 +359,12 @@ def warm_up(app: Flask) -> threading.Thread:
                     # (bot.engine): load it and fit its article model now too. An English-only one never does.
                     second_knowledge(app).current(settings)
                 classifier()
+                languages = set(knowledge(app).languages.values())
+                for language in sorted(languages & set(WARM_UP_QUESTIONS)):
+                    get_embedder().encode_query(WARM_UP_QUESTIONS[language])
+                    if "zh" in languages:
+                        get_multilingual_embedder().encode_query(WARM_UP_QUESTIONS[language])
+                    get_cache(sync=False).document_lexical(WARM_UP_QUESTIONS[language])
                 db.session.remove()
         except Exception:  # the first question loads them instead
             log.exception("bot warm-up failed")

@@ -17,6 +17,7 @@ holds one of its threads for as long as it is open, so it runs COKNOW_SOCKETS th
 COKNOW_CONCURRENCY for requests (with threads = COKNOW_CONCURRENCY alone, the 33rd browser could not connect).
 """
 import os
+import threading
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = 1
@@ -41,8 +42,17 @@ control_socket_disable = True
 proc_name = f"coknow-web-{os.environ.get('PORT', '8000')}"
 
 
+# How long a worker may warm up before it serves anyway (the first questions then finish the loading).
+WARM_UP_SECONDS = 90
+
+
 def post_worker_init(worker):
-    """The worker's app starts its warm-up (the bot's index and model) before the first request."""
+    """The worker's app warms up (the bot's index and model, the message-kind classifier) before it takes its
+    first request: beside the traffic, under gevent, the warm-up ran on the event loop, and every question of
+    the first seconds waited behind it or was refused "busy" (1.4 s refusal p95, issue 21). Until then new
+    connections wait in the listening socket's backlog."""
     from community.hooks import server_starting
 
-    server_starting.send(worker.wsgi)
+    for _receiver, started in server_starting.send(worker.wsgi):
+        if isinstance(started, threading.Thread):
+            started.join(timeout=WARM_UP_SECONDS)
