@@ -14,9 +14,7 @@ from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,6 +36,7 @@ from community.models import (
     User,
     utcnow,
 )
+from community.models.chat import new_public_id
 from community.hooks import CHAT_SESSION_KEY
 from community.realtime import after_commit
 
@@ -128,20 +127,35 @@ _STANDING = select(
       for name, column in (("last_id", _M.id), ("last_question", _M.question), ("last_kind", _M.reply_kind))),
 )
 _PAYLOAD = select(_M.payload).where(_M.id == bindparam("message_id"))
-_ARTICLE_ID = select(Article.id).where(Article.id == bindparam("article_id"))
 # A question and its reply are stored with Core INSERT … RETURNING, not the ORM's unit of work: two
 # messages and the conversation's last_message_at cost 3.8-5.2 ms of CPU through add-and-flush (with the
-# savepoint a client_id needed), 2.0-2.2 ms this way (bench/RESULTS.md, session 8). A client_id already
-# stored inserts nothing (ON CONFLICT DO NOTHING): no savepoint, no IntegrityError.
+# savepoint a client_id needed), 2.0-2.2 ms this way (bench/RESULTS.md, session 8). One statement for every
+# message, written out because SQLAlchemy's dialect insert with ON CONFLICT is not cacheable (it was compiled
+# again for every question, session 9); the same text runs on SQLite and PostgreSQL:
+# - a client_id already stored inserts nothing (ON CONFLICT DO NOTHING; NULLs never conflict): no savepoint, no
+#   IntegrityError;
+# - the cited article is stored only if it still exists (the index may lag a deletion by a moment): a subquery,
+#   not a read of its own.
 _MESSAGES: Table = ChatMessage.__table__  # type: ignore[assignment]  # declared as a FromClause
-_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
-_INSERT_NEW_CLIENT_ID = {
-    dialect: build(_MESSAGES).on_conflict_do_nothing(index_elements=["conversation_id", "client_id"])
-    .returning(_MESSAGES.c.id)
-    for dialect, build in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
-}
-_MESSAGE_COLUMNS = frozenset(_MESSAGES.c.keys()) - {"id"}
+_MESSAGE_COLUMNS = [c for c in _MESSAGES.c if c.key != "id"]
+
+
+def _insert_value(column_key: str) -> str:
+    if column_key == "article_id":
+        return f"(SELECT id FROM {Article.__tablename__} WHERE id = :article_id)"  # noqa: S608 (our table's name)
+    return f":{column_key}"
+
+
+_COLUMN_NAMES = ", ".join(f'"{c.name}"' for c in _MESSAGE_COLUMNS)
+_VALUES = ", ".join(_insert_value(c.key) for c in _MESSAGE_COLUMNS)
+_INSERT_MESSAGE = text(
+    # Names and placeholders from our own table's metadata; every value is a bound parameter.
+    f"INSERT INTO {_MESSAGES.name} ({_COLUMN_NAMES}) VALUES ({_VALUES}) "  # noqa: S608
+    "ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING id, article_id"
+).bindparams(*(bindparam(c.key, type_=c.type) for c in _MESSAGE_COLUMNS)).columns(_MESSAGES.c.id, _MESSAGES.c.article_id)
+_NO_VALUES = dict.fromkeys(c.key for c in _MESSAGE_COLUMNS)
 _CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
+_INSERT_CONVERSATION = insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id)
 _TOUCH = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("conversation_id")).values(
     last_message_at=bindparam("now"))
 
@@ -168,9 +182,22 @@ def find_conversation(user: User | None, key: str | None, *, create: bool = Fals
             conversation.user_id = user.id
             db.session.flush()
     if conversation is None and create:
-        conversation = Conversation(user_id=user.id if user else None, session_key=key)
-        db.session.add(conversation)
-        db.session.flush()
+        conversation = _insert_conversation(user.id if user else None, key)
+    return conversation
+
+
+def _insert_conversation(user_id: int | None, key: str | None) -> Conversation:
+    """A new open conversation, stored with Core INSERT … RETURNING (most chats are a first message: the
+    unit of work's add-and-flush was a quarter of finding the conversation, session 9) and back in the session
+    as if loaded."""
+    now = utcnow()
+    values: dict[str, Any] = {column.key: None for column in _CONVERSATIONS.c if column.key != "id"}
+    values.update(public_id=new_public_id(), user_id=user_id, session_key=key, status=ConversationStatus.bot,
+                  created_at=now, last_message_at=now)
+    conversation_id = db.session.connection().execute(_INSERT_CONVERSATION, values).scalar_one()
+    conversation = Conversation(**values, id=conversation_id)
+    make_transient_to_detached(conversation)
+    db.session.add(conversation)
     return conversation
 
 
@@ -277,27 +304,23 @@ def _existing(conversation: Conversation, client_id: str | None) -> Exchange:
     return Exchange(customer, reply, duplicate=True)
 
 
-def _article_id(reply: Reply) -> int | None:
+def _cited_article_id(reply: Reply) -> int | None:
     if reply.source is None or reply.source.source_type != "article":
         return None
     try:
-        article_id = int(reply.source.source_id)
+        return int(reply.source.source_id)
     except ValueError:
         return None
-    # The index may lag a deletion by a moment; never point at a missing row.
-    return db.session.scalar(_ARTICLE_ID, {"article_id": article_id})  # not the whole article
 
 
 def _insert_message(conversation: Conversation, **values: Any) -> ChatMessage | None:
     """Store one message of the conversation; None when its client_id is stored already. The message comes
     back in the session as if just loaded, every column as stored."""
-    connection = db.session.connection()
-    statement = _INSERT_MESSAGE if values.get("client_id") is None else _INSERT_NEW_CLIENT_ID[connection.dialect.name]
-    values["conversation_id"] = conversation.id
-    message_id = connection.execute(statement, values).scalar()
-    if message_id is None:
+    values = {**_NO_VALUES, **values, "conversation_id": conversation.id}
+    row = db.session.connection().execute(_INSERT_MESSAGE, values).one_or_none()
+    if row is None:
         return None
-    message = ChatMessage(**{**dict.fromkeys(_MESSAGE_COLUMNS), **values, "id": message_id})
+    message = ChatMessage(**{**values, "id": row.id, "article_id": row.article_id})
     make_transient_to_detached(message)
     db.session.add(message)
     set_committed_value(message, "conversation", conversation)
@@ -327,7 +350,7 @@ def _store(conversation: Conversation, text: str, client_id: str | None, reply: 
         question=reply.question,
         source_type=reply.source.source_type if reply.source else None,
         source_id=reply.source.source_id if reply.source else None,
-        article_id=_article_id(reply), confidence=reply.confidence, payload=reply.to_dict(),
+        article_id=_cited_article_id(reply), confidence=reply.confidence, payload=reply.to_dict(),
         latency_ms=round(reply.latency_ms, 2), message_kind=message_kind, created_at=now,
     )
     assert bot is not None  # a reply has no client_id: nothing to collide with

@@ -24,7 +24,7 @@ class ConversationStatus(str, enum.Enum):
     closed = "closed"
 
 
-def _public_id() -> str:
+def new_public_id() -> str:
     return uuid.uuid4().hex
 
 
@@ -41,7 +41,7 @@ class Conversation(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What clients see; the integer id stays internal.
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=_public_id)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Anonymous visitors: a random token kept in their signed Flask session.
     session_key: Mapped[str | None] = mapped_column(String(64))

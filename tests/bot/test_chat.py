@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot import chat
 from community.errors import Conflict, NotFound, ValidationFailed
 from community.extensions import db
-from community.models import AnswerFeedback, ChatMessage, Conversation, ConversationStatus
+from community.models import AnswerFeedback, Article, ChatMessage, Conversation, ConversationStatus
 from tests.bot.chat_fixtures import UNRELATED
 
 KEY = "session-key-a"
@@ -213,3 +213,18 @@ def test_suggestions_while_typing(app, help_center):
     assert len(found) <= 3
     assert chat.suggest_articles("ab") == [] and chat.suggest_articles(None) == []
     assert count(ChatMessage) == 0
+
+
+def test_an_answer_from_an_article_deleted_before_the_index_caught_up_stores_no_article(app, help_center):
+    # The bot's index is a cache that catches up with the database: for a moment it may still cite an article
+    # whose row is gone. The reply is stored, pointing at no article (never at a missing row).
+    refund_id = help_center["refund-policy"].id
+    with db.engine.begin() as connection:  # behind the index's back, as another process's delete would be
+        connection.execute(delete(Article).where(Article.id == refund_id))
+    exchange = chat.send_message(None, KEY, "can I get my money back?")
+    db.session.commit()
+    bot = exchange.reply
+    assert (bot.reply_kind, bot.source_type, bot.source_id) == ("answer", "article", str(refund_id))
+    assert bot.article_id is None
+    db.session.expire_all()
+    assert db.session.get(ChatMessage, bot.id).article_id is None

@@ -51,6 +51,20 @@ def test_message_ack_with_typing_and_a_cited_answer(app, help_center, connect, c
     assert stored.article_id == help_center["refund-policy"].id and stored.confidence == reply["reply"]["confidence"]
 
 
+def test_an_answer_is_rendered_in_the_sockets_language_as_the_page_renders_it(app, help_center, connect):
+    chinese = app.test_client()
+    chinese.set_cookie("coknow_lang", "zh")
+    socket = connect(chinese)
+    reply = ask(socket, {"text": "can I get my money back?"})["reply"]
+    confidence = round(reply["reply"]["confidence"] * 100)
+    assert "这个回答有帮助吗？" in reply["html"] and "Did this answer help?" not in reply["html"]
+    assert f"置信度 {confidence}%" in reply["html"]  # a catalogue string with a variable, %-formatted once
+    # The socket's fragment and the chat page's list are one renderer: the same markup for the same message.
+    page = chinese.get("/chat/").get_data(as_text=True)
+    assert f'data-id="{reply["id"]}"' in page
+    assert reply["html"].split("<form", 1)[0] in page
+
+
 def test_reconnect_keeps_the_conversation(app, help_center, connect, client):
     first = connect()
     ask(first, {"text": "can I get my money back?"})
