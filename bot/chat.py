@@ -9,7 +9,7 @@ import secrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from flask import current_app
@@ -101,31 +101,44 @@ def _open(query):
     ).limit(1)
 
 
+_M = ChatMessage.__table__.c
+
+
+def _standing_columns(of_conversation: Any) -> tuple[Any, ...]:
+    """What a conversation's stored messages decide about a new message (see Standing), as scalar subqueries:
+    whether this client_id was stored already (a re-send), how many questions the customer asked in the last
+    minute (the rate limit), and the last answered question (a follow-up's context)."""
+    recent = (of_conversation, _M.role == "customer", _M.created_at >= bindparam("since"))
+    last_answered = (of_conversation, _M.role == "bot", _M.question.is_not(None))
+    return (
+        select(_M.id).where(of_conversation, _M.client_id == bindparam("client_id")).scalar_subquery().label("stored_id"),
+        select(func.count(_M.id)).where(*recent).scalar_subquery().label("recent"),
+        select(func.min(_M.created_at)).where(*recent).scalar_subquery().label("oldest_recent"),
+        *(select(column).where(*last_answered).order_by(_M.id.desc()).limit(1).scalar_subquery().label(name)
+          for name, column in (("last_id", _M.id), ("last_question", _M.question), ("last_kind", _M.reply_kind))),
+    )
+
+
 # The statements every chat question runs, built once with bound parameters: built on each call, a
 # statement cost 0.37 ms to construct and key for SQLAlchemy's cache; prebuilt, 0.15 ms to run
 # (bench/RESULTS.md, session 7, issue 21).
 _OPEN_OF_USER = _open(select(Conversation).where(Conversation.user_id == bindparam("user_id")))
 _OPEN_OF_KEY = _open(select(Conversation).where(Conversation.session_key == bindparam("key"),
                                                 Conversation.user_id.is_(None)))
-_LOCKED = {_OPEN_OF_USER: _OPEN_OF_USER.with_for_update(), _OPEN_OF_KEY: _OPEN_OF_KEY.with_for_update()}
+# (query, lock, with the standing) -> statement. A new message's one read before the engine is its
+# conversation with the standing (one statement instead of two; first three ORM queries, session 8).
+_FIND: dict[tuple[Any, bool, bool], Any] = {}
+for _query in (_OPEN_OF_USER, _OPEN_OF_KEY):
+    for _with_standing in (False, True):
+        _statement = _query.add_columns(*_standing_columns(_M.conversation_id == Conversation.id)) \
+            if _with_standing else _query
+        _FIND[_query, False, _with_standing] = _statement
+        _FIND[_query, True, _with_standing] = _statement.with_for_update()
+_STANDING = select(*_standing_columns(_M.conversation_id == bindparam("conversation_id")))
 _BY_CLIENT_ID = select(ChatMessage).where(ChatMessage.conversation_id == bindparam("conversation_id"),
                                           ChatMessage.client_id == bindparam("client_id"))
 _FIRST_REPLY = select(ChatMessage).where(ChatMessage.reply_to_id == bindparam("message_id")).order_by(
     ChatMessage.id).limit(1)
-# Before a new message, one read tells all that the conversation's stored messages decide: whether this
-# client_id was stored already (a re-send), how many questions the customer asked in the last minute (the rate
-# limit), and the last answered question (a follow-up's context): one statement instead of three ORM queries.
-_M = ChatMessage.__table__.c
-_OF_CONVERSATION = _M.conversation_id == bindparam("conversation_id")
-_RECENT = (_OF_CONVERSATION, _M.role == "customer", _M.created_at >= bindparam("since"))
-_LAST_ANSWERED = (_OF_CONVERSATION, _M.role == "bot", _M.question.is_not(None))
-_STANDING = select(
-    select(_M.id).where(_OF_CONVERSATION, _M.client_id == bindparam("client_id")).scalar_subquery().label("stored_id"),
-    select(func.count(_M.id)).where(*_RECENT).scalar_subquery().label("recent"),
-    select(func.min(_M.created_at)).where(*_RECENT).scalar_subquery().label("oldest_recent"),
-    *(select(column).where(*_LAST_ANSWERED).order_by(_M.id.desc()).limit(1).scalar_subquery().label(name)
-      for name, column in (("last_id", _M.id), ("last_question", _M.question), ("last_kind", _M.reply_kind))),
-)
 _PAYLOAD = select(_M.payload).where(_M.id == bindparam("message_id"))
 # A question and its reply are stored with Core INSERT … RETURNING, not the ORM's unit of work: two
 # messages and the conversation's last_message_at cost 3.8-5.2 ms of CPU through add-and-flush (with the
@@ -169,21 +182,47 @@ def find_conversation(user: User | None, key: str | None, *, create: bool = Fals
     lock); reading (the chat page, its history) only shows it and writes nothing.
     """
     claim = (create or lock) if claim is None else claim
-
-    def fetch(query, **params):
-        return db.session.scalar(_LOCKED[query] if lock else query, params)
-
-    conversation = None
-    if user is not None:
-        conversation = fetch(_OPEN_OF_USER, user_id=user.id)
-    if conversation is None and key:
-        conversation = fetch(_OPEN_OF_KEY, key=key)
-        if conversation is not None and user is not None and claim:
-            conversation.user_id = user.id
-            db.session.flush()
+    conversation = _find(user, key, lock=lock, claim=claim).conversation
     if conversation is None and create:
         conversation = _insert_conversation(user.id if user else None, key)
     return conversation
+
+
+class Opened(NamedTuple):
+    """A new message's conversation (None before its first message) and what its messages decide about it."""
+
+    conversation: Conversation | None
+    state: Standing | None
+
+
+def open_for_message(user: User | None, key: str | None, client_id: str | None) -> Opened:
+    """What a new message needs first, in one read: the visitor's open conversation, locked and claimed (see
+    find_conversation), and what its stored messages decide about the message (see Standing)."""
+    return _find(user, key, lock=True, claim=True, client_id=client_id, with_standing=True)
+
+
+def _find(user: User | None, key: str | None, *, lock: bool, claim: bool, client_id: str | None = None,
+          with_standing: bool = False) -> Opened:
+    since = utcnow() - timedelta(minutes=1)
+
+    def fetch(query: Any, **params: Any) -> Opened:
+        statement = _FIND[query, lock, with_standing]
+        if not with_standing:
+            return Opened(db.session.scalar(statement, params), None)
+        row = db.session.execute(statement, {**params, "since": since, "client_id": client_id}).first()
+        if row is None:
+            return Opened(None, None)
+        return Opened(row[0], Standing(since=since, **{name: row._mapping[name] for name in _STANDING_NAMES}))
+
+    found = Opened(None, None)
+    if user is not None:
+        found = fetch(_OPEN_OF_USER, user_id=user.id)
+    if found.conversation is None and key:
+        found = fetch(_OPEN_OF_KEY, key=key)
+        if found.conversation is not None and user is not None and claim:
+            found.conversation.user_id = user.id
+            db.session.flush()
+    return found
 
 
 def _insert_conversation(user_id: int | None, key: str | None) -> Conversation:
@@ -255,6 +294,9 @@ class Standing:
     last_id: int | None  # the last bot message that answered a question
     last_question: str | None
     last_kind: str | None
+
+
+_STANDING_NAMES = ("stored_id", "recent", "oldest_recent", "last_id", "last_question", "last_kind")
 
 
 def standing(conversation: Conversation, client_id: str | None = None) -> Standing:
@@ -375,17 +417,17 @@ def check_sender_rate(user: User | None, address: str) -> None:
 
 
 def send_message(user: User | None, key: str | None, text: object, client_id: object = None,
-                 conversation: Conversation | None = None) -> Exchange:
+                 opened: Opened | None = None) -> Exchange:
     """Store the customer's message, its kind and the bot's reply (answer, clarify, abstain; a feature
     request's idea or the idea form; a bug report acknowledged); once a person from support has joined,
-    only the message and its kind (the bot stays quiet). conversation: the visitor's, when the caller
-    has already found and locked it (find_conversation with lock)."""
+    only the message and its kind (the bot stays quiet). opened: when the caller has already read it
+    (open_for_message, with this client_id)."""
     text = check_text(text)
     client_id = check_client_id(client_id)
-    conversation = conversation or find_conversation(user, key, lock=True)
+    conversation, state = opened or open_for_message(user, key, client_id)
     context = ConversationContext()
     if conversation is not None:
-        state = standing(conversation, client_id)
+        assert state is not None
         if state.stored_id is not None:
             return _existing(conversation, client_id)
         check_rate(state)
@@ -410,11 +452,11 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
 
 
 def choose(user: User | None, key: str | None, choice: object, message_id: object,
-           client_id: object = None, conversation: Conversation | None = None) -> Exchange:
-    """Answer a clarify's pending question with the document the customer picked (conversation: the
-    visitor's, when the caller has already found and locked it)."""
+           client_id: object = None, opened: Opened | None = None) -> Exchange:
+    """Answer a clarify's pending question with the document the customer picked (opened: when the caller
+    has already read it, open_for_message with this client_id)."""
     client_id = check_client_id(client_id)
-    conversation = conversation or find_conversation(user, key, lock=True)
+    conversation, state = opened or open_for_message(user, key, client_id)
     clarify = _bot_message(conversation, message_id)
     if clarify.reply_kind != "clarify":
         # 409: the request is well-formed; the message it names is not in a state that allows it.
@@ -422,8 +464,7 @@ def choose(user: User | None, key: str | None, choice: object, message_id: objec
     choices = {c["key"]: c for c in (clarify.payload or {}).get("choices", [])}
     if not isinstance(choice, str) or choice not in choices:
         raise ValidationFailed(_("Pick one of the suggested articles."), {"choice": [_("Not one of the choices.")]})
-    assert conversation is not None
-    state = standing(conversation, client_id)
+    assert conversation is not None and state is not None
     if state.stored_id is not None:
         return _existing(conversation, client_id)
     check_rate(state)

@@ -74,12 +74,39 @@ class Reply:
     query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form used by the socket and the HTTP API."""
-        data = asdict(self)
-        data["highlights"] = [list(h) for h in self.highlights]
-        data.pop("ranked")
-        data.pop("query_vector")
-        return data
+        """JSON-ready form used by the socket and the HTTP API (subclasses' fields included)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in _stored_fields(type(self))}
+
+
+# Fields of a reply that are not stored with it: the evaluation's ranking, the question's vector.
+_NOT_STORED = frozenset({"ranked", "query_vector"})
+
+
+_STORED_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+
+
+def _stored_fields(reply_type: type) -> tuple[dataclasses.Field[Any], ...]:
+    found = _STORED_FIELDS.get(reply_type)
+    if found is None:
+        found = _STORED_FIELDS[reply_type] = tuple(f for f in dataclasses.fields(reply_type) if f.name not in _NOT_STORED)
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """value as JSON-ready data (dataclasses.asdict's result, tuples as lists), copied: asdict's generic walk was
+    a fifth of storing a reply (session 9, issue 21)."""
+    if isinstance(value, (str, int, float, type(None))):
+        return value
+    if isinstance(value, SourceRef):
+        return {"key": value.key, "source_type": value.source_type, "source_id": value.source_id, "title": value.title,
+                "url": value.url, "heading_path": list(value.heading_path), "credited_user_id": value.credited_user_id}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    return value
 
 
 # Articles the multilingual ranking fuses with BM25: the union of both top lists (bench/RESULTS.md, Session 6:

@@ -104,19 +104,20 @@ class ChatNamespace(Namespace):
     def on_message(self, data=None):
         data = require_fields(data, "text")
         chat.check_text(data["text"])
-        chat.check_client_id(data.get("client_id"))
+        client_id = chat.check_client_id(data.get("client_id"))
         chat.check_sender_rate(_user(), client_address())
-        conversation = chat.find_conversation(_user(), _key(), lock=True)
-        return self._answering(conversation, lambda: chat.send_message(
-            _user(), _key(), data["text"], data.get("client_id"), conversation=conversation))
+        opened = chat.open_for_message(_user(), _key(), client_id)
+        return self._answering(opened.conversation, lambda: chat.send_message(
+            _user(), _key(), data["text"], client_id, opened=opened))
 
     @acknowledged
     def on_choose(self, data=None):
         data = require_fields(data, "choice", "message_id")
+        client_id = chat.check_client_id(data.get("client_id"))
         chat.check_sender_rate(_user(), client_address())
-        conversation = chat.find_conversation(_user(), _key(), lock=True)
-        return self._answering(conversation, lambda: chat.choose(
-            _user(), _key(), data["choice"], data["message_id"], data.get("client_id"), conversation=conversation))
+        opened = chat.open_for_message(_user(), _key(), client_id)
+        return self._answering(opened.conversation, lambda: chat.choose(
+            _user(), _key(), data["choice"], data["message_id"], client_id, opened=opened))
 
     @acknowledged
     def on_feedback(self, data=None):

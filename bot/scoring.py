@@ -80,7 +80,7 @@ def shipped(s: BotSettings) -> Calibration:
                        s.calib_sim_slope, s.calib_sim_bias)
 
 
-@dataclass
+@dataclass(frozen=True)  # shared: settings_from_config hands out one instance per configuration
 class BotSettings:
     """Tunable constants of scoring and decision; the app may override any from config."""
 
@@ -159,11 +159,14 @@ class BotSettings:
 def settings_from_config(config: Mapping[str, Any]) -> BotSettings:
     """BotSettings with the COKNOW_BOT_<FIELD> overrides found in config (from the environment or the
     app's own config); an unknown or malformed one is a ConfigError naming the variable."""
+    found = tuple(sorted((key, value) for key, value in config.items() if key.startswith(BOT_PREFIX)))
+    try:
+        return _SETTINGS[found]
+    except (KeyError, TypeError):  # TypeError: an unhashable value, which is refused below
+        pass
     names = {f.name for f in fields(BotSettings)}
     overrides: dict[str, Any] = {}
-    for key, value in config.items():
-        if not key.startswith(BOT_PREFIX):
-            continue
+    for key, value in found:
         name = key[len(BOT_PREFIX):].lower()
         if name not in names:
             raise ConfigError(f"{key} is not a bot setting; the settings are the fields of bot.scoring.BotSettings")
@@ -172,7 +175,12 @@ def settings_from_config(config: Mapping[str, Any]) -> BotSettings:
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be a number, got {value!r}") from None
         overrides[name] = value
-    return BotSettings.from_mapping(overrides)
+    settings = _SETTINGS[found] = BotSettings.from_mapping(overrides)
+    return settings
+
+
+# Settings by their overrides: every answer reads them (building them was a few hundred µs per answer).
+_SETTINGS: dict[tuple[tuple[str, Any], ...], BotSettings] = {}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@ from bot import chat
     (chat._FIRST_REPLY, ["ix_chat_messages_reply_to"]),
     (chat._STANDING, ["sqlite_autoindex_chat_messages", "ix_chat_messages_conversation_created",
                       "ix_chat_messages_conversation_role"]),
+    # A new message's one read: the conversation with its standing (the subqueries run for the one row found).
+    (chat._FIND[chat._OPEN_OF_KEY, True, True], ["ix_conversations_session_key_last", "sqlite_autoindex_chat_messages",
+                                                 "ix_chat_messages_conversation_created",
+                                                 "ix_chat_messages_conversation_role"]),
+    (chat._FIND[chat._OPEN_OF_USER, True, True], ["ix_conversations_user_last", "ix_chat_messages_conversation_role"]),
 ])
 def test_chat_lookup_uses_its_index(database, statement, indexes):
     if not database.startswith("sqlite"):
