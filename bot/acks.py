@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from community.errors import DomainError, ValidationFailed, error_body
 from community.extensions import db
+from community.realtime import keep_csrf_token
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def acknowledged(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[s
     """Commit on success; on any error roll back and acknowledge the error instead."""
     @functools.wraps(handler)
     def run(self, data=None):
+        keep_csrf_token()  # the messages an event renders carry it
         try:
             result = handler(self, data)
             db.session.commit()

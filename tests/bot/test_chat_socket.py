@@ -1,6 +1,9 @@
 """The /chat Socket.IO namespace: acknowledgements, typing, reconnect with history, limits, bad payloads."""
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -63,6 +66,20 @@ def test_an_answer_is_rendered_in_the_sockets_language_as_the_page_renders_it(ap
     page = chinese.get("/chat/").get_data(as_text=True)
     assert f'data-id="{reply["id"]}"' in page
     assert reply["html"].split("<form", 1)[0] in page
+
+
+def test_a_sockets_answers_carry_one_signed_csrf_token_that_the_no_script_forms_accept(app, help_center, connect,
+                                                                                         client):
+    socket = connect(client)
+    first = ask(socket, {"text": "can I get my money back?"})["reply"]
+    time.sleep(1.1)  # a signature made a second later differs (it holds a timestamp in seconds)
+    second = ask(socket, {"text": "forgot my password"})["reply"]
+    tokens = [re.search(r'name="csrf_token" value="([^"]+)"', r["html"]).group(1) for r in (first, second)]
+    assert tokens[0] == tokens[1]  # signed once for the socket, not once per event
+    refused = client.post("/chat/feedback", data={"message_id": first["id"], "helpful": "1", "csrf_token": "x" + tokens[0]})
+    assert refused.status_code == 400 and count(AnswerFeedback) == 0
+    sent = client.post("/chat/feedback", data={"message_id": second["id"], "helpful": "1", "csrf_token": tokens[1]})
+    assert sent.status_code == 302 and count(AnswerFeedback) == 1
 
 
 def test_reconnect_keeps_the_conversation(app, help_center, connect, client):
