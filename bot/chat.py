@@ -410,10 +410,13 @@ def check_sender_rate(user: User | None, address: str) -> None:
     message, and so escaped the per-conversation limit (check_rate) entirely."""
     per_minute = int(current_app.config.get("COKNOW_CHAT_RATE_PER_MINUTE", 12))
     per_address = int(current_app.config.get("COKNOW_CHAT_RATE_PER_ADDRESS", 30))
-    message = _("You are sending messages too quickly. Please wait a moment.")
-    if user is not None:
-        limits.consume(f"{per_minute} per minute", "chat-user", f"user:{user.id}", message=message)
-    limits.consume(f"{per_address} per minute", "chat-address", f"addr:{address}", message=message)
+    try:
+        if user is not None:
+            limits.consume(f"{per_minute} per minute", "chat-user", f"user:{user.id}")
+        limits.consume(f"{per_address} per minute", "chat-address", f"addr:{address}")
+    except RateLimited as refused:  # translated only when it is said (every message paid for it, issue 21)
+        raise RateLimited(_("You are sending messages too quickly. Please wait a moment."),
+                          retry_after=refused.retry_after) from None
 
 
 def send_message(user: User | None, key: str | None, text: object, client_id: object = None,

@@ -35,6 +35,7 @@ def test_a_signed_in_customer_is_limited_across_conversations(app, client, creat
     assert codes == [201, 201, 201, 429]
     refused = client.post("/api/v1/chat/messages", json={"text": "again"})
     assert refused.get_json()["error"]["code"] == "rate_limited" and int(refused.headers["Retry-After"]) > 0
+    assert refused.get_json()["error"]["message"] == "You are sending messages too quickly. Please wait a moment."
 
 
 @pytest.mark.app_config(RATELIMIT_REGISTER="3 per hour")
