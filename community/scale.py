@@ -77,7 +77,8 @@ def seed_scale(posts: int, *, members: int | None = None, batch: int = 5000, see
     Flushes in batches and never commits: the channel (the CLI) commits once at the end, so a failed run
     leaves nothing behind.
     """
-    from community.search import get_embedder
+    from community.search import embedding_file, encode_texts, get_embedder
+    from community.seed import demo_embeddings_path
 
     if posts < 4:
         raise ValueError("--scale needs at least 4 posts")
@@ -97,8 +98,11 @@ def seed_scale(posts: int, *, members: int | None = None, batch: int = 5000, see
     titles, sentences = _pool()
     embedder = get_embedder()
     progress(f"Encoding {len(titles) + len(sentences):,} distinct titles and sentences once…")
-    title_vecs = embedder.encode(titles)
-    sentence_vecs = embedder.encode(sentences)
+    # The pool comes from the demo's seed data: its vectors are kept with the demo's own (seed.py), so only
+    # the first run on an environment encodes them (about 15 s) and every later one reads them.
+    with embedding_file(demo_embeddings_path()):
+        title_vecs = encode_texts(titles)
+        sentence_vecs = encode_texts(sentences)
 
     first_user = (db.session.scalar(sa.select(sa.func.max(User.id))) or 0) + 1
     password = generate_password_hash(SCALE_PASSWORD, method=scrypt_method(current_app.config["COKNOW_PASSWORD_COST"]))

@@ -357,6 +357,12 @@ def _embedder() -> Embedder:
     return _MemoEmbedder(_memo, get_embedder)  # type: ignore[return-value]
 
 
+def encode_texts(texts: Sequence[str]) -> np.ndarray:
+    """Vectors for texts from this process's memo: the model encodes only those it has not seen (inside
+    embedding_file, those the file does not hold either)."""
+    return _memo.encode(get_embedder(), texts)
+
+
 def _mark_dirty() -> None:
     state = _state()
     after_commit(lambda: setattr(state, "dirty", True))

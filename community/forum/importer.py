@@ -20,6 +20,7 @@ from community.forum import services
 from community.tags import MAX_TAG, MAX_TAGS, tag_name
 from community.models import ForumCategory, Reply, Role, Thread, User
 from community.models.base import as_utc
+from community.models.index import MULTILINGUAL_SOURCES
 
 BATCH = 50
 IMPORTED_DOMAIN = "imported.invalid"
@@ -281,8 +282,13 @@ class ForumImporter:
         db.session.flush()
         for thread in changed:
             services.recount_replies(thread)
-        docs = [(title, body, "markdown", ()) for t in changed for _k, title, body, _m in services.index_documents(t)]
-        search.batch_embedding(docs)
+        docs = [(kind, (title, body, "markdown", ())) for t in changed
+                for kind, title, body, _m in services.index_documents(t)]
+        # Accepted answers also carry the multilingual model's vectors: batch those too, or index_document
+        # encodes them one answer at a time.
+        search.batch_embedding([doc for kind, doc in docs if kind not in MULTILINGUAL_SOURCES])
+        if answers := [doc for kind, doc in docs if kind in MULTILINGUAL_SOURCES]:
+            search.batch_embedding(answers, second=True)
         for thread in changed:
             services.sync_index(thread)
 
