@@ -123,10 +123,12 @@ def serve(host: str, port: int) -> None:
     if start_rerender_if_stale():
         db.session.commit()
         click.echo("Re-rendering stored posts in the background (pages render them live until then).")
+    from community.concurrency import freeze_after_warm_up
     from community.hooks import server_starting
 
     # The bot loads the index and fits its model now, in the background, not on the first question.
-    server_starting.send(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's real app
+    started = server_starting.send(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's real app
+    freeze_after_warm_up([thread for _receiver, thread in started], wait=False)
     click.echo(f"CoKnow on http://{host}:{port}/")
     # Werkzeug prints its own "development server" warning next: it is right for a site on the internet,
     # and harmless for the demo and a small team on one machine.

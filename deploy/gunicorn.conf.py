@@ -17,7 +17,6 @@ holds one of its threads for as long as it is open, so it runs COKNOW_SOCKETS th
 COKNOW_CONCURRENCY for requests (with threads = COKNOW_CONCURRENCY alone, the 33rd browser could not connect).
 """
 import os
-import threading
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = 1
@@ -51,8 +50,7 @@ def post_worker_init(worker):
     first request: beside the traffic, under gevent, the warm-up ran on the event loop, and every question of
     the first seconds waited behind it or was refused "busy" (1.4 s refusal p95, issue 21). Until then new
     connections wait in the listening socket's backlog."""
+    from community.concurrency import freeze_after_warm_up
     from community.hooks import server_starting
 
-    for _receiver, started in server_starting.send(worker.wsgi):
-        if isinstance(started, threading.Thread):
-            started.join(timeout=WARM_UP_SECONDS)
+    freeze_after_warm_up([started for _receiver, started in server_starting.send(worker.wsgi)], WARM_UP_SECONDS)
