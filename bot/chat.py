@@ -127,13 +127,18 @@ _OPEN_OF_KEY = _open(select(Conversation).where(Conversation.session_key == bind
                                                 Conversation.user_id.is_(None)))
 # (query, lock, with the standing) -> statement. A new message's one read before the engine is its
 # conversation with the standing (one statement instead of two; first three ORM queries, session 8).
-_FIND: dict[tuple[Any, bool, bool], Any] = {}
-for _query in (_OPEN_OF_USER, _OPEN_OF_KEY):
-    for _with_standing in (False, True):
-        _statement = _query.add_columns(*_standing_columns(_M.conversation_id == Conversation.id)) \
-            if _with_standing else _query
-        _FIND[_query, False, _with_standing] = _statement
-        _FIND[_query, True, _with_standing] = _statement.with_for_update()
+def _find_statements() -> dict[tuple[Any, bool, bool], Any]:
+    statements = {}
+    for query in (_OPEN_OF_USER, _OPEN_OF_KEY):
+        for with_standing in (False, True):
+            statement = query.add_columns(*_standing_columns(_M.conversation_id == Conversation.id)) \
+                if with_standing else query
+            statements[query, False, with_standing] = statement
+            statements[query, True, with_standing] = statement.with_for_update()
+    return statements
+
+
+_FIND = _find_statements()
 _STANDING = select(*_standing_columns(_M.conversation_id == bindparam("conversation_id")))
 _BY_CLIENT_ID = select(ChatMessage).where(ChatMessage.conversation_id == bindparam("conversation_id"),
                                           ChatMessage.client_id == bindparam("client_id"))
