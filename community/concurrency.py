@@ -94,8 +94,8 @@ def freeze_after_warm_up(warm_ups: Iterable[object], timeout: float | None = Non
 
     A full collection walked them all: ~300,000 objects, 330 ms with the event loop stopped (under gevent every
     socket of the process waits), every few seconds under load: the questions of those moments were refused
-    with a refusal p95 of 0.3-0.6 s, and the service took up to 9 s to come back after an overload (issue 21,
-    session 9). Objects made later (sockets, requests) are collected as before.
+    with a refusal p95 of 0.3-0.6 s (issue 21, session 9). Objects made later (sockets, requests) are collected
+    as before.
     wait: block until then (a gunicorn worker, before it serves); else a background thread waits.
     """
     threads = [t for t in warm_ups if isinstance(t, threading.Thread)]
