@@ -49,7 +49,8 @@ def post_worker_init(worker):
     """The worker's app warms up (the bot's index and model, the message-kind classifier) before it takes its
     first request: beside the traffic, under gevent, the warm-up ran on the event loop, and every question of
     the first seconds waited behind it or was refused "busy" (1.4 s refusal p95, issue 21). Until then new
-    connections wait in the listening socket's backlog."""
+    connections wait in the listening socket's backlog. Then what it loaded leaves the garbage collector's sight
+    (community.concurrency.freeze_after_warm_up: full collections stopped the event loop for 330 ms)."""
     from community.concurrency import freeze_after_warm_up
     from community.hooks import server_starting
 
