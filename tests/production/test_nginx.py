@@ -15,7 +15,6 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 import requests
@@ -179,12 +178,13 @@ def test_the_rendered_config_is_the_shipped_one_for_this_machine(tmp_path):
     """Only the upstream's servers, the listening address and the static folder differ from deploy/nginx.conf."""
     from tests.production.stack import NGINX_CONF, render_nginx_conf
 
-    rendered = render_nginx_conf(tmp_path, [9001, 9002, 9003], 9000, static=Path("/srv/elsewhere"))
+    static = tmp_path / "elsewhere"
+    rendered = render_nginx_conf(tmp_path, [9001, 9002, 9003], 9000, static=static)
     shipped = NGINX_CONF.read_text(encoding="utf-8")
     assert "ip_hash;" in rendered and rendered.count("ip_hash;") == shipped.count("ip_hash;")
     assert [line for line in rendered.splitlines() if line.strip().startswith("server 127.0.0.1:")] == [
         f"    server 127.0.0.1:{port};" for port in (9001, 9002, 9003)]
-    assert "listen 127.0.0.1:9000;" in rendered and "alias /srv/elsewhere/;" in rendered
+    assert "listen 127.0.0.1:9000;" in rendered and f"alias {static}/;" in rendered
     for line in shipped.splitlines():
         if not re.match(r"\s*(server 127\.0\.0\.1:\d+;|listen 80;|alias /srv/coknow/static/;)", line):
             assert line in rendered
