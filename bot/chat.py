@@ -104,10 +104,11 @@ def _open(query):
 _M = ChatMessage.__table__.c
 
 
-def _standing_columns(of_conversation: Any) -> tuple[Any, ...]:
-    """What a conversation's stored messages decide about a new message (see Standing), as scalar subqueries:
-    whether this client_id was stored already (a re-send), how many questions the customer asked in the last
-    minute (the rate limit), and the last answered question (a follow-up's context)."""
+def _standing_columns() -> tuple[Any, ...]:
+    """What a conversation's stored messages decide about a new message (see Standing), as scalar subqueries of
+    the conversation row: whether this client_id was stored already (a re-send), how many questions the
+    customer asked in the last minute (the rate limit), and the last answered question (a follow-up's context)."""
+    of_conversation = _M.conversation_id == Conversation.id
     recent = (of_conversation, _M.role == "customer", _M.created_at >= bindparam("since"))
     last_answered = (of_conversation, _M.role == "bot", _M.question.is_not(None))
     return (
@@ -125,21 +126,21 @@ def _standing_columns(of_conversation: Any) -> tuple[Any, ...]:
 _OPEN_OF_USER = _open(select(Conversation).where(Conversation.user_id == bindparam("user_id")))
 _OPEN_OF_KEY = _open(select(Conversation).where(Conversation.session_key == bindparam("key"),
                                                 Conversation.user_id.is_(None)))
-# (query, lock, with the standing) -> statement. A new message's one read before the engine is its
-# conversation with the standing (one statement instead of two; first three ORM queries, session 8).
+
+
 def _find_statements() -> dict[tuple[Any, bool, bool], Any]:
+    """(query, lock, with the standing) -> statement. A new message's one read before the engine is its
+    conversation with the standing (one statement; two in session 8, three ORM queries before)."""
     statements = {}
     for query in (_OPEN_OF_USER, _OPEN_OF_KEY):
         for with_standing in (False, True):
-            statement = query.add_columns(*_standing_columns(_M.conversation_id == Conversation.id)) \
-                if with_standing else query
+            statement = query.add_columns(*_standing_columns()) if with_standing else query
             statements[query, False, with_standing] = statement
             statements[query, True, with_standing] = statement.with_for_update()
     return statements
 
 
 _FIND = _find_statements()
-_STANDING = select(*_standing_columns(_M.conversation_id == bindparam("conversation_id")))
 _BY_CLIENT_ID = select(ChatMessage).where(ChatMessage.conversation_id == bindparam("conversation_id"),
                                           ChatMessage.client_id == bindparam("client_id"))
 _FIRST_REPLY = select(ChatMessage).where(ChatMessage.reply_to_id == bindparam("message_id")).order_by(
@@ -290,7 +291,7 @@ def check_client_id(client_id: object) -> str | None:
 
 @dataclass(frozen=True)
 class Standing:
-    """What the conversation's stored messages decide about a new one (one read: _STANDING)."""
+    """What the conversation's stored messages decide about a new one (read with the conversation: open_for_message)."""
 
     stored_id: int | None  # the customer message already stored under this client_id
     recent: int  # the customer's messages in the last minute
@@ -302,14 +303,6 @@ class Standing:
 
 
 _STANDING_NAMES = ("stored_id", "recent", "oldest_recent", "last_id", "last_question", "last_kind")
-
-
-def standing(conversation: Conversation, client_id: str | None = None) -> Standing:
-    """Read what the conversation's stored messages decide about a new message (see Standing)."""
-    since = utcnow() - timedelta(minutes=1)
-    row = db.session.execute(_STANDING, {"conversation_id": conversation.id, "client_id": client_id,
-                                         "since": since}).one()
-    return Standing(since=since, **row._asdict())
 
 
 def check_rate(state: Standing) -> None:
@@ -329,9 +322,8 @@ def check_rate(state: Standing) -> None:
         )
 
 
-def conversation_context(conversation: Conversation, state: Standing | None = None) -> ConversationContext:
-    """What the engine needs from earlier turns, read from the stored messages."""
-    state = state or standing(conversation)
+def conversation_context(state: Standing) -> ConversationContext:
+    """What the engine needs from earlier turns, from what the stored messages decide (open_for_message)."""
     if state.last_id is None:
         return ConversationContext()
     context = ConversationContext(previous_question=state.last_question)
@@ -441,7 +433,7 @@ def send_message(user: User | None, key: str | None, text: object, client_id: ob
         check_rate(state)
         if conversation.status is ConversationStatus.with_staff:
             return _store(conversation, text, client_id, None, kinds.classify_text(text))
-        context = conversation_context(conversation, state)
+        context = conversation_context(state)
     reply = answer(text, context)
     concurrency.let_others_run()  # questions that arrived meanwhile are admitted or refused before this one writes
     # From the vector the engine already computed: recognising the kind costs no second encode.

@@ -148,8 +148,8 @@ def test_clarify_then_choose_answers_the_pending_question(app, help_center, forc
 
 
 def test_context_comes_from_stored_messages(app, help_center, force_clarify):
-    conversation = chat.send_message(None, KEY, "how do I install the app on my phone").customer.conversation
-    context = chat.conversation_context(conversation)
+    chat.send_message(None, KEY, "how do I install the app on my phone")
+    context = chat.conversation_context(chat.open_for_message(None, KEY, None).state)
     assert context.pending_question == "how do I install the app on my phone"
     assert len(context.pending_choices) >= 2
 

@@ -18,9 +18,8 @@ from bot import chat
     (chat._OPEN_OF_KEY, ["ix_conversations_session_key_last"]),
     (chat._OPEN_OF_USER, ["ix_conversations_user_last"]),
     (chat._FIRST_REPLY, ["ix_chat_messages_reply_to"]),
-    (chat._STANDING, ["sqlite_autoindex_chat_messages", "ix_chat_messages_conversation_created",
-                      "ix_chat_messages_conversation_role"]),
-    # A new message's one read: the conversation with its standing (the subqueries run for the one row found).
+    # A new message's one read: the conversation with what its messages decide (the subqueries run for the one
+    # row found): a stored client_id, the last minute's questions, the last answered question.
     (chat._FIND[chat._OPEN_OF_KEY, True, True], ["ix_conversations_session_key_last", "sqlite_autoindex_chat_messages",
                                                  "ix_chat_messages_conversation_created",
                                                  "ix_chat_messages_conversation_role"]),
