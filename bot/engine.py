@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
@@ -75,37 +75,28 @@ class Reply:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form used by the socket and the HTTP API (subclasses' fields included)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in _stored_fields(type(self))}
+        return _plain(self)
 
 
 # Fields of a reply that are not stored with it: the evaluation's ranking, the question's vector.
 _NOT_STORED = frozenset({"ranked", "query_vector"})
-
-
-_STORED_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
-
-
-def _stored_fields(reply_type: type) -> tuple[dataclasses.Field[Any], ...]:
-    found = _STORED_FIELDS.get(reply_type)
-    if found is None:
-        found = _STORED_FIELDS[reply_type] = tuple(f for f in dataclasses.fields(reply_type) if f.name not in _NOT_STORED)
-    return found
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _plain(value: Any) -> Any:
-    """value as JSON-ready data (dataclasses.asdict's result, tuples as lists), copied: asdict's generic walk was
-    a fifth of storing a reply (session 9, issue 21)."""
+    """value as JSON-ready data, copied: dataclasses.asdict's result with tuples as lists and _NOT_STORED left
+    out, without asdict's generic deep copy (a fifth of storing a reply, session 9, issue 21)."""
     if isinstance(value, (str, int, float, type(None))):
         return value
-    if isinstance(value, SourceRef):
-        return {"key": value.key, "source_type": value.source_type, "source_id": value.source_id, "title": value.title,
-                "url": value.url, "heading_path": list(value.heading_path), "credited_user_id": value.credited_user_id}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
+        names = _FIELDS.get(type(value))
+        if names is None:
+            names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value) if f.name not in _NOT_STORED)
+        return {name: _plain(getattr(value, name)) for name in names}
     return value
 
 
