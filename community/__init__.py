@@ -10,6 +10,7 @@ from community.config import PROJECT_ROOT, ConfigError, load_config, pool_option
 from community import concurrency, security
 from community.extensions import babel, csrf, db, login_manager, migrate, socketio
 from community.limits import limiter
+from community.realtime import SOCKETIO_PATH, CommunityFlask
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -33,7 +34,7 @@ def _select_locale() -> str | None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; config overrides the environment (tests pass their own)."""
-    app = Flask(
+    app = CommunityFlask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app,
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         async_mode=concurrency.async_mode(),  # "gevent" in the production worker, else threads
+        path=SOCKETIO_PATH,
         # Only pages of this site (and the configured origins) may open a socket as the visitor.
         cors_allowed_origins=("*" if app.config["COKNOW_ALLOWED_ORIGINS"] == "*"
                               else security.origin_check(app.config["COKNOW_ALLOWED_ORIGINS"])),

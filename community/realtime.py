@@ -5,12 +5,16 @@ import logging
 import time
 from typing import Callable
 
-from flask import current_app, g, request, session
+from flask import Flask, current_app, g, request, session
+from flask.ctx import RequestContext
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
+from werkzeug.exceptions import NotFound
 
 log = logging.getLogger(__name__)
+# Where Socket.IO's middleware takes requests (Flask-SocketIO's path): Flask itself never serves them.
+SOCKETIO_PATH = "socket.io"
 _KEY = "coknow_after_commit"
 _READY = "coknow_committed"
 
@@ -64,6 +68,31 @@ def fresh_session() -> Session:
     from community.extensions import db
 
     return Session(db.engine)
+
+
+class _RequestContext(RequestContext):
+    """A request context that knows a Socket.IO event is no request for one of Flask's routes.
+
+    Flask-SocketIO runs each event in a request context built from the socket's handshake (/socket.io/),
+    and matching that path against the URL map raised NotFound every time: the exception's traceback held
+    the frames that held the context, a reference cycle of ~100 objects per event that only the garbage
+    collector could free. At 150 questions/s that garbage drove a full collection every 10-15 s, and each
+    stopped the gevent worker's event loop for 60-100 ms: every socket's questions waited, and some were
+    refused "busy" after 150 ms (issue 21, session 10). The request looks as before (no rule,
+    routing_exception NotFound), without raising."""
+
+    def match_request(self) -> None:
+        if self.request.path.startswith(f"/{SOCKETIO_PATH}"):
+            self.request.routing_exception = NotFound()
+            return
+        super().match_request()
+
+
+class CommunityFlask(Flask):
+    """The app's Flask: request contexts that match Socket.IO events without raising (_RequestContext)."""
+
+    def request_context(self, environ: dict) -> RequestContext:  # type: ignore[type-arg]  # Flask's own signature
+        return _RequestContext(self, environ)
 
 
 def socket_sid() -> str:

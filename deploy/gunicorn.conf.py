@@ -23,6 +23,9 @@ workers = 1
 worker_class = os.environ.get("COKNOW_WORKER", "gevent")
 if worker_class not in ("gevent", "gthread"):
     raise SystemExit(f"COKNOW_WORKER must be gevent or gthread, got {worker_class!r}")
+# gevent records each greenlet's spawning stack for its debugging tools: ~34 objects per open socket that every
+# full garbage collection walked with the event loop stopped (issue 21, session 10). Read by gevent in the worker.
+os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")
 # An open WebSocket holds one connection (gevent) or one thread (gthread) for as long as it is open.
 held = int(os.environ.get("COKNOW_CONCURRENCY", "32")) + int(os.environ.get("COKNOW_SOCKETS", "1000"))
 worker_connections = held

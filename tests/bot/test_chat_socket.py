@@ -1,6 +1,7 @@
 """The /chat Socket.IO namespace: acknowledgements, typing, reconnect with history, limits, bad payloads."""
 from __future__ import annotations
 
+import gc
 import re
 import time
 
@@ -80,6 +81,24 @@ def test_a_sockets_answers_carry_one_signed_csrf_token_that_the_no_script_forms_
     assert refused.status_code == 400 and count(AnswerFeedback) == 0
     sent = client.post("/chat/feedback", data={"message_id": second["id"], "helpful": "1", "csrf_token": tokens[1]})
     assert sent.status_code == 302 and count(AnswerFeedback) == 1
+
+
+def test_answering_over_the_socket_leaves_no_garbage_for_the_cycle_collector(app, help_center, connect):
+    """Each event's request context once made a reference cycle (the URL map's NotFound for the socket's path held
+    its frames): garbage that only a full collection freed, with the gevent worker's event loop stopped."""
+    socket = connect()
+    ask(socket, {"text": "can I get my money back?"})  # what loads once (templates, caches) is not per event
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        acks = [ask(socket, {"text": text}) for text in ("forgot my password", UNRELATED, "can I get my money back?")]
+        gc.collect()
+        left = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert [ack["reply"]["kind"] for ack in acks] == ["answer", "abstain", "answer"]
+    assert left == []
 
 
 def test_reconnect_keeps_the_conversation(app, help_center, connect, client):
