@@ -1,7 +1,7 @@
 """Knowledge capture: questions the bot could not answer become tracked, grouped gaps.
 
 A gap closes when an article covers it (written from the gap or linked to it); everyone who
-asked is told. Gap grouping compares a new question with every open gap's variants by cosine
+asked is told. Gap grouping compares a new question with every open gap's distinct wordings by cosine
 (single link), using GAP_MERGE_THRESHOLD measured on the development sets' intents.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 
 from community import config
 from community.webhooks import emit_event, payloads
@@ -34,6 +34,9 @@ GAP_MERGE_THRESHOLD: float = config.default("COKNOW_GAP_MERGE_THRESHOLD")
 # Demand decays with a two-week half-life so last week's spike outranks last year's.
 DEMAND_HALF_LIFE_DAYS = 14.0
 MAX_QUESTION = 1000
+# A question this close to a variant its gap holds repeats that variant's words (the last digits of a vector
+# vary with the batch it was encoded in): stored, but never compared with again (GapVariant.matches).
+REPEAT_SIMILARITY = 0.9999
 
 
 def merge_threshold() -> float:
@@ -45,13 +48,19 @@ def _vector(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f4")
 
 
+# Every open gap's distinct wordings, through (status) and (gap_id, matches) indexes.
+_OPEN_GAP_WORDINGS = (
+    select(GapVariant.gap_id, GapVariant.vector)
+    .join(KnowledgeGap, KnowledgeGap.id == GapVariant.gap_id)
+    .where(KnowledgeGap.status == GapStatus.open, GapVariant.matches == true())
+)
+
+
 def find_gap_for(vector: np.ndarray, threshold: float) -> tuple[KnowledgeGap | None, float]:
-    """The open gap with the variant closest to vector, if it clears threshold."""
-    rows = db.session.execute(
-        select(GapVariant.gap_id, GapVariant.vector)
-        .join(KnowledgeGap, KnowledgeGap.id == GapVariant.gap_id)
-        .where(KnowledgeGap.status == GapStatus.open)
-    ).all()
+    """The open gap with the variant closest to vector, if it clears threshold (and that closeness).
+
+    Only a gap's distinct wordings are compared: repeats (matches false) would only be read again."""
+    rows = db.session.execute(_OPEN_GAP_WORDINGS).all()
     if not rows:
         return None, 0.0
     sims = np.stack([_vector(r.vector) for r in rows]) @ vector
@@ -80,7 +89,7 @@ def record_gap(
     if vector is None or len(question) > MAX_QUESTION:
         vector = get_embedder().encode_query(question[:MAX_QUESTION])
     question = question[:MAX_QUESTION]
-    gap, _score = find_gap_for(vector, merge_threshold())
+    gap, score = find_gap_for(vector, merge_threshold())
     now = utcnow()
     created = gap is None
     if gap is None:
@@ -90,6 +99,7 @@ def record_gap(
     gap.last_asked_at = now
     db.session.add(GapVariant(
         gap=gap, question=question, vector=np.asarray(vector, "<f4").tobytes(), source=source,
+        matches=created or score < REPEAT_SIMILARITY,
         user_id=user.id if user is not None else None, conversation_id=conversation_id, message_id=message_id,
     ))
     db.session.flush()

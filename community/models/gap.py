@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.extensions import Model
@@ -55,7 +55,7 @@ class GapVariant(Model):
 
     __tablename__ = "knowledge_gap_variants"
     __table_args__ = (
-        Index("ix_knowledge_gap_variants_gap", "gap_id"),
+        Index("ix_knowledge_gap_variants_gap_matches", "gap_id", "matches"),
         Index("ix_knowledge_gap_variants_message", "message_id"),
     )
 
@@ -63,6 +63,9 @@ class GapVariant(Model):
     gap_id: Mapped[int] = mapped_column(ForeignKey("knowledge_gaps.id", ondelete="CASCADE"))
     question: Mapped[str] = mapped_column(Text)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # Whether a new question is compared with this wording (bot.capture.find_gap_for): false for a repeat of
+    # a wording the gap already holds, whose vector would add nothing but a row to read on every abstain.
+    matches: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     source: Mapped[GapSource] = mapped_column(Enum(GapSource, name="gap_source", native_enum=False, length=16))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from bot import capture
 from bot.engine import answer
 from tests.paths import shared_data
+from community.customers.services import privacy
 from community.errors import ValidationFailed
 from community.extensions import db
 from community.kb import services as kb
@@ -29,6 +30,31 @@ def test_paraphrases_join_one_gap_and_unrelated_questions_do_not(app, create_use
     assert g1.ask_count == 2 and len(g1.variants) == 2
     ranked = capture.ranked_gaps()
     assert ranked[0].gap.id == g1.id and ranked[0].askers == 2
+
+
+def test_a_repeated_wording_is_kept_but_compared_once(app, create_user):
+    """Every ask is a variant (its asker, its time), but the next question is compared with each wording once: a
+    popular unanswerable question made each later abstain read every earlier ask's vector (issue 21)."""
+    ana, bo, cy = create_user(), create_user(), create_user()
+    question = "Can I use Tidepool on a Kindle Scribe?"
+    gap = capture.record_gap(question, GapSource.abstain, user=ana)
+    for user in (bo, cy, bo):
+        assert capture.record_gap(f"  {question} ", GapSource.abstain, user=user).id == gap.id
+    assert capture.record_gap("does tidepool work with the kindle scribe", GapSource.abstain, user=cy).id == gap.id
+    db.session.commit()
+    assert gap.ask_count == 5 and len(gap.variants) == 5
+    assert [v.matches for v in gap.variants] == [True, False, False, False, True]
+    assert len(db.session.execute(capture._OPEN_GAP_WORDINGS).all()) == 2
+    # A repeat still finds its gap; erasing the person whose wording the repeats deferred to keeps the wording
+    # comparable through the repeats that remain.
+    vector = capture.get_embedder().encode_query(question)
+    assert capture.find_gap_for(vector, capture.merge_threshold())[0].id == gap.id
+    privacy.delete_account(ana, "correct horse battery")
+    db.session.commit()
+    db.session.refresh(gap, ["variants"])
+    assert len(gap.variants) == 4 and all(v.matches for v in gap.variants)
+    found, score = capture.find_gap_for(vector, capture.merge_threshold())
+    assert found.id == gap.id and score > capture.REPEAT_SIMILARITY
 
 
 def test_grouping_follows_the_development_sets_intents(app):

@@ -1,7 +1,7 @@
 """Every question's lookups reach their rows through an index on SQLite, whose planner picks by the schema alone
 (no statistics): the visitor's open conversation by its session key, what the conversation's messages decide
 about a new one (a stored client_id, the last minute's questions, the last answered question), a re-sent
-message's reply. Before issue 21 the first walked every anonymous conversation, the last every chat message,
+message's reply, an unanswered question's gap. Before issue 21 the first walked every anonymous conversation, the last every chat message,
 and the last answered question sorted all of its conversation's messages."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 from sqlalchemy.dialects import sqlite
 
-from bot import chat
+from bot import capture, chat
 
 
 @pytest.mark.parametrize("statement, indexes", [
@@ -24,6 +24,8 @@ from bot import chat
                                                  "ix_chat_messages_conversation_created",
                                                  "ix_chat_messages_conversation_role"]),
     (chat._FIND[chat._OPEN_OF_USER, True, True], ["ix_conversations_user_last", "ix_chat_messages_conversation_role"]),
+    # An abstain looks for its gap among the open gaps' distinct wordings, not every time anyone asked.
+    (capture._OPEN_GAP_WORDINGS, ["ix_knowledge_gaps_status_last", "ix_knowledge_gap_variants_gap_matches"]),
 ])
 def test_chat_lookup_uses_its_index(database, statement, indexes):
     if not database.startswith("sqlite"):

@@ -139,6 +139,9 @@ def _erase_gap_wordings(uid: int) -> None:
     if not gap_ids:
         return
     db.session.execute(delete(GapVariant).where(GapVariant.user_id == uid).execution_options(synchronize_session=False))
+    # The erased wording may have been the one a later repeat of the same words deferred to: compare them all again.
+    db.session.execute(update(GapVariant).where(GapVariant.gap_id.in_(gap_ids)).values(matches=True)
+                       .execution_options(synchronize_session=False))
     for gap in db.session.scalars(select(KnowledgeGap).where(KnowledgeGap.id.in_(gap_ids))):
         db.session.refresh(gap, ["variants"])
         if not gap.variants:

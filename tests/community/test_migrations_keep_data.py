@@ -1,5 +1,6 @@
-"""Migration 0020 adds the second-vector columns to a populated index table, on SQLite and on PostgreSQL, and
-`flask coknow index-reindex` gives the existing help-center rows their multilingual vectors."""
+"""Migrations applied to populated tables, on SQLite and on PostgreSQL: 0020 adds the second-vector columns and
+`flask coknow index-reindex` gives the existing help-center rows their multilingual vectors; 0022 marks a knowledge
+gap's repeated wordings."""
 from __future__ import annotations
 
 import os
@@ -60,4 +61,28 @@ def test_migration_adds_second_vectors_and_reindex_fills_them(fresh_url, tmp_pat
         with db.engine.connect() as conn:
             model, dim, size = conn.execute(text("SELECT model2, dim2, length(vector2) FROM index_entries")).one()
         assert (model, dim, size) == ("use-multilingual-v3", 512, 2048)
+        db.engine.dispose()
+
+
+def test_migration_marks_a_gaps_repeated_wordings(fresh_url, tmp_path):
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url, "COKNOW_INSTANCE_DIR": str(tmp_path), "TESTING": True,
+                      "COKNOW_INDEX_DIR": str(tmp_path / "index")})
+    with app.app_context():
+        upgrade(revision="0021_chat_lookup_indexes")
+        with db.engine.begin() as conn:
+            for gap_id in (1, 2):
+                conn.execute(text("INSERT INTO knowledge_gaps (id, title, status, ask_count, first_asked_at,"
+                                  " last_asked_at, dismissed_reason) VALUES (:id, 'kindle', 'open', 2,"
+                                  " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '')"), {"id": gap_id})
+            # Gap 1 heard "kindle" twice and "scribe" once; gap 2 heard "kindle" once (a repeat only within a gap).
+            for variant_id, gap_id, question in ((1, 1, "kindle"), (2, 1, "scribe"), (3, 1, "kindle"), (4, 2, "kindle")):
+                conn.execute(text("INSERT INTO knowledge_gap_variants (id, gap_id, question, vector, source, created_at)"
+                                  " VALUES (:id, :gap, :q, :v, 'abstain', CURRENT_TIMESTAMP)"),
+                             {"id": variant_id, "gap": gap_id, "q": question, "v": b"\0" * 16})
+        upgrade(revision="heads")
+        with db.engine.connect() as conn:
+            flags = conn.execute(text("SELECT id, matches FROM knowledge_gap_variants ORDER BY id")).all()
+        assert [(i, bool(m)) for i, m in flags] == [(1, True), (2, True), (3, False), (4, True)]
         db.engine.dispose()
