@@ -6,7 +6,7 @@ demo help center, opens --sessions python-socketio clients on /chat (WebSocket; 
 event loop, so the generator itself is one thread, not thousands), then offers questions at
 each rate of --rates for --step seconds (open loop: a question is sent at its time whether or not earlier
 ones were answered). For each step it prints questions/s offered and answered, acknowledgement p50 / p95
-of answered questions, refusals ("busy"), errors, timeouts, sessions still connected, server memory and
+of answered questions, refusals ("busy": their p95, the slowest, how many took over 100 ms), errors, timeouts, sessions still connected, server memory and
 threads. --overload R offers R questions/s for --overload-seconds, then --rates[0] again, and reports the
 time until the p95 of a one-second window is back under 100 ms.
 
@@ -249,6 +249,8 @@ def summarize(step: Step, clients: list[socketio.AsyncClient], pid: int, cpu_sec
         "step": step.name, "offered_qps": step.rate, "answered_qps": round(len(ok) / step.seconds, 1),
         "asked": len(step.outcomes), "answered": len(ok), "p50_ms": round(pct(ok, 0.5), 1),
         "p95_ms": round(pct(ok, 0.95), 1), "refused": len(busy), "refusal_p95_ms": round(pct(busy, 0.95), 1),
+        "refusal_max_ms": round(max(busy), 1) if busy else float("nan"),
+        "refusals_over_100ms": sum(latency > 100 for latency in busy),
         "errors": sum(o.result == "error" for o in step.outcomes),
         "timeouts": sum(o.result == "timeout" for o in step.outcomes),
         "connected": sum(c.connected for c in clients), "server_mb": round(rss), "server_threads": threads,
@@ -330,7 +332,8 @@ def main() -> None:
         results = asyncio.run(sweep(server, args, rates, extra, texts))
     finally:
         server.stop()
-    header = ("step", "offered_qps", "answered_qps", "p50_ms", "p95_ms", "refused", "refusal_p95_ms", "errors",
+    header = ("step", "offered_qps", "answered_qps", "p50_ms", "p95_ms", "refused", "refusal_p95_ms", "refusal_max_ms",
+              "refusals_over_100ms", "errors",
               "timeouts", "connected", "server_mb", "server_threads", "server_cpu_ms_per_answer", "server_cores",
               "generator_cores", "load")
     print("| " + " | ".join(header) + " |")
