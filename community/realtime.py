@@ -82,7 +82,7 @@ class _RequestContext(RequestContext):
     routing_exception NotFound), without raising."""
 
     def match_request(self) -> None:
-        if self.request.path.startswith(f"/{SOCKETIO_PATH}"):
+        if f"{self.request.path}/".startswith(f"/{SOCKETIO_PATH}/"):  # /socket.io/ (a test client's /socket.io)
             self.request.routing_exception = NotFound()
             return
         super().match_request()
