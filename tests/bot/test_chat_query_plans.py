@@ -1,8 +1,9 @@
 """Every question's lookups reach their rows through an index on SQLite, whose planner picks by the schema alone
 (no statistics): the visitor's open conversation by its session key, what the conversation's messages decide
 about a new one (a stored client_id, the last minute's questions, the last answered question), a re-sent
-message's reply, an unanswered question's gap. Before issue 21 the first walked every anonymous conversation, the last every chat message,
-and the last answered question sorted all of its conversation's messages."""
+message's reply, an unanswered question's gap. Before issue 21 the first walked every anonymous conversation,
+the re-sent message's reply every chat message, the last answered question sorted all of its conversation's
+messages, and the gap every earlier ask."""
 from __future__ import annotations
 
 import re
